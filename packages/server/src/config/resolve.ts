@@ -1,0 +1,59 @@
+import type { ChannelOptions, SwitchboardConfig, SwitchboardConfigInput } from './types.js'
+import { parseDuration, parseSize } from './units.js'
+
+export const DEFAULT_PORT = 7070
+
+/**
+ * Fills in defaults and converts units. Input is assumed schema-valid (see validate.ts);
+ * unit errors still throw with a message that names the key.
+ */
+export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardConfig {
+  const s = input.server ?? {}
+  const l = input.limits ?? {}
+  const messagesPerSecond = l.messagesPerSecond ?? 1000
+  const channels: Record<string, ChannelOptions> = {}
+  for (const [pattern, opts] of Object.entries(input.channels ?? {})) {
+    channels[pattern] = {
+      history: {
+        size: opts.history?.size ?? 0,
+        ttlMs: opts.history?.ttl === undefined ? 0 : at(`channels.${pattern}.history.ttl`, () => parseDuration(opts.history!.ttl!)),
+      },
+    }
+  }
+  const storage = input.storage ?? { type: 'sqlite' }
+  return {
+    server: {
+      host: s.host ?? '0.0.0.0',
+      port: s.port ?? DEFAULT_PORT,
+      cors: s.cors ?? [],
+      heartbeat: { intervalMs: s.heartbeat?.intervalMs ?? 10_000, timeoutMs: s.heartbeat?.timeoutMs ?? 30_000 },
+      handshakeTimeoutMs: s.handshakeTimeoutMs ?? 10_000,
+      drainTimeoutMs: s.drainTimeoutMs ?? 10_000,
+    },
+    auth: { anonymous: input.auth?.anonymous ?? true },
+    permissions: input.permissions ?? null,
+    storage:
+      storage.type === 'sqlite' ? { type: 'sqlite', path: storage.path ?? './switchboard-data/records.db' } : storage,
+    engine: input.engine ?? { type: 'memory' },
+    channels,
+    schemas: input.schemas ?? {},
+    limits: {
+      maxMessageBytes: at('limits.maxMessageBytes', () => parseSize(l.maxMessageBytes ?? '1MiB')),
+      maxSubscriptionsPerConnection: l.maxSubscriptionsPerConnection ?? 1000,
+      messagesPerSecond,
+      messagesBurst: l.messagesBurst ?? messagesPerSecond * 2,
+      maxBufferedBytes: at('limits.maxBufferedBytes', () => parseSize(l.maxBufferedBytes ?? '4MiB')),
+      maxJsonDepth: l.maxJsonDepth ?? 32,
+    },
+    log: { level: input.log?.level ?? 'info' },
+    mode: input.mode ?? 'development',
+  }
+}
+
+function at<T>(key: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (e) {
+    throw new Error(`${key}: ${(e as Error).message}`)
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Configuration as users write it (YAML, env vars or `createServer(input)`) and as the server
+ * uses it after `resolveConfig` (units turned into numbers, defaults filled in).
+ */
+
+/** A byte size: a number of bytes or a string such as `512KiB`, `1MiB`, `4MB`. */
+export type SizeInput = number | string
+/** A duration: milliseconds or a string such as `500ms`, `10s`, `10m`, `1h`. */
+export type DurationInput = number | string
+
+export interface HistoryInput {
+  size?: number
+  ttl?: DurationInput
+}
+
+export interface SwitchboardConfigInput {
+  server?: {
+    host?: string
+    port?: number
+    cors?: string[]
+    heartbeat?: { intervalMs?: number; timeoutMs?: number }
+    /** How long a new connection may take to send its hello. */
+    handshakeTimeoutMs?: number
+    /** How long `close()` waits for sessions to leave before cutting them. */
+    drainTimeoutMs?: number
+  }
+  auth?: {
+    anonymous?: boolean
+  }
+  permissions?: string
+  storage?: { type: 'memory' } | { type: 'sqlite'; path?: string } | { type: 'postgres'; url: string }
+  engine?: { type: 'memory' } | { type: 'redis'; url: string }
+  /** Per-channel-pattern options; the most specific matching pattern wins. */
+  channels?: Record<string, { history?: HistoryInput }>
+  schemas?: Record<string, string>
+  limits?: {
+    maxMessageBytes?: SizeInput
+    maxSubscriptionsPerConnection?: number
+    messagesPerSecond?: number
+    messagesBurst?: number
+    maxBufferedBytes?: SizeInput
+    maxJsonDepth?: number
+  }
+  log?: { level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
+  /** `production` refuses unsafe defaults; set by NODE_ENV=production or `--production`. */
+  mode?: 'development' | 'production'
+}
+
+export interface ChannelOptions {
+  history: { size: number; ttlMs: number }
+}
+
+export interface SwitchboardConfig {
+  server: {
+    host: string
+    port: number
+    cors: string[]
+    heartbeat: { intervalMs: number; timeoutMs: number }
+    handshakeTimeoutMs: number
+    drainTimeoutMs: number
+  }
+  auth: { anonymous: boolean }
+  permissions: string | null
+  storage: { type: 'memory' } | { type: 'sqlite'; path: string } | { type: 'postgres'; url: string }
+  engine: { type: 'memory' } | { type: 'redis'; url: string }
+  channels: Record<string, ChannelOptions>
+  schemas: Record<string, string>
+  limits: {
+    maxMessageBytes: number
+    maxSubscriptionsPerConnection: number
+    messagesPerSecond: number
+    messagesBurst: number
+    maxBufferedBytes: number
+    maxJsonDepth: number
+  }
+  log: { level: string }
+  mode: 'development' | 'production'
+}

@@ -1,0 +1,23 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the sources, so one package's type error never blocks another's tests;
+    // `npm test` still type-checks everything through the build first.
+    alias: {
+      '@switchboard/protocol': src('protocol'),
+      '@switchboard/server': src('server'),
+      '@switchboard/client': src('client'),
+    },
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'tests/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // The machine has 2 cores and is shared: modest parallelism keeps event-based waits honest.
+    maxWorkers: 2,
+  },
+})
