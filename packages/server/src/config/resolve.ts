@@ -16,7 +16,7 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
     channels[pattern] = {
       history: {
         size: opts.history?.size ?? 0,
-        ttlMs: opts.history?.ttl === undefined ? 0 : at(`channels.${pattern}.history.ttl`, () => parseDuration(opts.history!.ttl!)),
+        ttlMs: at(['channels', pattern, 'history', 'ttl'], () => parseDuration(opts.history?.ttl ?? 0)),
       },
     }
   }
@@ -30,7 +30,12 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
       handshakeTimeoutMs: s.handshakeTimeoutMs ?? 10_000,
       drainTimeoutMs: s.drainTimeoutMs ?? 10_000,
     },
-    auth: { anonymous: input.auth?.anonymous ?? true },
+    auth: {
+      anonymous: input.auth?.anonymous ?? true,
+      ...(input.auth?.jwt && { jwt: input.auth.jwt }),
+      ...(input.auth?.webhook && { webhook: input.auth.webhook }),
+      apiKeys: input.auth?.apiKeys ?? [],
+    },
     permissions: input.permissions ?? null,
     storage:
       storage.type === 'sqlite' ? { type: 'sqlite', path: storage.path ?? './switchboard-data/records.db' } : storage,
@@ -38,11 +43,11 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
     channels,
     schemas: input.schemas ?? {},
     limits: {
-      maxMessageBytes: at('limits.maxMessageBytes', () => parseSize(l.maxMessageBytes ?? '1MiB')),
+      maxMessageBytes: at(['limits', 'maxMessageBytes'], () => parseSize(l.maxMessageBytes ?? '1MiB')),
       maxSubscriptionsPerConnection: l.maxSubscriptionsPerConnection ?? 1000,
       messagesPerSecond,
       messagesBurst: l.messagesBurst ?? messagesPerSecond * 2,
-      maxBufferedBytes: at('limits.maxBufferedBytes', () => parseSize(l.maxBufferedBytes ?? '4MiB')),
+      maxBufferedBytes: at(['limits', 'maxBufferedBytes'], () => parseSize(l.maxBufferedBytes ?? '4MiB')),
       maxJsonDepth: l.maxJsonDepth ?? 32,
     },
     log: { level: input.log?.level ?? 'info' },
@@ -50,10 +55,21 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
   }
 }
 
-function at<T>(key: string, fn: () => T): T {
+/** A unit error in an otherwise well-formed config; `path` lets the loader point at the line. */
+export class ConfigValueError extends Error {
+  override name = 'ConfigValueError'
+  constructor(
+    readonly path: string[],
+    readonly reason: string,
+  ) {
+    super(`${path.join('.')}: ${reason}`)
+  }
+}
+
+function at<T>(path: string[], fn: () => T): T {
   try {
     return fn()
   } catch (e) {
-    throw new Error(`${key}: ${(e as Error).message}`)
+    throw new ConfigValueError(path, (e as Error).message)
   }
 }

@@ -13,6 +13,16 @@ export interface HistoryInput {
   ttl?: DurationInput
 }
 
+/** How client JWTs are verified: one of `secret` (HS*), `publicKey` (PEM) or `jwksFile`. */
+export interface JwtInput {
+  secret?: string
+  publicKey?: string
+  jwksFile?: string
+  issuer?: string | string[]
+  audience?: string | string[]
+  algorithms?: string[]
+}
+
 export interface SwitchboardConfigInput {
   server?: {
     host?: string
@@ -26,7 +36,13 @@ export interface SwitchboardConfigInput {
   }
   auth?: {
     anonymous?: boolean
+    jwt?: JwtInput
+    /** Optional: the server POSTs credentials here and gets back `{ userId, claims }`. */
+    webhook?: { url: string }
+    /** Keys for the HTTP API from trusted backends (bypass permission rules). */
+    apiKeys?: string[]
   }
+  /** Path of the permissions file (relative paths in a config file are relative to that file). */
   permissions?: string
   storage?: { type: 'memory' } | { type: 'sqlite'; path?: string } | { type: 'postgres'; url: string }
   engine?: { type: 'memory' } | { type: 'redis'; url: string }
@@ -59,7 +75,12 @@ export interface SwitchboardConfig {
     handshakeTimeoutMs: number
     drainTimeoutMs: number
   }
-  auth: { anonymous: boolean }
+  auth: {
+    anonymous: boolean
+    jwt?: JwtInput
+    webhook?: { url: string }
+    apiKeys?: string[]
+  }
   permissions: string | null
   storage: { type: 'memory' } | { type: 'sqlite'; path: string } | { type: 'postgres'; url: string }
   engine: { type: 'memory' } | { type: 'redis'; url: string }

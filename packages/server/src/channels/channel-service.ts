@@ -1,0 +1,179 @@
+import {
+  isPattern,
+  isValidName,
+  isValidPattern,
+  jsonCodec,
+  type PublicationMessage,
+  type PublisherInfo,
+  type StreamPosition,
+  type SubscribeReply,
+} from '@switchboard/protocol'
+import type { Logger } from 'pino'
+import { SwitchboardError } from '../errors.js'
+import type { Session } from '../session/session.js'
+import { EncodedFrame } from '../transport/transport.js'
+import type { Broker, BrokerHandler, HistoryResult, Publication } from './broker.js'
+import type { ChannelOptionsResolver } from './channel-options.js'
+import { SubscriptionIndex } from './subscription-index.js'
+
+export interface Subscribed {
+  reply: SubscribeReply | Record<string, never>
+  replay: Publication[]
+}
+
+/** A session that is catching up on history: live publications wait here until it is done. */
+type RecoveryBuffer = Map<Session, Publication[]>
+
+/**
+ * Channels in core: local subscriptions, recovery and fan-out. The broker only moves
+ * publications and keeps history; everything about sessions happens here.
+ */
+export class ChannelService implements BrokerHandler {
+  private readonly index = new SubscriptionIndex<Session>()
+  private readonly recovering = new Map<string, RecoveryBuffer>()
+  private stamp = 0
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly options: ChannelOptionsResolver,
+    private readonly limits: { maxSubscriptionsPerConnection: number },
+    private readonly log: Logger,
+  ) {}
+
+  // ---- fan-out (BrokerHandler) -----------------------------------------------------------
+
+  onPublication(pub: Publication): void {
+    const exact = this.index.exactMembers(pub.channel)
+    const buffers = this.recovering.get(pub.channel)
+    const patterns = this.index.hasPatterns()
+    if (!exact && !buffers && !patterns) return
+    if (buffers) for (const list of buffers.values()) list.push(pub)
+    const frame = new EncodedFrame(encodePublication(pub))
+    const stamp = ++this.stamp
+    if (exact) {
+      for (const session of exact) {
+        session.deliveryStamp = stamp
+        session.enqueue(frame)
+      }
+    }
+    if (patterns) {
+      this.index.forEachPatternMatch(pub.channel, (members) => {
+        for (const session of members) {
+          if (session.deliveryStamp === stamp) continue
+          session.deliveryStamp = stamp
+          session.enqueue(frame)
+        }
+      })
+    }
+  }
+
+  // ---- operations ----------------------------------------------------------------------
+
+  async publish(channel: string, data: unknown, publisher?: PublisherInfo): Promise<StreamPosition> {
+    if (!isValidName(channel)) throw new SwitchboardError('INVALID_NAME', `invalid channel name: ${channel}`)
+    const opts: { history: ReturnType<ChannelOptionsResolver['history']>; publisher?: PublisherInfo } = {
+      history: this.options.history(channel),
+    }
+    if (publisher) opts.publisher = publisher
+    return this.broker.publish(channel, data, opts)
+  }
+
+  /**
+   * Subscribes a session. The caller sends `reply` and then enqueues `replay` (live publications
+   * that arrived during recovery) in the same synchronous step, so nothing can come between.
+   */
+  async subscribe(session: Session, channel: string, since?: StreamPosition): Promise<Subscribed> {
+    const pattern = isPattern(channel)
+    if (pattern ? !isValidPattern(channel) : !isValidName(channel)) {
+      throw new SwitchboardError('INVALID_NAME', `invalid channel name: ${channel}`)
+    }
+    const subs = (session.subscriptions ??= new Set())
+    if (subs.has(channel)) throw new SwitchboardError('ALREADY_SUBSCRIBED', `already subscribed to ${channel}`)
+    if (subs.size >= this.limits.maxSubscriptionsPerConnection) {
+      throw new SwitchboardError('TOO_MANY_SUBSCRIPTIONS', `at most ${this.limits.maxSubscriptionsPerConnection} subscriptions per connection`)
+    }
+    subs.add(channel)
+    if (pattern) {
+      // Patterns receive live publications only: there is no single stream to recover.
+      if (this.index.add(channel, session, true)) await this.broker.subscribe(channel)
+      return { reply: {}, replay: [] }
+    }
+    if (!since) {
+      if (this.index.add(channel, session, false)) await this.broker.subscribe(channel)
+      const h = await this.broker.history(channel, { limit: 0 }, this.options.history(channel))
+      return { reply: { o: h.position.offset, e: h.position.epoch }, replay: [] }
+    }
+    return this.recover(session, channel, since)
+  }
+
+  /**
+   * Subscribes and replays what was missed after `since`, then what arrived meanwhile, so the
+   * client sees every publication exactly once and in order.
+   */
+  private async recover(session: Session, channel: string, since: StreamPosition): Promise<Subscribed> {
+    let buffers = this.recovering.get(channel)
+    if (!buffers) this.recovering.set(channel, (buffers = new Map()))
+    const buffered: Publication[] = []
+    buffers.set(session, buffered)
+    let history: HistoryResult
+    try {
+      await this.broker.subscribe(channel)
+      const opts = this.options.history(channel)
+      history = await this.broker.history(channel, { since, limit: Math.max(opts.size, 1) }, opts)
+    } finally {
+      buffers.delete(session)
+      if (buffers.size === 0) this.recovering.delete(channel)
+    }
+    const pubs = history.publications
+    const last = pubs.length > 0 ? (pubs[pubs.length - 1] as Publication).offset : since.epoch === history.position.epoch ? since.offset : 0
+    const reply: SubscribeReply = {
+      o: history.position.offset,
+      e: history.position.epoch,
+      rec: { pubs: pubs.map((p) => (p.publisher ? { o: p.offset, d: p.data, p: p.publisher } : { o: p.offset, d: p.data })), complete: history.complete },
+    }
+    if (session.phase === 'closed' || !session.subscriptions?.has(channel)) return { reply, replay: [] }
+    this.index.add(channel, session, false)
+    // Live publications that raced with the history read go out after the reply, minus duplicates.
+    const replay = buffered.filter((p) => p.epoch === history.position.epoch && p.offset > last)
+    return { reply, replay }
+  }
+
+  unsubscribe(session: Session, channel: string): void {
+    if (!session.subscriptions?.delete(channel)) {
+      throw new SwitchboardError('NOT_SUBSCRIBED', `not subscribed to ${channel}`)
+    }
+    this.leave(session, channel)
+  }
+
+  async history(channel: string, query: { since?: StreamPosition; limit?: number }): Promise<HistoryResult> {
+    if (!isValidName(channel)) throw new SwitchboardError('INVALID_NAME', `invalid channel name: ${channel}`)
+    const opts = this.options.history(channel)
+    const q: { since?: StreamPosition; limit: number } = { limit: Math.min(query.limit ?? 100, Math.max(opts.size, 0)) }
+    if (query.since) q.since = query.since
+    return this.broker.history(channel, q, opts)
+  }
+
+  /** Drops every subscription of a closed session. */
+  removeSession(session: Session): void {
+    const subs = session.subscriptions
+    if (!subs) return
+    for (const channel of subs) this.leave(session, channel)
+    subs.clear()
+  }
+
+  subscriberCount(): number {
+    return this.index.count()
+  }
+
+  private leave(session: Session, channel: string): void {
+    if (this.index.remove(channel, session, isPattern(channel))) {
+      this.broker.unsubscribe(channel).catch((err: unknown) => this.log.error({ err, channel }, 'broker unsubscribe failed'))
+    }
+  }
+}
+
+export function encodePublication(pub: Publication): string {
+  const m: PublicationMessage = { t: 'msg', ch: pub.channel, o: pub.offset, e: pub.epoch, d: pub.data }
+  if (pub.publisher) m.p = pub.publisher
+  return jsonCodec.encode(m) as string
+}

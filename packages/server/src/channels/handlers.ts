@@ -1,0 +1,69 @@
+import type { HistoryReply, PublishReply } from '@switchboard/protocol'
+import type { AccessPolicy } from '../permissions/access-policy.js'
+import { checkData } from '../protocol/data-guard.js'
+import type { HandlerMap } from '../protocol/dispatch.js'
+import { SwitchboardError } from '../errors.js'
+import { EncodedFrame } from '../transport/transport.js'
+import { encodePublication, type ChannelService } from './channel-service.js'
+
+/** Wire handlers for channel messages: validation and permission checks, then the service. */
+export function channelHandlers(
+  channels: ChannelService,
+  policy: AccessPolicy,
+  limits: { maxJsonDepth: number },
+): Pick<HandlerMap, 'sub' | 'unsub' | 'pub' | 'hist'> {
+  return {
+    sub(session, m) {
+      if (!policy.allows({ kind: 'channels', action: 'subscribe', name: m.ch, user: session.user })) {
+        throw new SwitchboardError('PERMISSION_DENIED', `not allowed to subscribe to ${m.ch}`)
+      }
+      return channels.subscribe(session, m.ch, m.since).then(
+        ({ reply, replay }) => {
+          session.send({ t: 'ok', id: m.id, r: reply })
+          for (const p of replay) session.enqueue(new EncodedFrame(encodePublication(p)))
+        },
+        (err: unknown) => {
+          // A failed subscribe must not leave the name reserved.
+          if (!(err instanceof SwitchboardError && err.code === 'ALREADY_SUBSCRIBED')) session.subscriptions?.delete(m.ch)
+          throw err
+        },
+      )
+    },
+    unsub(session, m) {
+      channels.unsubscribe(session, m.ch)
+      session.send({ t: 'ok', id: m.id })
+    },
+    pub(session, m) {
+      const problem = checkData(m.d, limits.maxJsonDepth)
+      if (problem) throw new SwitchboardError('INVALID_DATA', problem)
+      if (!policy.allows({ kind: 'channels', action: 'publish', name: m.ch, user: session.user, data: m.d })) {
+        throw new SwitchboardError('PERMISSION_DENIED', `not allowed to publish to ${m.ch}`)
+      }
+      // Not returned: publishes are ordered by the broker call, not by holding the inbound queue.
+      channels.publish(m.ch, m.d, { user: session.user?.id ?? null, client: session.id }).then(
+        (pos) => session.send({ t: 'ok', id: m.id, r: { o: pos.offset, e: pos.epoch } satisfies PublishReply }),
+        (err: unknown) => session.sendError(m.id, ...errorParts(err)),
+      )
+    },
+    async hist(session, m) {
+      if (!policy.allows({ kind: 'channels', action: 'history', name: m.ch, user: session.user })) {
+        throw new SwitchboardError('PERMISSION_DENIED', `not allowed to read the history of ${m.ch}`)
+      }
+      const q: { since?: typeof m.since; limit?: number } = {}
+      if (m.since) q.since = m.since
+      if (m.limit !== undefined) q.limit = m.limit
+      const h = await channels.history(m.ch, q)
+      const reply: HistoryReply = {
+        pubs: h.publications.map((p) => (p.publisher ? { o: p.offset, d: p.data, p: p.publisher } : { o: p.offset, d: p.data })),
+        o: h.position.offset,
+        e: h.position.epoch,
+      }
+      session.send({ t: 'ok', id: m.id, r: reply })
+    },
+  }
+}
+
+function errorParts(err: unknown): [SwitchboardError['code'], string] {
+  if (err instanceof SwitchboardError) return [err.code, err.message]
+  return ['INTERNAL', 'internal server error']
+}

@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto'
+import type { PublisherInfo, StreamPosition } from '@switchboard/protocol'
+import type { Broker, BrokerHandler, HistoryOptions, HistoryQuery, HistoryResult, Publication } from './broker.js'
+
+interface Entry {
+  offset: number
+  data: unknown
+  publisher: PublisherInfo | undefined
+  at: number
+}
+
+interface Stream {
+  epoch: string
+  offset: number
+  /** Ring of the last `size` publications, oldest first once unrolled. */
+  entries: Entry[]
+  head: number
+  lastPublishAt: number
+  /** How long the stream is kept after its last publication. */
+  retainMs: number
+}
+
+/** Streams without history are forgotten after this long idle; a new epoch marks the reset. */
+const IDLE_STREAM_MS = 60 * 60 * 1000
+
+/**
+ * The single-node engine: history lives in this process. Publications are handed to core
+ * synchronously inside `publish`, so order and "in history before ack" hold trivially.
+ */
+export class MemoryBroker implements Broker {
+  private handler: BrokerHandler | undefined
+  private readonly streams = new Map<string, Stream>()
+  private sweepTimer: ReturnType<typeof setInterval> | undefined
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async start(handler: BrokerHandler): Promise<void> {
+    this.handler = handler
+    this.sweepTimer = setInterval(() => this.sweep(), 60_000)
+    this.sweepTimer.unref()
+  }
+
+  // Every publication of this process already passes through publish(): nothing to join.
+  async subscribe(): Promise<void> {}
+  async unsubscribe(): Promise<void> {}
+
+  async publish(
+    channel: string,
+    data: unknown,
+    options: { history: HistoryOptions; publisher?: PublisherInfo },
+  ): Promise<StreamPosition> {
+    const now = this.now()
+    const stream = this.stream(channel, now)
+    stream.offset++
+    stream.lastPublishAt = now
+    const { size, ttlMs } = options.history
+    stream.retainMs = size === 0 ? IDLE_STREAM_MS : ttlMs > 0 ? Math.max(ttlMs, IDLE_STREAM_MS) : Infinity
+    if (size > 0) {
+      const entry: Entry = { offset: stream.offset, data, publisher: options.publisher, at: now }
+      if (stream.entries.length < size) stream.entries.push(entry)
+      else {
+        stream.entries[stream.head] = entry
+        stream.head = (stream.head + 1) % stream.entries.length
+      }
+    }
+    const publication: Publication = { channel, data, offset: stream.offset, epoch: stream.epoch }
+    if (options.publisher) publication.publisher = options.publisher
+    this.handler?.onPublication(publication)
+    return { offset: stream.offset, epoch: stream.epoch }
+  }
+
+  async history(channel: string, query: HistoryQuery, options: HistoryOptions): Promise<HistoryResult> {
+    const now = this.now()
+    const stream = this.stream(channel, now)
+    const position = { offset: stream.offset, epoch: stream.epoch }
+    const live = this.retained(stream, options, now)
+    const toPublication = (e: Entry): Publication => {
+      const p: Publication = { channel, data: e.data, offset: e.offset, epoch: stream.epoch }
+      if (e.publisher) p.publisher = e.publisher
+      return p
+    }
+    const { since, limit } = query
+    if (!since) {
+      return { publications: live.slice(Math.max(0, live.length - limit)).map(toPublication), position, complete: true }
+    }
+    if (since.epoch !== stream.epoch || since.offset > stream.offset) {
+      return { publications: [], position, complete: since.epoch === stream.epoch && since.offset === stream.offset }
+    }
+    const after = live.filter((e) => e.offset > since.offset)
+    const missed = stream.offset - since.offset
+    const page = after.slice(0, limit)
+    return { publications: page.map(toPublication), position, complete: after.length === missed && page.length === missed }
+  }
+
+  async close(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer)
+    this.handler = undefined
+  }
+
+  private stream(channel: string, now: number): Stream {
+    let stream = this.streams.get(channel)
+    if (!stream) {
+      stream = { epoch: randomBytes(6).toString('base64url'), offset: 0, entries: [], head: 0, lastPublishAt: now, retainMs: IDLE_STREAM_MS }
+      this.streams.set(channel, stream)
+    }
+    return stream
+  }
+
+  /** Entries still inside the size and ttl window, oldest first. */
+  private retained(stream: Stream, options: HistoryOptions, now: number): Entry[] {
+    const ordered = stream.entries.slice(stream.head).concat(stream.entries.slice(0, stream.head))
+    const fresh = options.ttlMs > 0 ? ordered.filter((e) => now - e.at <= options.ttlMs) : ordered
+    return options.size < fresh.length ? fresh.slice(fresh.length - options.size) : fresh
+  }
+
+  private sweep(): void {
+    const now = this.now()
+    for (const [channel, stream] of this.streams) {
+      if (now - stream.lastPublishAt > stream.retainMs) this.streams.delete(channel)
+    }
+  }
+}

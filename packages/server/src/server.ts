@@ -1,0 +1,198 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { CloseCode, type StreamPosition } from '@switchboard/protocol'
+import { AnonymousAuthenticator } from './auth/anonymous.js'
+import type { Authenticator } from './auth/authenticator.js'
+import type { Broker, HistoryResult } from './channels/broker.js'
+import { ChannelOptionsResolver } from './channels/channel-options.js'
+import { ChannelService } from './channels/channel-service.js'
+import { channelHandlers } from './channels/handlers.js'
+import { MemoryBroker } from './channels/memory-broker.js'
+import { resolveConfig } from './config/resolve.js'
+import type { SwitchboardConfig, SwitchboardConfigInput } from './config/types.js'
+import { SwitchboardError } from './errors.js'
+import { sendError, sendJson, Router } from './http/router.js'
+import { Lifecycle, type ServerState } from './lifecycle.js'
+import { createLogger, type Logger } from './log.js'
+import { allowAll, type AccessPolicy } from './permissions/access-policy.js'
+import { dispatcher } from './protocol/dispatch.js'
+import { FlushScheduler } from './session/flush-scheduler.js'
+import type { SessionHost } from './session/session-host.js'
+import { SessionRegistry } from './session/session-registry.js'
+import { sessionHandlers } from './session/handlers.js'
+import type { Transport, TransportSink } from './transport/transport.js'
+import { WebSocketEndpoint } from './transports/websocket/websocket-endpoint.js'
+
+/** Pluggable parts; each defaults to the single-node implementation. */
+export interface ServerOptions {
+  logger?: Logger
+  broker?: Broker
+  authenticator?: Authenticator
+  policy?: AccessPolicy
+}
+
+export interface ListenOptions {
+  port?: number
+  host?: string
+}
+
+export interface SwitchboardServer {
+  readonly state: ServerState
+  readonly config: SwitchboardConfig
+  readonly log: Logger
+  /** Resolves once the engine is up (rejects if it could not start). */
+  readonly ready: Promise<void>
+  /** Runs standalone on its own HTTP server. */
+  listen(options?: ListenOptions): Promise<{ port: number; host: string; url: string }>
+  /** Embeds into an existing Node http(s) server: handles WebSocket upgrades on `/ws`. */
+  attach(server: HttpServer | HttpsServer): void
+  /** Handles Switchboard's HTTP routes; returns false for paths it does not own. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean
+  /** Connects any transport (SSE, long-polling, in-memory) to a new session. */
+  accept(transport: Transport): TransportSink
+  publish(channel: string, data: unknown): Promise<StreamPosition>
+  history(channel: string, query?: { since?: StreamPosition; limit?: number }): Promise<HistoryResult>
+  /** Number of open connections. */
+  connectionCount(): number
+  /** Drains: stops accepting, asks every client to reconnect elsewhere, then stops. */
+  close(): Promise<void>
+}
+
+export function createServer(input: SwitchboardConfigInput = {}, options: ServerOptions = {}): SwitchboardServer {
+  const config = resolveConfig(input)
+  const log = options.logger ?? createLogger(config.log.level)
+  const lifecycle = new Lifecycle()
+  const broker = options.broker ?? new MemoryBroker()
+  const authenticator = options.authenticator ?? new AnonymousAuthenticator()
+  const policy = options.policy ?? allowAll
+  const scheduler = new FlushScheduler()
+  const channels = new ChannelService(broker, new ChannelOptionsResolver(config.channels), config.limits, log)
+
+  const host: SessionHost = {
+    config,
+    log,
+    scheduler,
+    authenticator,
+    dispatch: dispatcher({
+      ...sessionHandlers(),
+      ...channelHandlers(channels, policy, config.limits),
+    }),
+    sessionClosed(session) {
+      registry.delete(session)
+      channels.removeSession(session)
+    },
+    now: Date.now,
+  }
+  const registry = new SessionRegistry(host)
+  const accept = (transport: Transport): TransportSink => registry.create(transport)
+  const websocket = new WebSocketEndpoint(accept, {
+    // Frames a little over the limit get a TOO_LARGE error; far over it, ws closes with 1009.
+    maxPayload: Math.min(config.limits.maxMessageBytes * 2 + 1024, 256 * 1024 * 1024),
+  })
+
+  const ready = broker.start(channels).then(() => {
+    lifecycle.to('running')
+  })
+  ready.catch((err: unknown) => log.error({ err }, 'engine failed to start'))
+
+  const router = new Router()
+    .add('GET', '/healthz', (_req, res) => {
+      sendJson(res, lifecycle.state === 'stopped' ? 503 : 200, { status: lifecycle.state })
+    })
+    .add('GET', '/readyz', (_req, res) => {
+      sendJson(res, lifecycle.state === 'running' ? 200 : 503, { status: lifecycle.state })
+    })
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, standalone: boolean): void => {
+    const path = (req.url ?? '/').split('?')[0]
+    if (path !== '/ws') {
+      if (standalone) socket.destroy()
+      return
+    }
+    if (lifecycle.state !== 'running') {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+      return
+    }
+    websocket.handleUpgrade(req, socket, head)
+  }
+
+  let own: HttpServer | undefined
+  let closing: Promise<void> | undefined
+
+  if (config.mode === 'development' && policy === allowAll) {
+    log.warn('development mode: anonymous clients may connect and every action is allowed (no permissions file)')
+  }
+
+  const server: SwitchboardServer = {
+    get state() {
+      return lifecycle.state
+    },
+    config,
+    log,
+    ready,
+    async listen(opts = {}) {
+      await ready
+      const http = createHttpServer((req, res) => {
+        if (!router.handle(req, res)) sendError(res, 404, 'NOT_FOUND', `no route for ${req.method} ${req.url}`)
+      })
+      http.on('upgrade', (req, socket, head) => onUpgrade(req, socket, head, true))
+      own = http
+      const port = opts.port ?? config.server.port
+      const hostName = opts.host ?? config.server.host
+      await new Promise<void>((resolve, reject) => {
+        http.once('error', reject)
+        http.listen(port, hostName, () => {
+          http.off('error', reject)
+          resolve()
+        })
+      })
+      const address = http.address() as AddressInfo
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
+      log.info({ port: address.port, host: address.address }, 'switchboard listening')
+      return { port: address.port, host: address.address, url: `http://${shownHost}:${address.port}` }
+    },
+    attach(http) {
+      http.on('upgrade', (req, socket, head) => onUpgrade(req, socket, head, false))
+    },
+    handleRequest: (req, res) => router.handle(req, res),
+    accept,
+    publish(channel, data) {
+      if (lifecycle.state === 'stopped') return Promise.reject(new SwitchboardError('UNAVAILABLE', 'server stopped'))
+      return channels.publish(channel, data)
+    },
+    history: (channel, query = {}) => channels.history(channel, query),
+    connectionCount: () => registry.size,
+    close() {
+      closing ??= (async () => {
+        await ready.catch(() => {})
+        lifecycle.to('draining')
+        log.info({ connections: registry.size }, 'draining')
+        registry.closeAll(CloseCode.SHUTDOWN, 'server shutting down; reconnect elsewhere')
+        registry.stop()
+        if (own) await closeHttp(own, config.server.drainTimeoutMs)
+        await broker.close()
+        lifecycle.to('stopped')
+        log.info('stopped')
+      })()
+      return closing
+    },
+  }
+  return server
+}
+
+/** Waits for connections (including upgraded sockets) to end, then cuts what is left. */
+async function closeHttp(http: HttpServer, timeoutMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => http.close(() => resolve()))
+  http.closeIdleConnections()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      http.closeAllConnections()
+      resolve()
+    }, timeoutMs)
+  })
+  await Promise.race([closed, timeout])
+  clearTimeout(timer)
+}

@@ -1,0 +1,19 @@
+import type { ClientMessage } from '@switchboard/protocol'
+import type { Logger } from 'pino'
+import type { Authenticator } from '../auth/authenticator.js'
+import type { SwitchboardConfig } from '../config/types.js'
+import type { FlushScheduler } from './flush-scheduler.js'
+import type { Session } from './session.js'
+
+/** What a session needs from the server around it; keeps Session free of server wiring. */
+export interface SessionHost {
+  readonly config: SwitchboardConfig
+  readonly log: Logger
+  readonly scheduler: FlushScheduler
+  readonly authenticator: Authenticator
+  /** Handles a validated message of an open session; a returned promise holds the inbound queue. */
+  dispatch(session: Session, message: ClientMessage): void | Promise<void>
+  sessionClosed(session: Session, code: number, reason: string): void
+  /** The time of the current flush turn (one clock read per turn, not per session). */
+  now(): number
+}

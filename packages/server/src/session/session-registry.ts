@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto'
+import { CloseCode } from '@switchboard/protocol'
+import type { Transport } from '../transport/transport.js'
+import { Session } from './session.js'
+import type { SessionHost } from './session-host.js'
+
+/**
+ * Every live session, plus one timer for all of them: heartbeats, dead-peer detection and
+ * handshake timeouts are a periodic sweep rather than a timer per connection.
+ */
+export class SessionRegistry {
+  private readonly sessions = new Set<Session>()
+  private timer: ReturnType<typeof setInterval> | undefined
+  private readonly sweepMs: number
+
+  constructor(private readonly host: SessionHost) {
+    const { intervalMs, timeoutMs } = host.config.server.heartbeat
+    this.sweepMs = Math.max(20, Math.min(1000, Math.floor(intervalMs / 2), Math.floor(timeoutMs / 4)))
+  }
+
+  get size(): number {
+    return this.sessions.size
+  }
+
+  create(transport: Transport): Session {
+    const session = new Session(randomBytes(9).toString('base64url'), transport, this.host)
+    this.sessions.add(session)
+    if (!this.timer) {
+      this.timer = setInterval(this.sweep, this.sweepMs)
+      this.timer.unref()
+    }
+    return session
+  }
+
+  delete(session: Session): void {
+    this.sessions.delete(session)
+  }
+
+  /** Closes every session with the same code, e.g. SHUTDOWN while draining. */
+  closeAll(code: number, reason: string): void {
+    for (const s of [...this.sessions]) s.close(code, reason)
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = undefined
+  }
+
+  private readonly sweep = (): void => {
+    const now = Date.now()
+    const { intervalMs, timeoutMs } = this.host.config.server.heartbeat
+    const handshakeMs = this.host.config.server.handshakeTimeoutMs
+    // Closing a sweep early guarantees detection within timeoutMs, not timeoutMs + sweepMs.
+    const silentLimit = Math.max(timeoutMs - this.sweepMs, 1)
+    for (const s of this.sessions) {
+      if (s.phase === 'closed') continue
+      if (s.phase !== 'open' && now - s.createdAt > handshakeMs) {
+        s.close(CloseCode.HANDSHAKE_TIMEOUT, 'no hello within the handshake timeout')
+      } else if (now - s.lastReceivedAt > silentLimit) {
+        s.close(CloseCode.HEARTBEAT_TIMEOUT, 'no frame within the heartbeat timeout')
+      } else if (s.phase === 'open' && now - s.lastSentAt >= intervalMs) {
+        s.send({ t: 'ping' })
+        s.lastSentAt = now
+      }
+    }
+  }
+}

@@ -1,0 +1,303 @@
+import {
+  CloseCode,
+  jsonCodec,
+  PROTOCOL_VERSION,
+  type ClientMessage,
+  type Codec,
+  type ErrorCode,
+  type HelloMessage,
+  type ServerMessage,
+} from '@switchboard/protocol'
+import type { AuthUser } from '../auth/authenticator.js'
+import { SwitchboardError, toSwitchboardError } from '../errors.js'
+import { checkMessage } from '../protocol/validate.js'
+import { EncodedFrame, type Transport, type TransportSink } from '../transport/transport.js'
+import type { Flushable } from './flush-scheduler.js'
+import { TokenBucket } from './rate-limiter.js'
+import type { SessionHost } from './session-host.js'
+
+type Phase = 'handshake' | 'authenticating' | 'open' | 'closed'
+
+/** Batches bigger than this leave as several frames, so one frame never monopolises a socket. */
+const MAX_BATCH_CHARS = 64 * 1024
+/** Abuse budget: this many invalid messages within STRIKE_WINDOW_MS closes the connection. */
+const MAX_STRIKES = 10
+const STRIKE_WINDOW_MS = 10_000
+/** Messages waiting behind an async handler; a peer that outruns this is flooding. */
+const MAX_INBOUND_QUEUE = 10_000
+const codec: Codec = jsonCodec
+
+/** A frame that failed before it became a message; queued so its error keeps arrival order. */
+class Rejection {
+  constructor(
+    readonly code: ErrorCode,
+    readonly reason: string,
+  ) {}
+}
+
+/**
+ * One client connection, independent of its transport. Inbound messages are handled strictly
+ * in arrival order (a handler that returns a promise holds the queue until it settles);
+ * outbound frames are queued and flushed once per event-loop turn, batched when several wait.
+ */
+export class Session implements TransportSink, Flushable {
+  phase: Phase = 'handshake'
+  user: AuthUser | null = null
+  readonly createdAt = Date.now()
+  lastReceivedAt = this.createdAt
+  lastSentAt = this.createdAt
+  /** Channel names and patterns this session is subscribed to (owned by the channel service). */
+  subscriptions: Set<string> | undefined
+  /** Used by fan-out to deliver a publication once even when several subscriptions match. */
+  deliveryStamp = 0
+
+  private pending: EncodedFrame[] = []
+  private pendingChars = 0
+  private inbound: unknown[] | undefined
+  private busy = false
+  private strikes = 0
+  private strikeWindowStart = 0
+  private rateLimitedInWindow = 0
+  private readonly bucket: TokenBucket
+
+  constructor(
+    readonly id: string,
+    readonly transport: Transport,
+    private readonly host: SessionHost,
+  ) {
+    const { messagesPerSecond, messagesBurst } = host.config.limits
+    this.bucket = new TokenBucket(messagesPerSecond, messagesBurst, this.createdAt)
+  }
+
+  get isOpen(): boolean {
+    return this.phase === 'open'
+  }
+
+  // ---- inbound ----------------------------------------------------------------------
+
+  onFrame(text: string): void {
+    if (this.phase === 'closed') return
+    const now = Date.now()
+    this.lastReceivedAt = now
+    const { maxMessageBytes } = this.host.config.limits
+    if (text.length > maxMessageBytes || (text.length * 3 > maxMessageBytes && Buffer.byteLength(text) > maxMessageBytes)) {
+      this.receive(new Rejection('TOO_LARGE', `frame exceeds maxMessageBytes (${maxMessageBytes})`), now)
+      return
+    }
+    let decoded: unknown
+    try {
+      decoded = codec.decode(text)
+    } catch {
+      this.receive(new Rejection('INVALID_MESSAGE', 'frame is not valid JSON'), now)
+      return
+    }
+    if (!Array.isArray(decoded)) this.receive(decoded, now)
+    else if (decoded.length > 1000) this.receive(new Rejection('INVALID_MESSAGE', 'batch has more than 1000 messages'), now)
+    else for (const item of decoded) this.receive(item, now)
+  }
+
+  /** Rate-limits at arrival; everything else (even rejections) waits its turn in the queue. */
+  private receive(value: unknown, now: number): void {
+    if (this.phase === 'closed') return
+    if (!this.bucket.take(now)) {
+      this.rateLimited(value)
+      return
+    }
+    if (this.busy) {
+      const queue = (this.inbound ??= [])
+      if (queue.length >= MAX_INBOUND_QUEUE) {
+        this.close(CloseCode.RATE_LIMITED, 'inbound queue overflow')
+        return
+      }
+      queue.push(value)
+      return
+    }
+    this.process(value)
+  }
+
+  private process(value: unknown): void {
+    if (value instanceof Rejection) {
+      this.reject(undefined, value.code, value.reason)
+      return
+    }
+    const checked = checkMessage(value)
+    if (!checked.ok) {
+      this.reject(checked.id, 'INVALID_MESSAGE', checked.reason)
+      return
+    }
+    const message = checked.message
+    if (message.t === 'pong') return
+    let result: void | Promise<void>
+    try {
+      result = this.phase === 'open' ? this.host.dispatch(this, message) : this.handshake(message)
+    } catch (err) {
+      this.fail(message, err)
+      return
+    }
+    if (result) {
+      this.busy = true
+      result.then(this.resume, (err: unknown) => {
+        this.fail(message, err)
+        this.resume()
+      })
+    }
+  }
+
+  private readonly resume = (): void => {
+    this.busy = false
+    const queue = this.inbound
+    while (queue && queue.length > 0 && !this.busy && this.phase !== 'closed') {
+      this.process(queue.shift())
+    }
+  }
+
+  /** A handler threw: answer the request with its code; unexpected errors are logged, not leaked. */
+  private fail(message: ClientMessage, err: unknown): void {
+    const e = toSwitchboardError(err)
+    if (e.code === 'INTERNAL') this.host.log.error({ err, client: this.id, t: message.t }, 'handler failed')
+    this.sendError('id' in message ? message.id : undefined, e.code, e.message, e.data)
+  }
+
+  private handshake(message: ClientMessage): void | Promise<void> {
+    if (message.t === 'ping') return this.send({ t: 'pong' })
+    if (this.phase !== 'handshake' || message.t !== 'hello') {
+      this.reject('id' in message ? message.id : undefined, 'NOT_CONNECTED', 'send hello first')
+      return
+    }
+    if (message.v !== PROTOCOL_VERSION) {
+      this.sendError(message.id, 'UNSUPPORTED_VERSION', `protocol version ${message.v} is not supported (use ${PROTOCOL_VERSION})`)
+      this.close(CloseCode.UNSUPPORTED_VERSION, 'unsupported protocol version')
+      return
+    }
+    this.phase = 'authenticating'
+    return this.authenticate(message)
+  }
+
+  private async authenticate(hello: HelloMessage): Promise<void> {
+    let user: AuthUser | null
+    try {
+      user = await this.host.authenticator.authenticate({ token: hello.token, remoteAddress: this.transport.remoteAddress })
+    } catch (err) {
+      const e = err instanceof SwitchboardError ? err : new SwitchboardError('AUTH_FAILED', 'authentication failed')
+      this.sendError(hello.id, e.code, e.message)
+      this.close(e.code === 'TOKEN_EXPIRED' ? CloseCode.TOKEN_EXPIRED : CloseCode.AUTH_FAILED, e.message)
+      return
+    }
+    if (this.phase === 'closed') return
+    this.user = user
+    this.phase = 'open'
+    const { intervalMs, timeoutMs } = this.host.config.server.heartbeat
+    this.send({
+      t: 'welcome',
+      id: hello.id,
+      v: PROTOCOL_VERSION,
+      client: this.id,
+      user: user ? { ...user } : null,
+      hb: { interval: intervalMs, timeout: timeoutMs },
+    })
+  }
+
+  private rateLimited(value: unknown): void {
+    const now = Date.now()
+    this.rollStrikeWindow(now)
+    this.rateLimitedInWindow++
+    if (this.rateLimitedInWindow > this.host.config.limits.messagesBurst) {
+      this.close(CloseCode.RATE_LIMITED, 'sustained message flood')
+      return
+    }
+    const id = (value as { id?: unknown } | null)?.id
+    this.sendError(Number.isSafeInteger(id) ? (id as number) : undefined, 'RATE_LIMITED', 'message rate limit exceeded')
+  }
+
+  /** Answers a bad message and counts a strike; repeated abuse closes the connection. */
+  private reject(id: number | undefined, code: ErrorCode, reason: string): void {
+    this.sendError(id, code, reason)
+    this.rollStrikeWindow(Date.now())
+    if (++this.strikes > MAX_STRIKES) this.close(CloseCode.PROTOCOL_ERROR, 'too many invalid messages')
+  }
+
+  private rollStrikeWindow(now: number): void {
+    if (now - this.strikeWindowStart > STRIKE_WINDOW_MS) {
+      this.strikeWindowStart = now
+      this.strikes = 0
+      this.rateLimitedInWindow = 0
+    }
+  }
+
+  // ---- outbound ---------------------------------------------------------------------
+
+  send(message: ServerMessage): void {
+    this.enqueue(new EncodedFrame(codec.encode(message) as string))
+  }
+
+  sendError(id: number | undefined, code: ErrorCode, msg: string, data?: unknown): void {
+    const m: ServerMessage = { t: 'err', code, msg }
+    if (id !== undefined) m.id = id
+    if (data !== undefined) m.data = data
+    this.send(m)
+  }
+
+  /** Queues a frame that may be shared with other sessions (encode once, send many). */
+  enqueue(frame: EncodedFrame): void {
+    if (this.phase === 'closed') return
+    if (this.pending.push(frame) === 1) this.host.scheduler.schedule(this)
+    this.pendingChars += frame.size
+    if (this.pendingChars > this.host.config.limits.maxBufferedBytes) this.slowConsumer()
+  }
+
+  flush(): void {
+    const pending = this.pending
+    if (pending.length === 0 || this.phase === 'closed') return
+    const count = pending.length
+    if (count === 1) {
+      this.transport.send(pending[0] as EncodedFrame)
+    } else {
+      const texts: string[] = []
+      let chars = 0
+      for (let i = 0; i < count; i++) {
+        const text = (pending[i] as EncodedFrame).text
+        if (chars + text.length > MAX_BATCH_CHARS && texts.length > 0) {
+          this.transport.send(new EncodedFrame(codec.batch(texts)))
+          texts.length = 0
+          chars = 0
+        }
+        texts.push(text)
+        chars += text.length
+      }
+      this.transport.send(texts.length === 1 ? (pending[count - 1] as EncodedFrame) : new EncodedFrame(codec.batch(texts)))
+    }
+    pending.length = 0
+    this.pendingChars = 0
+    this.lastSentAt = this.host.now()
+    if (this.transport.bufferedBytes() > this.host.config.limits.maxBufferedBytes) this.slowConsumer()
+  }
+
+  private slowConsumer(): void {
+    this.host.log.warn({ client: this.id }, 'closing slow consumer')
+    this.pending.length = 0
+    this.pendingChars = 0
+    this.close(CloseCode.SLOW_CONSUMER, 'slow consumer: outbound buffer exceeded maxBufferedBytes')
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------
+
+  /** Flushes what is queued (so a final error reaches the peer), then closes the transport. */
+  close(code: number, reason: string): void {
+    if (this.phase === 'closed') return
+    this.flush()
+    this.markClosed(code, reason)
+    this.transport.close(code, reason)
+  }
+
+  onClose(code: number, reason: string): void {
+    this.markClosed(code, reason)
+  }
+
+  private markClosed(code: number, reason: string): void {
+    if (this.phase === 'closed') return
+    this.phase = 'closed'
+    this.pending.length = 0
+    this.inbound = undefined
+    this.host.sessionClosed(this, code, reason)
+  }
+}

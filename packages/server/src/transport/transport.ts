@@ -1,0 +1,48 @@
+/**
+ * The seam between sessions and the wire. A transport carries whole frames in both
+ * directions; it knows nothing of messages, channels or users. WebSocket, SSE + POST,
+ * long-polling and the in-memory test transport all implement it.
+ *
+ * Invariants:
+ * - `send` never throws and never blocks; after `close` (or after the peer went away) it is a no-op.
+ * - `bufferedBytes` counts bytes accepted by `send` but not yet handed to the OS.
+ * - The sink's `onClose` is called exactly once, whoever closed.
+ * - Frames reach `onFrame` in the order the peer sent them.
+ */
+export interface Transport {
+  /** Short name for logs and metrics: 'websocket', 'sse', 'longpoll', 'memory'. */
+  readonly kind: string
+  readonly remoteAddress: string
+  send(frame: EncodedFrame): void
+  close(code: number, reason: string): void
+  bufferedBytes(): number
+}
+
+export interface TransportSink {
+  onFrame(frame: string): void
+  onClose(code: number, reason: string): void
+}
+
+/**
+ * One encoded outbound frame, shared by every session it goes to. Transports cache their own
+ * wire form on it (e.g. a WebSocket frame header + payload) so a publication is serialised and
+ * framed once for all subscribers.
+ */
+export class EncodedFrame {
+  private wire: Map<symbol, unknown> | undefined
+  constructor(readonly text: string) {}
+
+  /** Returns the transport-specific form, building it on first use. */
+  wireForm<T>(key: symbol, build: (text: string) => T): T {
+    const cached = this.wire?.get(key)
+    if (cached !== undefined) return cached as T
+    const built = build(this.text)
+    ;(this.wire ??= new Map()).set(key, built)
+    return built
+  }
+
+  /** Length in UTF-16 units: a cheap stand-in for bytes in buffer accounting. */
+  get size(): number {
+    return this.text.length
+  }
+}
