@@ -10,7 +10,8 @@ export default defineConfig({
     alias: {
       '@switchboard/protocol': src('protocol'),
       '@switchboard/server': src('server'),
-      '@switchboard/client': src('client'),
+      // The Node entry, as Node users get it (injects `ws` on Node 20).
+      '@switchboard/client': fileURLToPath(new URL('./packages/client/src/node.ts', import.meta.url)),
     },
   },
   test: {

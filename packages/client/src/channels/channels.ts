@@ -1,0 +1,162 @@
+import {
+  compilePattern,
+  isPattern,
+  isValidName,
+  isValidPattern,
+  type HistoryReply,
+  type NamePattern,
+  type PublicationMessage,
+  type PublishReply,
+  type RecoveredPublication,
+  type StreamPosition,
+  type SubscribeReply,
+} from '@switchboard/protocol'
+import type { Connection } from '../connection/connection.js'
+import { SwitchboardError } from '../errors.js'
+import { Subscription, type PublicationHandler, type PublicationInfo, type SubscribeOptions } from './subscription.js'
+
+/** All local handles on one channel (or pattern) share one server subscription. */
+interface Group {
+  channel: string
+  pattern: NamePattern | undefined
+  subs: Set<Subscription>
+  recover: boolean
+  confirmed: boolean
+  /** Last position delivered; drives recovery and drops duplicates. */
+  position: StreamPosition | undefined
+}
+
+export interface HistoryResult {
+  publications: { data: unknown; offset: number; epoch: string }[]
+  epoch: string
+  offset: number
+}
+
+export class Channels {
+  private readonly groups = new Map<string, Group>()
+  private patternGroups = 0
+
+  constructor(private readonly conn: Connection) {
+    conn.push.msg = (m) => this.onPublication(m)
+    conn.push.unsubbed = (m) => this.end(m.ch, new SwitchboardError(m.code, m.msg))
+    conn.onRestore(() => {
+      for (const group of this.groups.values()) this.sendSubscribe(group)
+    })
+  }
+
+  subscribe(channel: string, handler: PublicationHandler, options: SubscribeOptions = {}): Subscription {
+    const sub = new Subscription(channel, handler, options.recover === true, (s) => this.unsubscribe(s))
+    const pattern = isPattern(channel)
+    if (pattern ? !isValidPattern(channel) : !isValidName(channel)) {
+      sub.fail(new SwitchboardError('INVALID_NAME', `invalid channel name: ${channel}`))
+      return sub
+    }
+    let group = this.groups.get(channel)
+    if (group) {
+      group.subs.add(sub)
+      group.recover ||= sub.recover
+      if (group.confirmed) sub.confirm()
+      return sub
+    }
+    group = { channel, pattern: pattern ? compilePattern(channel) : undefined, subs: new Set([sub]), recover: sub.recover, confirmed: false, position: undefined }
+    this.groups.set(channel, group)
+    if (pattern) this.patternGroups++
+    if (this.conn.state === 'connected') this.sendSubscribe(group)
+    return sub
+  }
+
+  async publish(channel: string, data: unknown): Promise<{ offset: number; epoch: string }> {
+    if (!isValidName(channel)) throw new SwitchboardError('INVALID_NAME', `invalid channel name: ${channel}`)
+    const r = await this.conn.request<PublishReply>({ t: 'pub', ch: channel, d: data }, { queue: true })
+    return { offset: r.o, epoch: r.e }
+  }
+
+  async history(channel: string, options: { since?: StreamPosition; limit?: number } = {}): Promise<HistoryResult> {
+    const body: { t: 'hist'; ch: string; since?: StreamPosition; limit?: number } = { t: 'hist', ch: channel }
+    if (options.since) body.since = { offset: options.since.offset, epoch: options.since.epoch }
+    if (options.limit !== undefined) body.limit = options.limit
+    const r = await this.conn.request<HistoryReply>(body, { queue: true })
+    return { publications: r.pubs.map((p) => ({ data: p.d, offset: p.o, epoch: r.e })), epoch: r.e, offset: r.o }
+  }
+
+  private sendSubscribe(group: Group): void {
+    const body: { t: 'sub'; ch: string; since?: StreamPosition } = { t: 'sub', ch: group.channel }
+    if (group.recover && group.position && !group.pattern) body.since = group.position
+    this.conn.request<SubscribeReply | Record<string, never>>(body).then(
+      (reply) => {
+        if (this.groups.get(group.channel) !== group) return
+        if ('rec' in reply && reply.rec) this.replay(group, reply.rec.pubs, reply.e, reply.rec.complete)
+        if ('o' in reply && reply.o !== undefined) advance(group, { offset: reply.o, epoch: reply.e })
+        if (!group.confirmed) {
+          group.confirmed = true
+          for (const s of group.subs) s.confirm()
+        }
+      },
+      (error: SwitchboardError) => {
+        // A dropped connection is not a failure: the subscription is restored on reconnect.
+        if (error.code === 'DISCONNECTED' || error.code === 'CLOSED') return
+        if (this.groups.get(group.channel) === group) this.end(group.channel, error)
+      },
+    )
+  }
+
+  private replay(group: Group, pubs: RecoveredPublication[], epoch: string, complete: boolean): void {
+    let missed = 0
+    for (const p of pubs) {
+      if (this.deliver(group, group.channel, p.o, epoch, p.d, p.p)) missed++
+    }
+    for (const s of group.subs) if (s.recover) s.recovered(missed, complete)
+  }
+
+  private onPublication(m: PublicationMessage): void {
+    const group = this.groups.get(m.ch)
+    if (group) this.deliver(group, m.ch, m.o, m.e, m.d, m.p)
+    if (this.patternGroups === 0) return
+    for (const g of this.groups.values()) {
+      if (g.pattern?.matches(m.ch)) this.deliver(g, m.ch, m.o, m.e, m.d, m.p)
+    }
+  }
+
+  /** Delivers unless already delivered (same epoch, offset not past the last one). */
+  private deliver(group: Group, channel: string, offset: number, epoch: string, data: unknown, publisher: PublicationInfo['publisher']): boolean {
+    if (!group.pattern) {
+      const pos = group.position
+      if (pos && pos.epoch === epoch && offset <= pos.offset) return false
+      group.position = { offset, epoch }
+    }
+    const info: PublicationInfo = { channel, offset, epoch }
+    if (publisher) info.publisher = publisher
+    for (const s of group.subs) {
+      try {
+        s.handler(data, info)
+      } catch (err) {
+        setTimeout(() => {
+          throw err
+        })
+      }
+    }
+    return true
+  }
+
+  private unsubscribe(sub: Subscription): void {
+    const group = this.groups.get(sub.channel)
+    if (!group || !group.subs.delete(sub) || group.subs.size > 0) return
+    this.groups.delete(group.channel)
+    if (group.pattern) this.patternGroups--
+    if (this.conn.state === 'connected') this.conn.request({ t: 'unsub', ch: group.channel }).catch(() => {})
+  }
+
+  private end(channel: string, error: SwitchboardError): void {
+    const group = this.groups.get(channel)
+    if (!group) return
+    this.groups.delete(channel)
+    if (group.pattern) this.patternGroups--
+    for (const s of group.subs) s.fail(error)
+  }
+}
+
+/** Moves the position forward (a new epoch replaces it: the stream was reset). */
+function advance(group: Group, next: StreamPosition): void {
+  const pos = group.position
+  if (!pos || pos.epoch !== next.epoch || next.offset > pos.offset) group.position = next
+}

@@ -1,0 +1,7 @@
+export { Switchboard, type SwitchboardOptions, type SwitchboardEvents, type TransportName } from './switchboard.js'
+export { SwitchboardError } from './errors.js'
+export { Subscription, type PublicationHandler, type PublicationInfo, type SubscribeOptions } from './channels/subscription.js'
+export type { HistoryResult } from './channels/channels.js'
+export type { ConnectionState } from './connection/state-machine.js'
+export type { ClientTransport, ClientTransportEvents, TransportFactory, WebSocketConstructor, WebSocketLike } from './transport/transport.js'
+export { errorCodes, closeCodes, type ErrorCode } from '@switchboard/protocol'

@@ -1,0 +1,106 @@
+import type { StreamPosition } from '@switchboard/protocol'
+import { Channels, type HistoryResult } from './channels/channels.js'
+import type { PublicationHandler, SubscribeOptions, Subscription } from './channels/subscription.js'
+import { Connection } from './connection/connection.js'
+import type { ConnectionState } from './connection/state-machine.js'
+import { Emitter } from './emitter.js'
+import { SwitchboardError } from './errors.js'
+import type { TransportFactory, WebSocketConstructor } from './transport/transport.js'
+import { websocketTransport } from './transport/websocket.js'
+
+export type TransportName = 'websocket' | 'sse' | 'longpoll'
+
+export interface SwitchboardOptions {
+  /** A JWT, or a function returning one; the function is called again for every connection. */
+  token?: string | (() => Promise<string>)
+  /** Transports to try, in order. This version ships the WebSocket transport. */
+  transports?: TransportName[]
+  reconnect?: { minDelayMs?: number; maxDelayMs?: number }
+  /** Operations (publishes, history reads) kept while disconnected; more fail with QUEUE_FULL. */
+  offlineQueueLimit?: number
+  /** A WebSocket implementation, for runtimes without a global one (the Node entry passes `ws`). */
+  WebSocket?: WebSocketConstructor
+  /** Replaces the transport entirely (tests, custom runtimes). */
+  transport?: TransportFactory
+}
+
+export interface SwitchboardEvents extends Record<string, unknown> {
+  state: ConnectionState
+  error: SwitchboardError
+}
+
+const VERSION = '0.1.0'
+
+/**
+ * The client. One instance holds one logical connection (reconnecting as needed) and every
+ * subscription made through it.
+ */
+export class Switchboard extends Emitter<SwitchboardEvents> {
+  private readonly connection: Connection
+  private readonly channels: Channels
+
+  constructor(url: string | string[], options: SwitchboardOptions = {}) {
+    super()
+    const urls = (Array.isArray(url) ? url : [url]).map((u) => new URL(u).toString())
+    if (urls.length === 0) throw new SwitchboardError('INVALID_MESSAGE', 'at least one server URL is required')
+    this.connection = new Connection({
+      urls,
+      token: options.token,
+      transport: options.transport ?? websocketTransport(resolveWebSocket(options)),
+      minDelayMs: options.reconnect?.minDelayMs ?? 250,
+      maxDelayMs: options.reconnect?.maxDelayMs ?? 20_000,
+      offlineQueueLimit: options.offlineQueueLimit ?? 1000,
+      agent: `switchboard-js/${VERSION}`,
+    })
+    this.connection.on('state', (s) => this.emit('state', s))
+    this.connection.on('error', (e) => this.emit('error', e))
+    this.channels = new Channels(this.connection)
+  }
+
+  get state(): ConnectionState {
+    return this.connection.state
+  }
+
+  /** `{ id, ...claims }` as the server authenticated it, or null (anonymous or not connected). */
+  get user(): Record<string, unknown> | null {
+    return this.connection.user
+  }
+
+  /** This connection's id on the server (changes with every reconnect). */
+  get clientId(): string | null {
+    return this.connection.clientId
+  }
+
+  /** Resolves when connected and authenticated; rejects on auth failure. Keeps retrying network errors. */
+  connect(): Promise<void> {
+    return this.connection.connect()
+  }
+
+  close(): Promise<void> {
+    return this.connection.close()
+  }
+
+  subscribe(channel: string, handler: PublicationHandler, options?: SubscribeOptions): Subscription {
+    return this.channels.subscribe(channel, handler, options)
+  }
+
+  /** Resolves on the server's ack, once the publication is in the channel's history. */
+  publish(channel: string, data: unknown): Promise<{ offset: number; epoch: string }> {
+    return this.channels.publish(channel, data)
+  }
+
+  history(channel: string, options?: { since?: StreamPosition; limit?: number }): Promise<HistoryResult> {
+    return this.channels.history(channel, options)
+  }
+}
+
+function resolveWebSocket(options: SwitchboardOptions): WebSocketConstructor {
+  if (options.transports && !options.transports.includes('websocket')) {
+    throw new SwitchboardError('INVALID_MESSAGE', 'this client version supports the websocket transport only')
+  }
+  const impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+  if (!impl) {
+    throw new SwitchboardError('INVALID_MESSAGE', 'no WebSocket implementation: pass options.WebSocket (the Node entry does this)')
+  }
+  return impl
+}
