@@ -15,7 +15,8 @@ export class SessionRegistry {
 
   constructor(private readonly host: SessionHost) {
     const { intervalMs, timeoutMs } = host.config.server.heartbeat
-    this.sweepMs = Math.max(20, Math.min(1000, Math.floor(intervalMs / 2), Math.floor(timeoutMs / 4)))
+    const handshake = host.config.server.handshakeTimeoutMs
+    this.sweepMs = Math.max(20, Math.min(1000, Math.floor(intervalMs / 2), Math.floor(timeoutMs / 4), Math.floor(handshake / 2)))
   }
 
   get size(): number {

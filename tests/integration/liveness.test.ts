@@ -1,0 +1,112 @@
+import type { Socket } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Resources } from '../support/server.js'
+import { RawClient } from '../support/raw-client.js'
+import { TcpProxy } from '../support/tcp-proxy.js'
+import { nextEvent, waitFor } from '../support/wait.js'
+
+const res = new Resources()
+afterEach(() => res.cleanup())
+
+describe('slow consumers', () => {
+  it('a consumer that stops reading is closed with SLOW_CONSUMER; a normal subscriber keeps receiving', async () => {
+    const { url, server } = await res.server({ limits: { maxBufferedBytes: '256KiB' } })
+    const normal = await res.connected(url)
+    let normalGot = 0
+    await normal.subscribe('firehose', () => normalGot++).ready
+    const slow = res.add(await RawClient.open(url), (c) => c.close())
+    slow.send({ t: 'sub', id: 1, ch: 'firehose' })
+    await slow.waitFor((m) => m.t === 'ok' && m.id === 1)
+    ;(slow.ws as unknown as { _socket: Socket })._socket.pause() // stop reading: the kernel buffers fill up
+    const publisher = await res.connected(url)
+    const payload = 'x'.repeat(10_000)
+    let sent = 0
+    while (server.connectionCount() === 3 && sent < 5000) {
+      await publisher.publish('firehose', payload)
+      sent++
+    }
+    expect(server.connectionCount()).toBe(2) // the slow one is gone
+    await waitFor(() => normalGot === sent, 'the normal subscriber to get everything')
+    ;(slow.ws as unknown as { _socket: Socket })._socket.resume()
+    const closed = await slow.waitClosed()
+    // The close frame queues behind the unread data; if the grace period cut it first, 1006.
+    expect([4002, 1006]).toContain(closed.code)
+  })
+})
+
+describe('heartbeats', () => {
+  const heartbeat = { intervalMs: 100, timeoutMs: 400 }
+
+  it('the server pings an idle connection, and a client that answers stays connected', async () => {
+    const { url, server } = await res.server({ server: { heartbeat } })
+    const sb = await res.connected(url)
+    const raw = res.add(await RawClient.open(url), (c) => c.close()) // never answers
+    await raw.waitFor((m) => m.t === 'ping')
+    // The silent peer timing out proves a full timeout passed; the answering client survived it.
+    expect((await raw.waitClosed()).code).toBe(4001)
+    expect(sb.state).toBe('connected')
+    expect(server.connectionCount()).toBe(1)
+  })
+
+  it('the server closes a silent peer with HEARTBEAT_TIMEOUT (4001) within the timeout', async () => {
+    const { url } = await res.server({ server: { heartbeat } })
+    const silent = res.add(await RawClient.open(url), (c) => c.close()) // never answers pings
+    const lastFrameAt = Date.now()
+    const closed = await silent.waitClosed()
+    const elapsed = Date.now() - lastFrameAt
+    expect(closed.code).toBe(4001)
+    expect(elapsed).toBeGreaterThanOrEqual(heartbeat.timeoutMs / 2)
+    expect(elapsed).toBeLessThan(heartbeat.timeoutMs + 1500) // scheduling slack on a loaded machine
+  })
+
+  it('a connection that never says hello is closed with HANDSHAKE_TIMEOUT (4003)', async () => {
+    const { url } = await res.server({ server: { handshakeTimeoutMs: 200 } })
+    const c = res.add(await RawClient.open(url, { hello: false }), (x) => x.close())
+    expect((await c.waitClosed()).code).toBe(4003)
+  })
+
+  it('the client detects a server gone silent and reconnects', async () => {
+    const { url, port } = await res.server({ server: { heartbeat } })
+    const proxy = res.add(await new TcpProxy(port).start(), (p) => p.close())
+    const sb = await res.connected(proxy.url)
+    const got: unknown[] = []
+    await sb.subscribe('hb/1', (d) => got.push(d)).ready
+    const lost = nextEvent<string>((l) => sb.on('state', l), 'the client to notice')
+    const silencedAt = Date.now()
+    proxy.silence()
+    expect(await lost).toBe('reconnecting')
+    expect(Date.now() - silencedAt).toBeLessThan(heartbeat.timeoutMs + 1500)
+    proxy.silence(false)
+    await waitFor(() => sb.state === 'connected', 'reconnect')
+    const publisher = await res.connected(url)
+    await waitFor(async () => {
+      await publisher.publish('hb/1', 'after')
+      return got.includes('after')
+    }, 'delivery after reconnect')
+  })
+})
+
+describe('drain', () => {
+  it('close() sends SHUTDOWN (4000) and clients reconnect elsewhere at once', async () => {
+    const a = await res.server()
+    const b = await res.server()
+    const c = res.add(await RawClient.open(a.url), (x) => x.close())
+    const sb = await res.connected([a.url, b.url], { reconnect: { minDelayMs: 60_000, maxDelayMs: 60_000 } })
+    const started = Date.now()
+    await a.server.close()
+    expect((await c.waitClosed()).code).toBe(4000)
+    expect(a.server.state).toBe('stopped')
+    // A 60 s backoff would make this time out: SHUTDOWN means reconnect immediately.
+    await waitFor(() => sb.state === 'connected' && b.server.connectionCount() === 1, 'the client on b', 10_000)
+    expect(Date.now() - started).toBeLessThan(10_000)
+  })
+
+  it('/readyz turns 503 while draining, /healthz answers while running', async () => {
+    const { url, server } = await res.server()
+    expect((await fetch(`${url}/healthz`)).status).toBe(200)
+    expect((await fetch(`${url}/readyz`)).status).toBe(200)
+    expect(((await (await fetch(`${url}/readyz`)).json()) as { status: string }).status).toBe('running')
+    await server.close()
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow()
+  })
+})

@@ -1,0 +1,52 @@
+import { createServer, type SwitchboardConfigInput, type SwitchboardServer } from '@switchboard/server'
+import { Switchboard, type SwitchboardOptions } from '@switchboard/client'
+
+export interface TestServer {
+  server: SwitchboardServer
+  url: string
+  port: number
+}
+
+/** A real server on an ephemeral loopback port, with in-memory storage and quiet logs. */
+export async function startServer(config: SwitchboardConfigInput = {}): Promise<TestServer> {
+  const server = createServer({
+    ...config,
+    server: { host: '127.0.0.1', port: 0, ...config.server },
+    storage: config.storage ?? { type: 'memory' },
+    log: { level: (process.env.SWITCHBOARD_TEST_LOG as 'info' | undefined) ?? 'silent' },
+  })
+  const { url, port } = await server.listen()
+  return { server, url, port }
+}
+
+/** Tracks everything a test opens so `cleanup()` closes it even when the test failed. */
+export class Resources {
+  private readonly closers: (() => Promise<unknown> | unknown)[] = []
+
+  add<T>(value: T, close: (value: T) => Promise<unknown> | unknown): T {
+    this.closers.push(() => close(value))
+    return value
+  }
+
+  async server(config?: SwitchboardConfigInput): Promise<TestServer> {
+    const s = await startServer(config)
+    return this.add(s, (x) => x.server.close())
+  }
+
+  client(url: string | string[], options: SwitchboardOptions = {}): Switchboard {
+    const sb = new Switchboard(url, { reconnect: { minDelayMs: 20, maxDelayMs: 200 }, ...options })
+    sb.on('error', () => {})
+    return this.add(sb, (c) => c.close())
+  }
+
+  async connected(url: string | string[], options: SwitchboardOptions = {}): Promise<Switchboard> {
+    const sb = this.client(url, options)
+    await sb.connect()
+    return sb
+  }
+
+  async cleanup(): Promise<void> {
+    const closers = this.closers.splice(0).reverse()
+    await Promise.allSettled(closers.map((c) => c()))
+  }
+}
