@@ -17,7 +17,8 @@ import { sendError, sendJson, Router } from './http/router.js'
 import { Lifecycle, type ServerState } from './lifecycle.js'
 import { createLogger, type Logger } from './log.js'
 import { allowAll, type AccessPolicy } from './permissions/access-policy.js'
-import { dispatcher } from './protocol/dispatch.js'
+import { dispatcher, type HandlerMap } from './protocol/dispatch.js'
+import type { Session } from './session/session.js'
 import { FlushScheduler } from './session/flush-scheduler.js'
 import type { SessionHost } from './session/session-host.js'
 import { SessionRegistry } from './session/session-registry.js'
@@ -70,18 +71,25 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const scheduler = new FlushScheduler()
   const channels = new ChannelService(broker, new ChannelOptionsResolver(config.channels), config.limits, log)
 
+  // Each concept contributes its wire handlers (all message types must be covered: a missing
+  // one is a compile error) and its cleanup when a session ends.
+  const handlers: HandlerMap = {
+    ...sessionHandlers(),
+    ...channelHandlers(channels, policy, config.limits),
+  }
+  const onSessionClosed: ((session: Session) => void)[] = [(session) => channels.removeSession(session)]
+  /** Stopped in reverse order on close, after sessions are gone. */
+  const services: { close(): Promise<void> }[] = []
+
   const host: SessionHost = {
     config,
     log,
     scheduler,
     authenticator,
-    dispatch: dispatcher({
-      ...sessionHandlers(),
-      ...channelHandlers(channels, policy, config.limits),
-    }),
+    dispatch: dispatcher(handlers),
     sessionClosed(session) {
       registry.delete(session)
-      channels.removeSession(session)
+      for (const cleanup of onSessionClosed) cleanup(session)
     },
     now: Date.now,
   }
@@ -172,6 +180,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
         registry.closeAll(CloseCode.SHUTDOWN, 'server shutting down; reconnect elsewhere')
         registry.stop()
         if (own) await closeHttp(own, config.server.drainTimeoutMs)
+        for (const service of services.reverse()) await service.close()
         await broker.close()
         lifecycle.to('stopped')
         log.info('stopped')

@@ -2,9 +2,9 @@ import {
   closeCodeInfo,
   PROTOCOL_VERSION,
   type ClientMessage,
-  type PublicationMessage,
   type ServerMessage,
-  type UnsubscribedMessage,
+  type ServerPush,
+  type ServerPushType,
 } from '@switchboard/protocol'
 import { Emitter } from '../emitter.js'
 import { SwitchboardError } from '../errors.js'
@@ -43,10 +43,7 @@ interface Queued extends Pending {
 }
 
 /** Server pushes that are not answers to requests, handed to the concept that owns them. */
-interface PushHandlers {
-  msg?: (m: PublicationMessage) => void
-  unsubbed?: (m: UnsubscribedMessage) => void
-}
+export type PushHandlers = { [K in ServerPushType]?: (m: Extract<ServerPush, { t: K }>) => void }
 
 export interface ConnectionEvents extends Record<string, unknown> {
   state: ConnectionState
@@ -258,9 +255,6 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   private onMessage(m: ServerMessage): void {
     switch (m.t) {
-      case 'msg':
-        this.push.msg?.(m)
-        return
       case 'ok':
         this.settle(m.id, m.r)
         return
@@ -284,9 +278,8 @@ export class Connection extends Emitter<ConnectionEvents> {
         return
       case 'pong':
         return
-      case 'unsubbed':
-        this.push.unsubbed?.(m)
-        return
+      default:
+        ;(this.push[m.t] as ((m: ServerPush) => void) | undefined)?.(m)
     }
   }
 

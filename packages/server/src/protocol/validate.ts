@@ -1,36 +1,13 @@
-import { Type, type TSchema } from '@sinclair/typebox'
+import type { TSchema } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { ClientMessage, ClientMessageType } from '@switchboard/protocol'
+import { channelSchemas } from '../channels/schemas.js'
+import { connectionSchemas } from '../session/schemas.js'
 
-const Id = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
-const Name = Type.String({ minLength: 1, maxLength: 255 })
-const Position = Type.Object(
-  { offset: Type.Integer({ minimum: 0 }), epoch: Type.String({ maxLength: 64 }) },
-  { additionalProperties: false },
-)
-const strict = <T extends Record<string, TSchema>>(props: T) => Type.Object(props, { additionalProperties: false })
-
-/** One compiled check per message type; the type tag is switched on first. */
+/** One compiled check per message type; the type tag is switched on first. Each concept adds its own. */
 const schemas: { [K in ClientMessageType]: TSchema } = {
-  hello: strict({
-    t: Type.Literal('hello'),
-    id: Id,
-    v: Type.Integer(),
-    token: Type.Optional(Type.String({ maxLength: 16_384 })),
-    agent: Type.Optional(Type.String({ maxLength: 200 })),
-  }),
-  sub: strict({ t: Type.Literal('sub'), id: Id, ch: Name, since: Type.Optional(Position) }),
-  unsub: strict({ t: Type.Literal('unsub'), id: Id, ch: Name }),
-  pub: strict({ t: Type.Literal('pub'), id: Id, ch: Name, d: Type.Unknown() }),
-  hist: strict({
-    t: Type.Literal('hist'),
-    id: Id,
-    ch: Name,
-    since: Type.Optional(Position),
-    limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
-  }),
-  ping: strict({ t: Type.Literal('ping') }),
-  pong: strict({ t: Type.Literal('pong') }),
+  ...connectionSchemas,
+  ...channelSchemas,
 }
 
 const checks = Object.fromEntries(Object.entries(schemas).map(([t, s]) => [t, TypeCompiler.Compile(s)])) as Record<

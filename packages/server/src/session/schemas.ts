@@ -1,0 +1,14 @@
+import { Type } from '@sinclair/typebox'
+import { Id, strict } from '../protocol/schema-parts.js'
+
+export const connectionSchemas = {
+  hello: strict({
+    t: Type.Literal('hello'),
+    id: Id,
+    v: Type.Integer(),
+    token: Type.Optional(Type.String({ maxLength: 16_384 })),
+    agent: Type.Optional(Type.String({ maxLength: 200 })),
+  }),
+  ping: strict({ t: Type.Literal('ping') }),
+  pong: strict({ t: Type.Literal('pong') }),
+}
