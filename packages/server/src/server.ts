@@ -1,3 +1,5 @@
+// Several engineers edit this tree at once: read CONTRIBUTING.md first (small targeted edits to shared
+// files, commit only your own files, never `git add -A`/stash/reset, one `npm install` at a time).
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'

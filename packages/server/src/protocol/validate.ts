@@ -1,3 +1,5 @@
+// Several engineers edit this tree at once: read CONTRIBUTING.md first (small targeted edits to shared
+// files, commit only your own files, never `git add -A`/stash/reset, one `npm install` at a time).
 import type { TSchema } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { ClientMessage, ClientMessageType } from '@switchboard/protocol'
