@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest'
+import { TokenBucket } from './rate-limiter.js'
+
+describe('token bucket', () => {
+  it('allows the burst, then the rate', () => {
+    const b = new TokenBucket(10, 5, 0)
+    expect(Array.from({ length: 6 }, () => b.take(0))).toEqual([true, true, true, true, true, false])
+    expect(b.take(50)).toBe(false) // half a token
+    expect(b.take(100)).toBe(true) // one token after 100 ms at 10/s
+    expect(b.take(100)).toBe(false)
+  })
+
+  it('never saves more than the burst', () => {
+    const b = new TokenBucket(1000, 3, 0)
+    for (let i = 0; i < 3; i++) b.take(0)
+    const later = 1_000_000
+    expect(Array.from({ length: 4 }, () => b.take(later))).toEqual([true, true, true, false])
+  })
+})
