@@ -7,8 +7,21 @@ const dir = fileURLToPath(new URL('.', import.meta.url))
 const common = { bundle: true, sourcemap: true, target: 'es2020', absWorkingDir: dir, logLevel: 'warning' }
 
 await Promise.all([
-  build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/cjs/index.cjs', format: 'cjs', platform: 'neutral' }),
-  build({ ...common, entryPoints: ['src/node.ts'], outfile: 'dist/cjs/node.cjs', format: 'cjs', platform: 'node', external: ['ws'] }),
+  build({
+    ...common,
+    entryPoints: ['src/index.ts'],
+    outfile: 'dist/cjs/index.cjs',
+    format: 'cjs',
+    platform: 'neutral',
+  }),
+  build({
+    ...common,
+    entryPoints: ['src/node.ts'],
+    outfile: 'dist/cjs/node.cjs',
+    format: 'cjs',
+    platform: 'node',
+    external: ['ws'],
+  }),
   build({
     ...common,
     entryPoints: ['src/index.ts'],

@@ -26,7 +26,9 @@ beforeAll(async () => {
     if (req.url === '/switchboard.min.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle)
     } else {
-      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script src="/switchboard.min.js"></script>')
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end('<!doctype html><script src="/switchboard.min.js"></script>')
     }
   })
   await new Promise<void>((r) => page.listen(0, '127.0.0.1', r))
@@ -34,7 +36,15 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
   })
 })
 
@@ -72,7 +82,10 @@ describe('the browser bundle in headless Chromium', () => {
       const ack = await tab.evaluate(() => (window as any).sb.publish('web/room', { from: 'browser' }))
       expect(ack.offset).toBe(2)
       await waitFor(() => fromBrowser.length === 2, 'node to see both')
-      await waitFor(async () => (await tab.evaluate(() => (window as any).received.length)) === 2, 'the page to see both')
+      await waitFor(
+        async () => (await tab.evaluate(() => (window as any).received.length)) === 2,
+        'the page to see both',
+      )
       expect(await tab.evaluate(() => (window as any).received)).toEqual([{ from: 'node' }, { from: 'browser' }])
       const state = await tab.evaluate(() => (window as any).sb.state)
       expect(state).toBe('connected')

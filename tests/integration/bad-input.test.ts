@@ -18,37 +18,68 @@ const cases: { name: string; frame: string; code: string; id?: number }[] = [
   { name: 'extra field', frame: '{"t":"unsub","id":10,"ch":"a","evil":true}', code: 'INVALID_MESSAGE', id: 10 },
   { name: 'negative id', frame: '{"t":"pub","id":-1,"ch":"a","d":1}', code: 'INVALID_MESSAGE' },
   { name: 'invalid channel name', frame: '{"t":"pub","id":11,"ch":"a b","d":1}', code: 'INVALID_NAME', id: 11 },
-  { name: 'oversized frame', frame: JSON.stringify({ t: 'pub', id: 12, ch: 'a', d: 'x'.repeat(70_000) }), code: 'TOO_LARGE' },
+  {
+    name: 'oversized frame',
+    frame: JSON.stringify({ t: 'pub', id: 12, ch: 'a', d: 'x'.repeat(70_000) }),
+    code: 'TOO_LARGE',
+  },
   { name: 'deeply nested JSON', frame: `{"t":"pub","id":13,"ch":"a","d":${deep(100)}}`, code: 'INVALID_DATA', id: 13 },
-  { name: 'absurdly nested JSON', frame: `{"t":"pub","id":14,"ch":"a","d":${deep(20_000)}}`, code: 'INVALID_DATA', id: 14 },
-  { name: '__proto__ key', frame: '{"t":"pub","id":15,"ch":"a","d":{"x":{"__proto__":{"polluted":1}}}}', code: 'INVALID_DATA', id: 15 },
-  { name: '__proto__ at the top', frame: '{"__proto__":{"t":"ping"},"t":"pub","id":16,"ch":"a","d":1}', code: 'INVALID_MESSAGE', id: 16 },
+  {
+    name: 'absurdly nested JSON',
+    frame: `{"t":"pub","id":14,"ch":"a","d":${deep(20_000)}}`,
+    code: 'INVALID_DATA',
+    id: 14,
+  },
+  {
+    name: '__proto__ key',
+    frame: '{"t":"pub","id":15,"ch":"a","d":{"x":{"__proto__":{"polluted":1}}}}',
+    code: 'INVALID_DATA',
+    id: 15,
+  },
+  {
+    name: '__proto__ at the top',
+    frame: '{"__proto__":{"t":"ping"},"t":"pub","id":16,"ch":"a","d":1}',
+    code: 'INVALID_MESSAGE',
+    id: 16,
+  },
   { name: 'hello twice', frame: '{"t":"hello","id":17,"v":1}', code: 'INVALID_MESSAGE', id: 17 },
-  { name: 'too many messages in a batch', frame: JSON.stringify(Array.from({ length: 1001 }, () => ({ t: 'ping' }))), code: 'INVALID_MESSAGE' },
-  { name: 'unsubscribe without subscription', frame: '{"t":"unsub","id":18,"ch":"nope"}', code: 'NOT_SUBSCRIBED', id: 18 },
+  {
+    name: 'too many messages in a batch',
+    frame: JSON.stringify(Array.from({ length: 1001 }, () => ({ t: 'ping' }))),
+    code: 'INVALID_MESSAGE',
+  },
+  {
+    name: 'unsubscribe without subscription',
+    frame: '{"t":"unsub","id":18,"ch":"nope"}',
+    code: 'NOT_SUBSCRIBED',
+    id: 18,
+  },
 ]
 
 describe('bad input', () => {
-  it.each(cases)('$name → $code for that connection only; the server and other clients carry on', async ({ frame, code, id }) => {
-    const { url } = await res.server({ limits: { maxMessageBytes: 64 * 1024 } })
-    const bystander = await res.connected(url)
-    const got: unknown[] = []
-    await bystander.subscribe('a', (d) => got.push(d)).ready
-    const bad = res.add(await RawClient.open(url), (c) => c.close())
-    bad.send(frame)
-    const err = await bad.waitFor((m) => m.t === 'err')
-    expect(err.code).toBe(code)
-    if (id !== undefined) expect(err.id).toBe(id)
-    expect(typeof err.msg).toBe('string')
-    expect(JSON.stringify(err)).not.toMatch(/at .*\.ts:\d+/) // no stack traces
-    // The offending connection still works after one bad frame…
-    bad.send({ t: 'pub', id: 100, ch: 'a', d: 'after' })
-    await bad.waitFor((m) => m.t === 'ok' && m.id === 100)
-    // …and so does everybody else.
-    await bystander.publish('a', 'fine')
-    await waitFor(() => got.includes('fine') && got.includes('after'), 'bystander deliveries')
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
-  })
+  it.each(cases)(
+    '$name → $code for that connection only; the server and other clients carry on',
+    async ({ frame, code, id }) => {
+      const { url } = await res.server({ limits: { maxMessageBytes: 64 * 1024 } })
+      const bystander = await res.connected(url)
+      const got: unknown[] = []
+      await bystander.subscribe('a', (d) => got.push(d)).ready
+      const bad = res.add(await RawClient.open(url), (c) => c.close())
+      bad.send(frame)
+      const err = await bad.waitFor((m) => m.t === 'err')
+      expect(err.code).toBe(code)
+      if (id !== undefined) expect(err.id).toBe(id)
+      expect(typeof err.msg).toBe('string')
+      expect(JSON.stringify(err)).not.toMatch(/at .*\.ts:\d+/) // no stack traces
+      // The offending connection still works after one bad frame…
+      bad.send({ t: 'pub', id: 100, ch: 'a', d: 'after' })
+      await bad.waitFor((m) => m.t === 'ok' && m.id === 100)
+      // …and so does everybody else.
+      await bystander.publish('a', 'fine')
+      await waitFor(() => got.includes('fine') && got.includes('after'), 'bystander deliveries')
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    },
+  )
 
   it('messages before hello get NOT_CONNECTED', async () => {
     const { url } = await res.server()

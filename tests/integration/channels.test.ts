@@ -26,7 +26,12 @@ describe('channels', () => {
     await b.subscribe('news/1', (_d, info) => infos.push(info)).ready
     const ack = await a.publish('news/1', 1)
     await waitFor(() => infos.length === 1, 'delivery')
-    expect(infos[0]).toEqual({ channel: 'news/1', offset: 1, epoch: ack.epoch, publisher: { user: null, client: a.clientId } })
+    expect(infos[0]).toEqual({
+      channel: 'news/1',
+      offset: 1,
+      epoch: ack.epoch,
+      publisher: { user: null, client: a.clientId },
+    })
   })
 
   it('gives every subscriber the same order under concurrent publishers', async () => {
@@ -37,7 +42,9 @@ describe('channels', () => {
     await Promise.all(subscribers.map((s, i) => s.subscribe('race/1', (_d, info) => seen[i]!.push(info.offset)).ready))
     const perPublisher = 50
     await Promise.all(
-      publishers.map((p, pi) => Promise.all(Array.from({ length: perPublisher }, (_, k) => p.publish('race/1', { pi, k })))),
+      publishers.map((p, pi) =>
+        Promise.all(Array.from({ length: perPublisher }, (_, k) => p.publish('race/1', { pi, k }))),
+      ),
     )
     const total = publishers.length * perPublisher
     await waitFor(() => seen.every((s) => s.length === total), 'all deliveries')
@@ -45,7 +52,7 @@ describe('channels', () => {
     for (const s of seen) expect(s).toEqual(expected)
   })
 
-  it('keeps each publisher\'s own messages in the order it sent them', async () => {
+  it("keeps each publisher's own messages in the order it sent them", async () => {
     const { url } = await res.server()
     const [pub, sub] = [await res.connected(url), await res.connected(url)]
     const got: number[] = []

@@ -32,23 +32,35 @@ export class CliServer {
     this.exited = new Promise((resolve) => child.on('close', (code) => resolve(code)))
   }
 
-  static async start(options: { cwd?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<CliServer> {
-    if (!existsSync(join(CLI, '../../dist/bin.js'))) throw new Error('packages/cli/dist is missing: run `npm run build` first')
+  static async start(
+    options: { cwd?: string; args?: string[]; env?: Record<string, string> } = {},
+  ): Promise<CliServer> {
+    if (!existsSync(join(CLI, '../../dist/bin.js')))
+      throw new Error('packages/cli/dist is missing: run `npm run build` first')
     const port = await freePort()
     const cwd = options.cwd ?? mkdtempSync(join(tmpdir(), 'sb-cli-'))
     const env: NodeJS.ProcessEnv = {}
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SWITCHBOARD_') && k !== 'NODE_ENV') env[k] = v
-    const child = spawn(process.execPath, [CLI, 'start', '--port', String(port), '--host', '127.0.0.1', ...(options.args ?? [])], {
-      cwd,
-      env: { ...env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const child = spawn(
+      process.execPath,
+      [CLI, 'start', '--port', String(port), '--host', '127.0.0.1', ...(options.args ?? [])],
+      {
+        cwd,
+        env: { ...env, ...options.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
     const server = new CliServer(child, `http://127.0.0.1:${port}`, cwd, options.cwd === undefined)
     try {
-      await waitFor(async () => {
-        if (child.exitCode !== null) throw new Error(`switchboard exited (${child.exitCode}): ${server.output}`)
-        return (await fetch(`${server.url}/readyz`).catch(() => undefined))?.status === 200
-      }, 'the CLI server to be ready', 20_000, 50)
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`switchboard exited (${child.exitCode}): ${server.output}`)
+          return (await fetch(`${server.url}/readyz`).catch(() => undefined))?.status === 200
+        },
+        'the CLI server to be ready',
+        20_000,
+        50,
+      )
     } catch (err) {
       await server.kill()
       throw err

@@ -38,7 +38,8 @@ export class RawClient {
       const found = this.messages.find(match)
       if (found) return found
       if (this.closed) throw new Error(`closed (${this.closed.code} ${this.closed.reason}) before a matching message`)
-      if (Date.now() > until) throw new Error(`no matching message in ${timeoutMs} ms; got ${JSON.stringify(this.messages).slice(0, 500)}`)
+      if (Date.now() > until)
+        throw new Error(`no matching message in ${timeoutMs} ms; got ${JSON.stringify(this.messages).slice(0, 500)}`)
       await new Promise((r) => setTimeout(r, 5))
     }
   }

@@ -16,6 +16,10 @@ export class SwitchboardError extends Error {
   }
 
   static from(code: unknown, message: unknown, data?: unknown): SwitchboardError {
-    return new SwitchboardError(isErrorCode(code) ? code : 'INTERNAL', typeof message === 'string' ? message : 'error', data)
+    return new SwitchboardError(
+      isErrorCode(code) ? code : 'INTERNAL',
+      typeof message === 'string' ? message : 'error',
+      data,
+    )
   }
 }

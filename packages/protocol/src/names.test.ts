@@ -52,6 +52,7 @@ describe('names', () => {
     expect(collectionOf('todos/42')).toBe('todos')
     expect(collectionOf('a/b/c')).toBe('a/b')
     expect(parsePath('items.0.title')).toEqual(['items', '0', 'title'])
-    for (const bad of ['__proto__', 'a.__proto__', 'constructor.x', 'a.prototype', 'a..b', '']) expect(parsePath(bad)).toBeNull()
+    for (const bad of ['__proto__', 'a.__proto__', 'constructor.x', 'a.prototype', 'a..b', ''])
+      expect(parsePath(bad)).toBeNull()
   })
 })

@@ -58,7 +58,14 @@ export class Channels {
       if (group.confirmed) sub.confirm()
       return sub
     }
-    group = { channel, pattern: pattern ? compilePattern(channel) : undefined, subs: new Set([sub]), recover: sub.recover, confirmed: false, position: undefined }
+    group = {
+      channel,
+      pattern: pattern ? compilePattern(channel) : undefined,
+      subs: new Set([sub]),
+      recover: sub.recover,
+      confirmed: false,
+      position: undefined,
+    }
     this.groups.set(channel, group)
     if (pattern) this.patternGroups++
     if (this.conn.state === 'connected') this.sendSubscribe(group)
@@ -118,7 +125,14 @@ export class Channels {
   }
 
   /** Delivers unless already delivered (same epoch, offset not past the last one). */
-  private deliver(group: Group, channel: string, offset: number, epoch: string, data: unknown, publisher: PublicationInfo['publisher']): boolean {
+  private deliver(
+    group: Group,
+    channel: string,
+    offset: number,
+    epoch: string,
+    data: unknown,
+    publisher: PublicationInfo['publisher'],
+  ): boolean {
     if (!group.pattern) {
       const pos = group.position
       if (pos && pos.epoch === epoch && offset <= pos.offset) return false

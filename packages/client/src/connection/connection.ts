@@ -105,7 +105,9 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (this.state === 'closed') return Promise.reject(new SwitchboardError('CLOSED', 'the client is closed'))
     if (!options.queue) return Promise.reject(new SwitchboardError('DISCONNECTED', 'not connected'))
     if (this.queue.length >= this.options.offlineQueueLimit) {
-      return Promise.reject(new SwitchboardError('QUEUE_FULL', `offline queue is full (${this.options.offlineQueueLimit} operations)`))
+      return Promise.reject(
+        new SwitchboardError('QUEUE_FULL', `offline queue is full (${this.options.offlineQueueLimit} operations)`),
+      )
     }
     return new Promise<R>((resolve, reject) => {
       const q: Queued = { body, resolve: resolve as (v: unknown) => void, reject }
@@ -115,7 +117,9 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   private send<R>(body: RequestBody, timeoutMs?: number): Promise<R> {
-    return new Promise<R>((resolve, reject) => this.sendPending(body, { resolve: resolve as (v: unknown) => void, reject }, timeoutMs))
+    return new Promise<R>((resolve, reject) =>
+      this.sendPending(body, { resolve: resolve as (v: unknown) => void, reject }, timeoutMs),
+    )
   }
 
   private sendPending(body: RequestBody, pending: Pending, timeoutMs?: number): void {
@@ -227,7 +231,10 @@ export class Connection extends Emitter<ConnectionEvents> {
         this.stopHeartbeat()
         const policy = closeCodeInfo(code)
         if (!policy.reconnect || this.lastError?.code === 'AUTH_FAILED') {
-          this.lastError ??= new SwitchboardError(code === 4500 ? 'AUTH_FAILED' : 'DISCONNECTED', reason || policy.description)
+          this.lastError ??= new SwitchboardError(
+            code === 4500 ? 'AUTH_FAILED' : 'DISCONNECTED',
+            reason || policy.description,
+          )
           this.emit('error', this.lastError)
           this.fire('fatal')
         } else {

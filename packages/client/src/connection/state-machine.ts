@@ -32,14 +32,23 @@ export interface Transition {
 const open: Transition = { to: 'connecting', effects: ['openTransport'] }
 const drop: Transition = { to: 'reconnecting', effects: ['failInFlight', 'scheduleRetry'] }
 const fatal: Transition = { to: 'closed', effects: ['failInFlight', 'failQueued', 'settleConnect'] }
-const closeByApp: Transition = { to: 'closed', effects: ['cancelRetry', 'closeTransport', 'failInFlight', 'failQueued', 'settleConnect'] }
+const closeByApp: Transition = {
+  to: 'closed',
+  effects: ['cancelRetry', 'closeTransport', 'failInFlight', 'failQueued', 'settleConnect'],
+}
 const welcome: Transition = { to: 'connected', effects: ['resetBackoff', 'restore', 'flushQueue', 'settleConnect'] }
 
 export const transitions: Record<ConnectionState, Partial<Record<ConnectionEvent, Transition>>> = {
   idle: { connect: open, close: { to: 'closed', effects: ['failQueued'] } },
   connecting: { welcome, lost: drop, fatal, close: closeByApp },
   connected: { lost: drop, fatal, close: closeByApp },
-  reconnecting: { retry: { to: 'reconnecting', effects: ['openTransport'] }, welcome, lost: drop, fatal, close: closeByApp },
+  reconnecting: {
+    retry: { to: 'reconnecting', effects: ['openTransport'] },
+    welcome,
+    lost: drop,
+    fatal,
+    close: closeByApp,
+  },
   closed: { connect: open },
 }
 

@@ -57,7 +57,11 @@ export interface Broker {
   /** Start receiving a channel's (or a `*`/`**` pattern's) publications on this node. */
   subscribe(channel: string): Promise<void>
   unsubscribe(channel: string): Promise<void>
-  publish(channel: string, data: unknown, options: { history: HistoryOptions; publisher?: PublisherInfo }): Promise<StreamPosition>
+  publish(
+    channel: string,
+    data: unknown,
+    options: { history: HistoryOptions; publisher?: PublisherInfo },
+  ): Promise<StreamPosition>
   history(channel: string, query: HistoryQuery, options: HistoryOptions): Promise<HistoryResult>
   close(): Promise<void>
 }

@@ -89,7 +89,11 @@ export class MemoryBroker implements Broker {
     const after = live.filter((e) => e.offset > since.offset)
     const missed = stream.offset - since.offset
     const page = after.slice(0, limit)
-    return { publications: page.map(toPublication), position, complete: after.length === missed && page.length === missed }
+    return {
+      publications: page.map(toPublication),
+      position,
+      complete: after.length === missed && page.length === missed,
+    }
   }
 
   async close(): Promise<void> {
@@ -100,7 +104,14 @@ export class MemoryBroker implements Broker {
   private stream(channel: string, now: number): Stream {
     let stream = this.streams.get(channel)
     if (!stream) {
-      stream = { epoch: randomBytes(6).toString('base64url'), offset: 0, entries: [], head: 0, lastPublishAt: now, retainMs: IDLE_STREAM_MS }
+      stream = {
+        epoch: randomBytes(6).toString('base64url'),
+        offset: 0,
+        entries: [],
+        head: 0,
+        lastPublishAt: now,
+        retainMs: IDLE_STREAM_MS,
+      }
       this.streams.set(channel, stream)
     }
     return stream

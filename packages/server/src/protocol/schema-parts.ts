@@ -8,4 +8,5 @@ export const Position = Type.Object(
   { additionalProperties: false },
 )
 /** Objects reject unknown keys: a message carries exactly what its type says. */
-export const strict = <T extends Record<string, TSchema>>(props: T) => Type.Object(props, { additionalProperties: false })
+export const strict = <T extends Record<string, TSchema>>(props: T) =>
+  Type.Object(props, { additionalProperties: false })

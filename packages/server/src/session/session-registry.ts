@@ -16,7 +16,10 @@ export class SessionRegistry {
   constructor(private readonly host: SessionHost) {
     const { intervalMs, timeoutMs } = host.config.server.heartbeat
     const handshake = host.config.server.handshakeTimeoutMs
-    this.sweepMs = Math.max(20, Math.min(1000, Math.floor(intervalMs / 2), Math.floor(timeoutMs / 4), Math.floor(handshake / 2)))
+    this.sweepMs = Math.max(
+      20,
+      Math.min(1000, Math.floor(intervalMs / 2), Math.floor(timeoutMs / 4), Math.floor(handshake / 2)),
+    )
   }
 
   get size(): number {

@@ -12,7 +12,10 @@ export interface MemoryPeer {
  * A transport with no I/O at all, delivering frames asynchronously (a microtask) like a real
  * network would. Used by tests to prove the session core needs nothing from sockets.
  */
-export function createMemoryTransport(remoteAddress = 'memory'): { transport: Transport & { sink?: TransportSink }; peer: MemoryPeer } {
+export function createMemoryTransport(remoteAddress = 'memory'): {
+  transport: Transport & { sink?: TransportSink }
+  peer: MemoryPeer
+} {
   let closed = false
   const peer: MemoryPeer = {
     send(frame) {

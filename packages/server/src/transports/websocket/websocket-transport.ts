@@ -44,7 +44,12 @@ export class WebSocketTransport implements Transport {
 
 /** ws's own framing routine (exported by ws, missing from @types/ws). */
 const { Sender } = ws as unknown as {
-  Sender: { frame(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[] }
+  Sender: {
+    frame(
+      data: Buffer,
+      options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean },
+    ): Buffer[]
+  }
 }
 
 function frameText(text: string): Buffer {
