@@ -5,7 +5,7 @@ import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { CloseCode, type StreamPosition } from '@switchboard/protocol'
-import { AnonymousAuthenticator } from './auth/anonymous.js'
+import { setupSecurity } from './auth/setup.js'
 import type { Authenticator } from './auth/authenticator.js'
 import type { Broker, HistoryResult } from './channels/broker.js'
 import { ChannelOptionsResolver } from './channels/channel-options.js'
@@ -17,6 +17,7 @@ import type { SwitchboardConfig, SwitchboardConfigInput } from './config/types.j
 import { SwitchboardError } from './errors.js'
 import { sendError, sendJson, Router } from './http/router.js'
 import { Lifecycle, type ServerState } from './lifecycle.js'
+import { ConnectionsPerIp } from './limits/connections-per-ip.js'
 import { createLogger, type Logger } from './log.js'
 import { allowAll, type AccessPolicy } from './permissions/access-policy.js'
 import { dispatcher, type HandlerMap } from './protocol/dispatch.js'
@@ -68,15 +69,20 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const log = options.logger ?? createLogger(config.log.level)
   const lifecycle = new Lifecycle()
   const broker = options.broker ?? new MemoryBroker()
-  const authenticator = options.authenticator ?? new AnonymousAuthenticator()
-  const policy = options.policy ?? allowAll
+  // Auth and permission rules from config (or the embedder's own); refuses unsafe production setups.
+  const { authenticator, policy } = setupSecurity(input, config, options, log)
   const scheduler = new FlushScheduler()
-  const channels = new ChannelService(broker, new ChannelOptionsResolver(config.channels), config.limits, log)
+  const channels = new ChannelService(broker, new ChannelOptionsResolver(config.channels), config.limits, log, policy)
+  /**
+   * After a token refresh replaced `session.user` (same user id, possibly other claims): each
+   * concept re-checks what the session holds and ends what is no longer allowed. Push yours here.
+   */
+  const onUserChanged: ((session: Session) => void)[] = [(session) => channels.recheck(session)]
 
   // Each concept contributes its wire handlers (all message types must be covered: a missing
   // one is a compile error) and its cleanup when a session ends.
   const handlers: HandlerMap = {
-    ...sessionHandlers(),
+    ...sessionHandlers({ authenticator, onUserChanged }),
     ...channelHandlers(channels, policy, config.limits),
   }
   const onSessionClosed: ((session: Session) => void)[] = [(session) => channels.removeSession(session)]
@@ -115,6 +121,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
       sendJson(res, lifecycle.state === 'running' ? 200 : 503, { status: lifecycle.state })
     })
 
+  const perIp = new ConnectionsPerIp(config.limits.maxConnectionsPerIp)
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, standalone: boolean): void => {
     const path = (req.url ?? '/').split('?')[0]
     if (path !== '/ws') {
@@ -125,6 +132,13 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
       socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
       return
     }
+    const address = req.socket.remoteAddress ?? 'unknown'
+    if (!perIp.tryAcquire(address)) {
+      log.debug({ address }, 'connection refused: limits.maxConnectionsPerIp reached')
+      socket.end('HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+      return
+    }
+    socket.once('close', () => perIp.release(address))
     websocket.handleUpgrade(req, socket, head)
   }
 
@@ -144,7 +158,14 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     ready,
     async listen(opts = {}) {
       await ready
-      const http = createHttpServer((req, res) => {
+      // Slowloris: a connection that has not sent complete headers within the handshake timeout is cut.
+      const headersTimeout = config.server.handshakeTimeoutMs
+      const httpOptions = {
+        headersTimeout,
+        requestTimeout: Math.max(headersTimeout, 30_000),
+        connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(headersTimeout / 4))),
+      }
+      const http = createHttpServer(httpOptions, (req, res) => {
         if (!router.handle(req, res)) sendError(res, 404, 'NOT_FOUND', `no route for ${req.method} ${req.url}`)
       })
       http.on('upgrade', (req, socket, head) => onUpgrade(req, socket, head, true))

@@ -15,7 +15,21 @@ export interface PingMessage {
 export interface PongMessage {
   t: 'pong'
 }
-export type ConnectionClientMessage = HelloMessage | PingMessage | PongMessage
+/**
+ * Replaces the connection's token before it expires, without reconnecting. The server
+ * re-authenticates (same user id required), re-checks every subscription and ends those no
+ * longer allowed with `unsubbed` (PERMISSION_DENIED). Answer: `ok` with `RefreshReply`.
+ */
+export interface RefreshMessage {
+  t: 'refresh'
+  id: number
+  token: string
+}
+export interface RefreshReply {
+  /** `{ id, ...claims }` from the new token. */
+  user: Record<string, unknown> | null
+}
+export type ConnectionClientMessage = HelloMessage | PingMessage | PongMessage | RefreshMessage
 
 // ---- server → client
 export interface WelcomeMessage {

@@ -1,12 +1,12 @@
 import { SwitchboardError } from '../errors.js'
-import type { Authenticator, AuthUser } from './authenticator.js'
+import type { Authenticator, AuthResult } from './authenticator.js'
 
 /** Development default: everyone connects as the anonymous user; tokens are refused, not ignored. */
 export class AnonymousAuthenticator implements Authenticator {
-  async authenticate(credentials: { token?: string }): Promise<AuthUser | null> {
+  async authenticate(credentials: { token?: string }): Promise<AuthResult> {
     if (credentials.token !== undefined) {
       throw new SwitchboardError('AUTH_FAILED', 'this server has no token verification configured')
     }
-    return null
+    return { user: null }
   }
 }

@@ -9,11 +9,23 @@ export interface Credentials {
   remoteAddress: string
 }
 
+/** The outcome of a successful authentication. */
+export interface AuthResult {
+  /** `{ id, ...claims }`, or null for an allowed anonymous connection. */
+  user: AuthUser | null
+  /**
+   * When the credentials stop being valid (epoch ms, clock tolerance included); a session
+   * still using them then is closed with TOKEN_EXPIRED unless it sent a `refresh` first.
+   */
+  expiresAt?: number
+}
+
 /**
- * The auth seam. Invariants: resolves to the user (or null for an allowed anonymous
- * connection); rejects only with a SwitchboardError coded AUTH_FAILED or TOKEN_EXPIRED;
- * never sees sessions or sockets.
+ * The auth seam. Invariants: resolves to the user (null for an allowed anonymous connection)
+ * and when the credentials expire; rejects only with a SwitchboardError coded AUTH_FAILED or
+ * TOKEN_EXPIRED; never sees sessions or sockets. Every call returns a fresh user object (the
+ * permission cache is keyed by that object, so a refreshed session never reuses old answers).
  */
 export interface Authenticator {
-  authenticate(credentials: Credentials): Promise<AuthUser | null>
+  authenticate(credentials: Credentials): Promise<AuthResult>
 }

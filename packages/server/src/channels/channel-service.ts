@@ -10,6 +10,7 @@ import {
 } from '@switchboard/protocol'
 import type { Logger } from 'pino'
 import { SwitchboardError } from '../errors.js'
+import { allowAll, type AccessPolicy } from '../permissions/access-policy.js'
 import type { Session } from '../session/session.js'
 import { EncodedFrame } from '../transport/transport.js'
 import type { Broker, BrokerHandler, HistoryResult, Publication } from './broker.js'
@@ -38,6 +39,8 @@ export class ChannelService implements BrokerHandler {
     private readonly options: ChannelOptionsResolver,
     private readonly limits: { maxSubscriptionsPerConnection: number },
     private readonly log: Logger,
+    /** Checked per delivery on the pattern path only: exact subscribers were checked when they subscribed. */
+    private readonly policy: AccessPolicy = allowAll,
   ) {}
 
   // ---- fan-out (BrokerHandler) -----------------------------------------------------------
@@ -57,9 +60,12 @@ export class ChannelService implements BrokerHandler {
       }
     }
     if (patterns) {
+      const policy = this.policy === allowAll ? undefined : this.policy
       this.index.forEachPatternMatch(pub.channel, (members) => {
         for (const session of members) {
           if (session.deliveryStamp === stamp) continue
+          // A pattern spans channels the user may not read: each delivery asks for this channel.
+          if (policy && !policy.allows({ kind: 'channels', action: 'subscribe', name: pub.channel, user: session.user })) continue
           session.deliveryStamp = stamp
           session.enqueue(frame)
         }
@@ -159,6 +165,21 @@ export class ChannelService implements BrokerHandler {
     if (!subs) return
     for (const channel of subs) this.leave(session, channel)
     subs.clear()
+  }
+
+  /**
+   * After the session's user changed (token refresh): ends, with an `unsubbed` push, every
+   * subscription the new user may no longer hold. Pattern deliveries re-check on their own.
+   */
+  recheck(session: Session): void {
+    const subs = session.subscriptions
+    if (!subs || this.policy === allowAll) return
+    for (const channel of [...subs]) {
+      if (this.policy.allows({ kind: 'channels', action: 'subscribe', name: channel, user: session.user })) continue
+      subs.delete(channel)
+      this.leave(session, channel)
+      session.send({ t: 'unsubbed', ch: channel, code: 'PERMISSION_DENIED', msg: `no longer allowed to subscribe to ${channel}` })
+    }
   }
 
   subscriberCount(): number {

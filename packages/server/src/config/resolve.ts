@@ -1,4 +1,4 @@
-import type { ChannelOptions, SwitchboardConfig, SwitchboardConfigInput } from './types.js'
+import type { ChannelOptions, JwtConfig, JwtInput, SwitchboardConfig, SwitchboardConfigInput, WebhookConfig } from './types.js'
 import { parseDuration, parseSize } from './units.js'
 
 export const DEFAULT_PORT = 7070
@@ -32,8 +32,8 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
     },
     auth: {
       anonymous: input.auth?.anonymous ?? true,
-      ...(input.auth?.jwt && { jwt: input.auth.jwt }),
-      ...(input.auth?.webhook && { webhook: input.auth.webhook }),
+      ...(input.auth?.jwt && { jwt: resolveJwt(input.auth.jwt) }),
+      ...(input.auth?.webhook && { webhook: resolveWebhook(input.auth.webhook) }),
       apiKeys: input.auth?.apiKeys ?? [],
     },
     permissions: input.permissions ?? null,
@@ -49,9 +49,26 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
       messagesBurst: l.messagesBurst ?? messagesPerSecond * 2,
       maxBufferedBytes: at(['limits', 'maxBufferedBytes'], () => parseSize(l.maxBufferedBytes ?? '4MiB')),
       maxJsonDepth: l.maxJsonDepth ?? 32,
+      maxConnectionsPerIp: l.maxConnectionsPerIp ?? 100,
     },
     log: { level: input.log?.level ?? 'info' },
-    mode: input.mode ?? 'development',
+    rpc: { defaultTimeoutMs: input.rpc?.defaultTimeoutMs ?? 10_000, maxTimeoutMs: input.rpc?.maxTimeoutMs ?? 120_000 },
+    presence: { batchMs: input.presence?.batchMs ?? 50, countsOnly: input.presence?.countsOnly ?? [] },
+    // Embedders get production mode from NODE_ENV too (the CLI also sets it from --production).
+    mode: input.mode ?? (process.env.NODE_ENV === 'production' ? 'production' : 'development'),
+  }
+}
+
+function resolveJwt(jwt: JwtInput): JwtConfig {
+  const { clockTolerance, ...rest } = jwt
+  return { ...rest, clockToleranceMs: at(['auth', 'jwt', 'clockTolerance'], () => parseDuration(clockTolerance ?? '30s')) }
+}
+
+function resolveWebhook(webhook: NonNullable<NonNullable<SwitchboardConfigInput['auth']>['webhook']>): WebhookConfig {
+  return {
+    url: webhook.url,
+    timeoutMs: webhook.timeoutMs ?? 5000,
+    cacheTtlMs: at(['auth', 'webhook', 'cacheTtl'], () => parseDuration(webhook.cacheTtl ?? '30s')),
   }
 }
 

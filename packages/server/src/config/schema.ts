@@ -30,6 +30,7 @@ const Jwt = Type.Object(
     issuer: Type.Optional(OneOrMany),
     audience: Type.Optional(OneOrMany),
     algorithms: Type.Optional(Type.Array(NonEmpty)),
+    clockTolerance: Type.Optional(Duration),
   },
   closed,
 )
@@ -56,7 +57,9 @@ export const ConfigSchema = Type.Object(
         {
           anonymous: Type.Optional(Type.Boolean()),
           jwt: Type.Optional(Jwt),
-          webhook: Type.Optional(Type.Object({ url: NonEmpty }, closed)),
+          webhook: Type.Optional(
+            Type.Object({ url: NonEmpty, timeoutMs: Type.Optional(Millis), cacheTtl: Type.Optional(Duration) }, closed),
+          ),
           apiKeys: Type.Optional(Type.Array(NonEmpty)),
         },
         closed,
@@ -96,9 +99,14 @@ export const ConfigSchema = Type.Object(
           messagesBurst: Type.Optional(Type.Integer({ minimum: 1 })),
           maxBufferedBytes: Type.Optional(Size),
           maxJsonDepth: Type.Optional(Type.Integer({ minimum: 1 })),
+          maxConnectionsPerIp: Type.Optional(Count),
         },
         closed,
       ),
+    ),
+    rpc: Type.Optional(Type.Object({ defaultTimeoutMs: Type.Optional(Millis), maxTimeoutMs: Type.Optional(Millis) }, closed)),
+    presence: Type.Optional(
+      Type.Object({ batchMs: Type.Optional(Count), countsOnly: Type.Optional(Type.Array(NonEmpty)) }, closed),
     ),
     log: Type.Optional(
       Type.Object(

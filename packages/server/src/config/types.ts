@@ -21,6 +21,19 @@ export interface JwtInput {
   issuer?: string | string[]
   audience?: string | string[]
   algorithms?: string[]
+  /** Leeway for `exp`/`nbf` against clock skew; default 30s. */
+  clockTolerance?: DurationInput
+}
+
+/** `auth.jwt` after resolution: the tolerance in milliseconds. */
+export interface JwtConfig extends Omit<JwtInput, 'clockTolerance'> {
+  clockToleranceMs: number
+}
+
+export interface WebhookConfig {
+  url: string
+  timeoutMs: number
+  cacheTtlMs: number
 }
 
 export interface SwitchboardConfigInput {
@@ -38,7 +51,7 @@ export interface SwitchboardConfigInput {
     anonymous?: boolean
     jwt?: JwtInput
     /** Optional: the server POSTs credentials here and gets back `{ userId, claims }`. */
-    webhook?: { url: string }
+    webhook?: { url: string; timeoutMs?: number; cacheTtl?: DurationInput }
     /** Keys for the HTTP API from trusted backends (bypass permission rules). */
     apiKeys?: string[]
   }
@@ -56,8 +69,14 @@ export interface SwitchboardConfigInput {
     messagesBurst?: number
     maxBufferedBytes?: SizeInput
     maxJsonDepth?: number
+    /** WebSocket connections one IP address (IPv6: one /64) may hold; 0 = unlimited. */
+    maxConnectionsPerIp?: number
   }
   log?: { level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
+  /** RPC: the timeout of calls that give none, and the most a caller may ask for (ms). */
+  rpc?: { defaultTimeoutMs?: number; maxTimeoutMs?: number }
+  /** Presence: the batch window of member diffs (ms), and rooms whose watchers only get counts. */
+  presence?: { batchMs?: number; countsOnly?: string[] }
   /** `production` refuses unsafe defaults; set by NODE_ENV=production or `--production`. */
   mode?: 'development' | 'production'
 }
@@ -77,8 +96,8 @@ export interface SwitchboardConfig {
   }
   auth: {
     anonymous: boolean
-    jwt?: JwtInput
-    webhook?: { url: string }
+    jwt?: JwtConfig
+    webhook?: WebhookConfig
     apiKeys?: string[]
   }
   permissions: string | null
@@ -93,7 +112,10 @@ export interface SwitchboardConfig {
     messagesBurst: number
     maxBufferedBytes: number
     maxJsonDepth: number
+    maxConnectionsPerIp: number
   }
   log: { level: string }
+  rpc: { defaultTimeoutMs: number; maxTimeoutMs: number }
+  presence: { batchMs: number; countsOnly: string[] }
   mode: 'development' | 'production'
 }

@@ -50,6 +50,8 @@ export class Session implements TransportSink, Flushable {
   subscriptions: Set<string> | undefined
   /** Used by fan-out to deliver a publication once even when several subscriptions match. */
   deliveryStamp = 0
+  /** When the credentials expire (epoch ms): the registry's sweep closes the session with TOKEN_EXPIRED then, unless a `refresh` moved it. */
+  tokenExpiresAt: number | undefined
 
   private pending: EncodedFrame[] = []
   private pendingChars = 0
@@ -176,7 +178,9 @@ export class Session implements TransportSink, Flushable {
   private async authenticate(hello: HelloMessage): Promise<void> {
     let user: AuthUser | null
     try {
-      user = await this.host.authenticator.authenticate({ token: hello.token, remoteAddress: this.transport.remoteAddress })
+      const result = await this.host.authenticator.authenticate({ token: hello.token, remoteAddress: this.transport.remoteAddress })
+      user = result.user
+      this.tokenExpiresAt = result.expiresAt
     } catch (err) {
       const e = err instanceof SwitchboardError ? err : new SwitchboardError('AUTH_FAILED', 'authentication failed')
       this.sendError(hello.id, e.code, e.message)
