@@ -10,6 +10,11 @@ export default defineConfig({
     alias: {
       '@switchboard/protocol': src('protocol'),
       '@switchboard/server': src('server'),
+      // The more specific entry first: '@switchboard/storage' would also match its sub-path.
+      '@switchboard/storage/contract': fileURLToPath(new URL('./packages/storage/src/contract/index.ts', import.meta.url)),
+      '@switchboard/storage': src('storage'),
+      '@switchboard/storage-sqlite': src('storage-sqlite'),
+      '@switchboard/storage-postgres': src('storage-postgres'),
       // The Node entry, as Node users get it (injects `ws` on Node 20).
       '@switchboard/client': fileURLToPath(new URL('./packages/client/src/node.ts', import.meta.url)),
     },

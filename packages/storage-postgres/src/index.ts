@@ -1,0 +1,1 @@
+export { PostgresRecordStore, type PostgresRecordStoreOptions } from './postgres-store.js'

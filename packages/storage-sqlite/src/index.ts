@@ -1,0 +1,1 @@
+export { SqliteRecordStore, type SqliteRecordStoreOptions } from './sqlite-store.js'

@@ -1,0 +1,142 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import {
+  checkWriteArgs,
+  encodeDocument,
+  GroupCommit,
+  StorageError,
+  toStorageError,
+  type RecordStore,
+  type StoredRecord,
+  type StoreWrite,
+  type WriteResult,
+} from '@switchboard/storage'
+
+export interface SqliteRecordStoreOptions {
+  /** Database file; its directory is created if missing. `:memory:` for a throwaway database. */
+  path: string
+  /** Table name (letters, digits, `_`). Default `records`. */
+  table?: string
+  /**
+   * `full` (default): every commit is fsynced, so an acknowledged write survives a power loss.
+   * `normal`: survives a crash of the process but may lose the last commits on power loss.
+   */
+  synchronous?: 'full' | 'normal'
+  /** Most writes committed in one transaction. Default 1000. */
+  maxBatch?: number
+}
+
+interface Row {
+  version: number
+  data: string | null
+}
+
+/**
+ * Records in one SQLite file (WAL mode) through better-sqlite3. Statements run synchronously
+ * in this thread; writes are group-committed: everything submitted in one turn of the event
+ * loop goes into one transaction, so a busy server pays one commit (one fsync) for many writes.
+ * One process at a time should own the file.
+ */
+export class SqliteRecordStore implements RecordStore {
+  private readonly db: Database.Database
+  private readonly commits: GroupCommit
+  private readonly select: Database.Statement<[string], Row>
+  private readonly selectMany: Database.Statement<[string], Row & { name: string }>
+  private readonly insert: Database.Statement<[string, number, string | null]>
+  private readonly update: Database.Statement<[number, string | null, string, number]>
+  private readonly commitBatch: (batch: readonly StoreWrite[]) => WriteResult[]
+  private closed = false
+
+  /** Opens (and creates) the database; throws StorageError UNAVAILABLE when it cannot. */
+  constructor(options: SqliteRecordStoreOptions) {
+    const table = options.table ?? 'records'
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table))
+      throw new StorageError('INVALID_ARGUMENT', `invalid table name: ${table}`)
+    try {
+      if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
+      this.db = new Database(options.path)
+      this.db.pragma('journal_mode = WAL')
+      this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`)
+      this.db.pragma('busy_timeout = 5000')
+      this.db.exec(
+        `CREATE TABLE IF NOT EXISTS "${table}" (name TEXT PRIMARY KEY, version INTEGER NOT NULL, data TEXT) WITHOUT ROWID`,
+      )
+    } catch (err) {
+      throw toStorageError(err, `cannot open SQLite database ${options.path}`)
+    }
+    this.select = this.db.prepare(`SELECT version, data FROM "${table}" WHERE name = ?`)
+    this.selectMany = this.db.prepare(
+      `SELECT name, version, data FROM "${table}" WHERE name IN (SELECT value FROM json_each(?))`,
+    )
+    this.insert = this.db.prepare(
+      `INSERT INTO "${table}" (name, version, data) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+    )
+    this.update = this.db.prepare(`UPDATE "${table}" SET version = ?, data = ? WHERE name = ? AND version = ?`)
+    // IMMEDIATE takes the write lock up front, so a batch never fails half-way on a busy lock.
+    this.commitBatch = this.db.transaction((batch: readonly StoreWrite[]) => batch.map((w) => this.apply(w))).immediate
+    this.commits = new GroupCommit((batch) => this.commitBatch(batch), options.maxBatch ?? 1000)
+  }
+
+  async get(name: string): Promise<StoredRecord | null> {
+    this.checkOpen()
+    const row = this.run(() => this.select.get(name))
+    return row ? toStored(row) : null
+  }
+
+  async getMany(names: readonly string[]): Promise<Map<string, StoredRecord>> {
+    this.checkOpen()
+    const out = new Map<string, StoredRecord>()
+    if (names.length === 0) return out
+    for (const row of this.run(() => this.selectMany.all(JSON.stringify(names)))) out.set(row.name, toStored(row))
+    return out
+  }
+
+  async write(name: string, data: unknown, expectedVersion: number, newVersion?: number): Promise<WriteResult> {
+    this.checkOpen()
+    const version = checkWriteArgs(name, expectedVersion, newVersion)
+    // Encoded before queueing, so a bad document fails alone instead of failing its batch.
+    return this.commits.submit({ name, data: encodeDocument(data), expectedVersion, newVersion: version })
+  }
+
+  async delete(name: string, expectedVersion: number, newVersion?: number): Promise<WriteResult> {
+    this.checkOpen()
+    const version = checkWriteArgs(name, expectedVersion, newVersion)
+    return this.commits.submit({ name, data: undefined, expectedVersion, newVersion: version })
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.commits.close()
+    this.db.close()
+  }
+
+  /** One write inside the batch transaction; `w.data` is JSON text (undefined: delete). */
+  private apply(w: StoreWrite): WriteResult {
+    const text = w.data === undefined ? null : (w.data as string)
+    const changed =
+      w.expectedVersion === 0
+        ? this.insert.run(w.name, w.newVersion, text).changes
+        : this.update.run(w.newVersion, text, w.name, w.expectedVersion).changes
+    if (changed === 1) return { ok: true, version: w.newVersion }
+    const row = this.select.get(w.name)
+    return { ok: false, current: row ? toStored(row) : null }
+  }
+
+  private run<T>(fn: () => T): T {
+    try {
+      return fn()
+    } catch (err) {
+      throw toStorageError(err, 'SQLite read failed')
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StorageError('CLOSED', 'the record store is closed')
+  }
+}
+
+function toStored(row: Row): StoredRecord {
+  return { version: row.version, data: row.data === null ? undefined : (JSON.parse(row.data) as unknown) }
+}

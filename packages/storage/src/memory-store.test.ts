@@ -1,0 +1,4 @@
+import { describeRecordStoreContract } from './contract/index.js'
+import { MemoryRecordStore } from './memory-store.js'
+
+describeRecordStoreContract('memory', async () => ({ store: new MemoryRecordStore() }))
