@@ -6,6 +6,9 @@ import type { PublicationHandler, SubscribeOptions, Subscription } from './chann
 import { Connection } from './connection/connection.js'
 import type { ConnectionState } from './connection/state-machine.js'
 import { Emitter } from './emitter.js'
+import { Presence } from './presence/presence.js'
+import type { PresenceRoom } from './presence/room.js'
+import { Rpc } from './rpc/rpc.js'
 import { SwitchboardError } from './errors.js'
 import type { TransportFactory, WebSocketConstructor } from './transport/transport.js'
 import { websocketTransport } from './transport/websocket.js'
@@ -40,6 +43,9 @@ const VERSION = '0.1.0'
 export class Switchboard extends Emitter<SwitchboardEvents> {
   private readonly connection: Connection
   private readonly channels: Channels
+  /** RPC: `sb.rpc.call(name, args, { timeoutMs })`, `sb.rpc.provide(name, handler)`. */
+  readonly rpc: Rpc
+  private readonly presenceRooms: Presence
 
   constructor(url: string | string[], options: SwitchboardOptions = {}) {
     super()
@@ -57,6 +63,8 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
     this.connection.on('state', (s) => this.emit('state', s))
     this.connection.on('error', (e) => this.emit('error', e))
     this.channels = new Channels(this.connection)
+    this.rpc = new Rpc(this.connection)
+    this.presenceRooms = new Presence(this.connection)
   }
 
   get state(): ConnectionState {
@@ -93,6 +101,11 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
 
   history(channel: string, options?: { since?: StreamPosition; limit?: number }): Promise<HistoryResult> {
     return this.channels.history(channel, options)
+  }
+
+  /** Presence of a channel, or the global room (`sb.presence()`); the same handle per name. */
+  presence(channel?: string): PresenceRoom {
+    return this.presenceRooms.room(channel)
   }
 }
 

@@ -10,15 +10,21 @@
 import type { ErrorCode } from './codes.js'
 import type { ChannelClientMessage, ChannelServerMessage } from './messages/channels.js'
 import type { ConnectionClientMessage, ConnectionServerMessage } from './messages/connection.js'
+import type { PresenceClientMessage, PresenceServerMessage } from './messages/presence.js'
+import type { RpcClientMessage, RpcServerMessage } from './messages/rpc.js'
 
 export * from './messages/connection.js'
 export * from './messages/channels.js'
+export * from './messages/rpc.js'
+export * from './messages/presence.js'
 
 export const PROTOCOL_VERSION = 1
 
 export type ClientMessage =
   | ConnectionClientMessage
   | ChannelClientMessage
+  | RpcClientMessage
+  | PresenceClientMessage
 
 export type ClientMessageType = ClientMessage['t']
 
@@ -42,6 +48,8 @@ export interface ErrorMessage {
 export type ServerPush =
   | ConnectionServerMessage
   | ChannelServerMessage
+  | RpcServerMessage
+  | PresenceServerMessage
 
 export type ServerMessage = OkMessage | ErrorMessage | ServerPush
 export type ServerPushType = ServerPush['t']

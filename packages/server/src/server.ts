@@ -26,6 +26,16 @@ import { FlushScheduler } from './session/flush-scheduler.js'
 import type { SessionHost } from './session/session-host.js'
 import { SessionRegistry } from './session/session-registry.js'
 import { sessionHandlers } from './session/handlers.js'
+import { MemoryRpcRouter } from './rpc/memory-rpc-router.js'
+import { rpcHandlers } from './rpc/handlers.js'
+import type { RpcRouter } from './rpc/rpc-router.js'
+import { RpcService } from './rpc/rpc-service.js'
+import { serverRpc, type ServerRpc } from './rpc/server-api.js'
+import { MemoryPresenceStore } from './presence/memory-presence-store.js'
+import { presenceHandlers } from './presence/handlers.js'
+import type { PresenceStore } from './presence/presence-store.js'
+import { PresenceService } from './presence/presence-service.js'
+import { serverPresence, type ServerPresence } from './presence/server-api.js'
 import type { Transport, TransportSink } from './transport/transport.js'
 import { WebSocketEndpoint } from './transports/websocket/websocket-endpoint.js'
 
@@ -33,6 +43,9 @@ import { WebSocketEndpoint } from './transports/websocket/websocket-endpoint.js'
 export interface ServerOptions {
   logger?: Logger
   broker?: Broker
+  /** RPC registry and call routing across nodes (default: single-node memory router). */
+  rpcRouter?: RpcRouter
+  presenceStore?: PresenceStore
   authenticator?: Authenticator
   policy?: AccessPolicy
 }
@@ -58,6 +71,10 @@ export interface SwitchboardServer {
   accept(transport: Transport): TransportSink
   publish(channel: string, data: unknown): Promise<StreamPosition>
   history(channel: string, query?: { since?: StreamPosition; limit?: number }): Promise<HistoryResult>
+  /** In-process RPC handlers (`server.rpc.handle`) and server-side calls (`server.rpc.call`). */
+  readonly rpc: ServerRpc
+  /** Presence views (`server.presence.members(channel)`). */
+  readonly presence: ServerPresence
   /** Number of open connections. */
   connectionCount(): number
   /** Drains: stops accepting, asks every client to reconnect elsewhere, then stops. */
@@ -73,6 +90,10 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const { authenticator, policy } = setupSecurity(input, config, options, log)
   const scheduler = new FlushScheduler()
   const channels = new ChannelService(broker, new ChannelOptionsResolver(config.channels), config.limits, log, policy)
+  const rpcRouter = options.rpcRouter ?? new MemoryRpcRouter()
+  const rpc = new RpcService(rpcRouter, config.rpc, log)
+  const presenceStore = options.presenceStore ?? new MemoryPresenceStore()
+  const presence = new PresenceService(presenceStore, config.presence, log)
   /**
    * After a token refresh replaced `session.user` (same user id, possibly other claims): each
    * concept re-checks what the session holds and ends what is no longer allowed. Push yours here.
@@ -84,10 +105,13 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const handlers: HandlerMap = {
     ...sessionHandlers({ authenticator, onUserChanged }),
     ...channelHandlers(channels, policy, config.limits),
+    ...rpcHandlers(rpc, policy, config.limits),
+    ...presenceHandlers(presence, policy, config.limits),
   }
   const onSessionClosed: ((session: Session) => void)[] = [(session) => channels.removeSession(session)]
   /** Stopped in reverse order on close, after sessions are gone. */
-  const services: { close(): Promise<void> }[] = []
+  const services: { close(): Promise<void> }[] = [rpcRouter, rpc, presenceStore, presence]
+  onSessionClosed.push((session) => rpc.removeSession(session), (session) => presence.removeSession(session))
 
   const host: SessionHost = {
     config,
@@ -108,7 +132,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     maxPayload: Math.min(config.limits.maxMessageBytes * 2 + 1024, 256 * 1024 * 1024),
   })
 
-  const ready = broker.start(channels).then(() => {
+  const ready = Promise.all([broker.start(channels), rpcRouter.start(rpc)]).then(() => {
     lifecycle.to('running')
   })
   ready.catch((err: unknown) => log.error({ err }, 'engine failed to start'))
@@ -195,6 +219,8 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     },
     history: (channel, query = {}) => channels.history(channel, query),
     connectionCount: () => registry.size,
+    rpc: serverRpc(rpc),
+    presence: serverPresence(presence),
     close() {
       closing ??= (async () => {
         await ready.catch(() => {})

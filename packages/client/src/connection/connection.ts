@@ -12,9 +12,11 @@ import type { ClientTransport, TransportFactory } from '../transport/transport.j
 import { Backoff } from './backoff.js'
 import { transition, type ConnectionEvent, type ConnectionState, type Effect } from './state-machine.js'
 
-type Request = Exclude<ClientMessage, { t: 'hello' | 'ping' | 'pong' }>
+type Request = Exclude<Extract<ClientMessage, { id: number }>, { t: 'hello' }>
 /** A request as callers write it: the connection assigns the id. */
 export type RequestBody = Request extends infer M ? (M extends Request ? Omit<M, 'id'> : never) : never
+/** Messages that are not requests (no id, no answer), e.g. a provider's answer to an invocation. */
+export type Notification = Exclude<ClientMessage, { id: number } | { t: 'ping' | 'pong' }>
 
 export interface RequestOptions {
   /** Queue while disconnected (bounded) instead of failing with DISCONNECTED. */
@@ -114,6 +116,13 @@ export class Connection extends Emitter<ConnectionEvents> {
       if (options.timeoutMs !== undefined) q.timeoutMs = options.timeoutMs
       this.queue.push(q)
     })
+  }
+
+  /** Sends a message that gets no answer; dropped (returns false) unless connected. */
+  notify(message: Notification): boolean {
+    if (this.state !== 'connected' || !this.transport) return false
+    this.transport.send(JSON.stringify(message))
+    return true
   }
 
   private send<R>(body: RequestBody, timeoutMs?: number): Promise<R> {

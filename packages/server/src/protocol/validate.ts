@@ -4,12 +4,16 @@ import type { TSchema } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { ClientMessage, ClientMessageType } from '@switchboard/protocol'
 import { channelSchemas } from '../channels/schemas.js'
+import { presenceSchemas } from '../presence/schemas.js'
+import { rpcSchemas } from '../rpc/schemas.js'
 import { connectionSchemas } from '../session/schemas.js'
 
 /** One compiled check per message type; the type tag is switched on first. Each concept adds its own. */
 const schemas: { [K in ClientMessageType]: TSchema } = {
   ...connectionSchemas,
   ...channelSchemas,
+  ...rpcSchemas,
+  ...presenceSchemas,
 }
 
 const checks = Object.fromEntries(Object.entries(schemas).map(([t, s]) => [t, TypeCompiler.Compile(s)])) as Record<

@@ -10,7 +10,9 @@ import {
 } from '@switchboard/protocol'
 import type { AuthUser } from '../auth/authenticator.js'
 import { SwitchboardError, toSwitchboardError } from '../errors.js'
+import type { PresenceSessionState } from '../presence/session-state.js'
 import { checkMessage } from '../protocol/validate.js'
+import type { RpcSessionState } from '../rpc/session-state.js'
 import { EncodedFrame, type Transport, type TransportSink } from '../transport/transport.js'
 import type { Flushable } from './flush-scheduler.js'
 import { TokenBucket } from './rate-limiter.js'
@@ -48,6 +50,10 @@ export class Session implements TransportSink, Flushable {
   lastSentAt = this.createdAt
   /** Channel names and patterns this session is subscribed to (owned by the channel service). */
   subscriptions: Set<string> | undefined
+  /** RPC provider state (owned by the RPC service). */
+  rpc: RpcSessionState | undefined
+  /** Joined and watched presence rooms (owned by the presence service). */
+  presence: PresenceSessionState | undefined
   /** Used by fan-out to deliver a publication once even when several subscriptions match. */
   deliveryStamp = 0
   /** When the credentials expire (epoch ms): the registry's sweep closes the session with TOKEN_EXPIRED then, unless a `refresh` moved it. */

@@ -1,0 +1,221 @@
+import {
+  compilePattern,
+  GLOBAL_ROOM,
+  isValidName,
+  jsonCodec,
+  type NamePattern,
+  type PresenceCountMessage,
+  type PresenceDiffMessage,
+  type PresenceSnapshotMessage,
+} from '@switchboard/protocol'
+import type { Logger } from 'pino'
+import { SwitchboardError } from '../errors.js'
+import type { Session } from '../session/session.js'
+import { EncodedFrame } from '../transport/transport.js'
+import type { PresenceMember, PresenceStore } from './presence-store.js'
+import { RoomWatch, toWire } from './room-watch.js'
+import type { PresenceSessionState } from './session-state.js'
+
+export interface PresenceOptions {
+  /** Changes within this window reach watchers as one frame per room. */
+  batchMs: number
+  /** Rooms (channel patterns, or `$global`) whose watchers get counts, never member lists. */
+  countsOnly: string[]
+}
+
+/**
+ * Presence in core: joins and leaves go to the store; the results become per-room diffs that
+ * are batched for `batchMs` and encoded once per window for all of the room's watchers. A
+ * closed connection leaves every room it joined (no ghosts).
+ */
+export class PresenceService {
+  private readonly watches = new Map<string, RoomWatch>()
+  private readonly countsOnly: ((room: string) => boolean)[]
+  private closed = false
+
+  constructor(
+    private readonly store: PresenceStore,
+    private readonly options: PresenceOptions,
+    private readonly log: Logger,
+  ) {
+    this.countsOnly = options.countsOnly.map((p): ((room: string) => boolean) => {
+      if (p === GLOBAL_ROOM) return (room) => room === GLOBAL_ROOM
+      const pattern: NamePattern = compilePattern(p)
+      return (room) => room !== GLOBAL_ROOM && pattern.matches(room)
+    })
+  }
+
+  /** Throws INVALID_NAME unless `room` is a channel name or the global room. */
+  static check(room: string): void {
+    if (room !== GLOBAL_ROOM && !isValidName(room))
+      throw new SwitchboardError('INVALID_NAME', `invalid presence room: ${room}`)
+  }
+
+  isCountsOnly(room: string): boolean {
+    return this.countsOnly.some((matches) => matches(room))
+  }
+
+  /** Joins, or updates the metadata when this connection is already in the room. */
+  async join(session: Session, room: string, meta: unknown): Promise<void> {
+    PresenceService.check(room)
+    state(session).joined.add(room)
+    const member: PresenceMember = { userId: session.user?.id ?? null, clientId: session.id, meta }
+    await this.store.join(room, member)
+    // Closed meanwhile: its cleanup (removeClient, queued after this join) takes it out again.
+    if (session.phase !== 'closed') this.changed(room, member, null)
+  }
+
+  async leave(session: Session, room: string): Promise<void> {
+    PresenceService.check(room)
+    if (!session.presence?.joined.delete(room)) return
+    const removed = await this.store.leave(room, session.id)
+    if (removed) this.changed(room, null, session.id)
+  }
+
+  /** Starts (or switches the mode of) a watch; the snapshot follows with the next window. */
+  watch(session: Session, room: string, countsOnly: boolean): void {
+    PresenceService.check(room)
+    if (!countsOnly && this.isCountsOnly(room)) {
+      throw new SwitchboardError(
+        'PERMISSION_DENIED',
+        `presence room ${room} is counts-only: watch it with counts (room.subscribeCount)`,
+      )
+    }
+    state(session).watching.set(room, countsOnly)
+    let w = this.watches.get(room)
+    if (!w) this.watches.set(room, (w = new RoomWatch(room)))
+    w.add(session, countsOnly)
+    this.schedule(w)
+  }
+
+  unwatch(session: Session, room: string): void {
+    if (!session.presence?.watching.delete(room)) return
+    const w = this.watches.get(room)
+    if (!w) return
+    w.delete(session)
+    this.dropIfUnwatched(w)
+  }
+
+  /** A connection closed: its watches end and it leaves every room it joined. */
+  removeSession(session: Session): void {
+    const st = session.presence
+    if (!st) return
+    for (const room of [...st.watching.keys()]) this.unwatch(session, room)
+    if (st.joined.size === 0) return
+    st.joined.clear()
+    this.store.removeClient(session.id).then(
+      (rooms) => {
+        for (const room of rooms) this.changed(room, null, session.id)
+      },
+      (err: unknown) => this.log.error({ err, client: session.id }, 'presence cleanup failed'),
+    )
+  }
+
+  members(room: string): Promise<PresenceMember[]> {
+    PresenceService.check(room)
+    return this.store.members(room)
+  }
+
+  count(room: string): Promise<number> {
+    PresenceService.check(room)
+    return this.store.count(room)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    for (const w of this.watches.values()) clearTimeout(w.timer)
+    this.watches.clear()
+  }
+
+  // ---- batching -------------------------------------------------------------------------
+
+  private changed(room: string, joined: PresenceMember | null, left: string | null): void {
+    const w = this.watches.get(room)
+    if (!w) return // nobody watches: nothing to tell
+    if (joined) w.upsert(joined)
+    else if (left !== null) w.remove(left)
+    this.schedule(w)
+  }
+
+  private schedule(w: RoomWatch): void {
+    if (w.timer || w.flushing || this.closed) return
+    w.timer = setTimeout(this.flush, this.options.batchMs, w)
+  }
+
+  private readonly flush = (w: RoomWatch): void => {
+    w.timer = undefined
+    w.flushing = true
+    this.flushWindow(w)
+      .catch((err: unknown) => this.log.error({ err, room: w.room }, 'presence flush failed'))
+      .finally(() => {
+        w.flushing = false
+        if (this.watches.get(w.room) !== w) return
+        if (!w.watched) this.watches.delete(w.room)
+        else if (w.hasWork) this.schedule(w)
+      })
+  }
+
+  private async flushWindow(w: RoomWatch): Promise<void> {
+    const { set, gone, fresh } = w.take()
+    const changed = set.size > 0 || gone.size > 0
+    // Watchers that already have a snapshot get this window's diff.
+    if (changed && w.members.size > 0) {
+      const diff: PresenceDiffMessage = { t: 'pdiff', r: w.room }
+      if (set.size > 0) diff.j = [...set.values()].map(toWire)
+      if (gone.size > 0) diff.l = [...gone]
+      sendAll(w.members, diff)
+    }
+    const freshMembers: Session[] = []
+    const freshCounts: Session[] = []
+    for (const [session, countsOnly] of fresh) (countsOnly ? freshCounts : freshMembers).push(session)
+    // New watchers get one snapshot read after the window closed: it includes this window's changes.
+    if (freshMembers.length > 0) {
+      const members = await this.store.members(w.room)
+      const snap: PresenceSnapshotMessage = { t: 'psnap', r: w.room, m: members.map(toWire) }
+      const frame = new EncodedFrame(jsonCodec.encode(snap) as string)
+      for (const s of freshMembers) {
+        if (!this.stillWatching(s, w, false)) continue
+        s.enqueue(frame)
+        w.members.add(s)
+      }
+    }
+    if (freshCounts.length > 0 || (changed && w.counts.size > 0)) {
+      const n = await this.store.count(w.room)
+      const frame = new EncodedFrame(
+        jsonCodec.encode({ t: 'pcount', r: w.room, n } satisfies PresenceCountMessage) as string,
+      )
+      if (n !== w.lastCount) for (const s of w.counts) s.enqueue(frame)
+      w.lastCount = n
+      for (const s of freshCounts) {
+        if (!this.stillWatching(s, w, true)) continue
+        s.enqueue(frame)
+        w.counts.add(s)
+      }
+    }
+  }
+
+  /** A fresh watcher may have unwatched, switched mode or closed while the store answered. */
+  private stillWatching(s: Session, w: RoomWatch, countsOnly: boolean): boolean {
+    return (
+      s.phase !== 'closed' &&
+      s.presence?.watching.get(w.room) === countsOnly &&
+      !w.fresh.has(s) &&
+      this.watches.get(w.room) === w
+    )
+  }
+
+  private dropIfUnwatched(w: RoomWatch): void {
+    if (w.watched || w.flushing) return
+    clearTimeout(w.timer)
+    this.watches.delete(w.room)
+  }
+}
+
+function state(session: Session): PresenceSessionState {
+  return (session.presence ??= { joined: new Set(), watching: new Map() })
+}
+
+function sendAll(sessions: Set<Session>, message: PresenceDiffMessage): void {
+  const frame = new EncodedFrame(jsonCodec.encode(message) as string)
+  for (const s of sessions) s.enqueue(frame)
+}

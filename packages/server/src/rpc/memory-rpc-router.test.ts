@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest'
+import { MemoryRpcRouter } from './memory-rpc-router.js'
+import { describeRpcRouterContract } from './rpc-router.contract.js'
+
+describeRpcRouterContract('memory', { create: async () => new MemoryRpcRouter() })
+
+describe('MemoryRpcRouter specifics', () => {
+  it('keeps the rotation fair when a provider leaves mid-rotation', async () => {
+    const router = new MemoryRpcRouter()
+    await router.start({ onInvoke: () => {}, onOutcome: () => {} })
+    for (const id of ['a', 'b', 'c', 'd']) await router.register('n', id)
+    expect(await router.pick('n', undefined)).toBe('a')
+    expect(await router.pick('n', undefined)).toBe('b')
+    await router.unregister('n', 'a')
+    // c was next before a left, and still is.
+    expect(await router.pick('n', undefined)).toBe('c')
+    expect(await router.pick('n', undefined)).toBe('d')
+    expect(await router.pick('n', undefined)).toBe('b')
+  })
+})
