@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { SwitchboardError, type Switchboard } from '@switchboard/client'
-import { createServer, type AccessRequest } from '@switchboard/server'
+import { createServer, signDevelopmentToken, type AccessRequest } from '@switchboard/server'
 import { RawClient } from '../support/raw-client.js'
 import { Resources } from '../support/server.js'
 import { TcpProxy } from '../support/tcp-proxy.js'
@@ -47,6 +47,17 @@ describe('rpc: calls and results', () => {
     }).ready
     expect(await caller.rpc.call('echo/ctx')).toBeUndefined()
     expect(seen).toEqual([{ args: undefined, user: null, name: 'echo/ctx' }])
+  })
+
+  it('ctx.user is the authenticated caller (id and claims), in client providers and server handlers', async () => {
+    const { url, server } = await res.server({ auth: { jwt: { secret: 'rpc-test-secret-with-at-least-32-bytes!' } } })
+    const token = await signDevelopmentToken(server.config, { user: 'alice', claims: { roles: ['voter'] } })
+    const [caller, provider] = [await res.connected(url, { token }), await res.connected(url)]
+    await provider.rpc.provide('who/client', (_a, ctx) => ctx.user).ready
+    await server.rpc.handle('who/server', (_a, ctx) => ctx.user).ready
+    expect(await caller.rpc.call('who/client')).toMatchObject({ id: 'alice', roles: ['voter'] })
+    expect(await caller.rpc.call('who/server')).toMatchObject({ id: 'alice', roles: ['voter'] })
+    expect(await server.rpc.call('who/server', null, { user: { id: 'bob' } })).toEqual({ id: 'bob' })
   })
 
   it('server.rpc.handle: in-process handlers answer client calls; server.rpc.call reaches client providers', async () => {
@@ -248,21 +259,37 @@ describe('rpc: failures', () => {
 })
 
 describe('rpc: reconnects', () => {
-  it('providers are registered again after a reconnect; calls made while disconnected are queued', async () => {
-    const { port } = await res.server()
+  it('providers are registered again after a reconnect', async () => {
+    const { url, port } = await res.server()
     const proxy = res.add(await new TcpProxy(port).start(), (p) => p.close())
     const provider = await res.connected(proxy.url)
-    const caller = await res.connected(proxy.url)
-    await provider.rpc.provide('survive/op', (n) => (n as number) + 1).ready
+    const caller = await res.connected(url)
+    const p = provider.rpc.provide('survive/op', (n) => (n as number) + 1)
+    await p.ready
     expect(await caller.rpc.call('survive/op', 1)).toBe(2)
+    const firstId = provider.clientId
+    proxy.cut()
+    await waitFor(() => provider.state === 'connected' && provider.clientId !== firstId, 'the provider to reconnect')
+    // Re-registration follows the reconnect; until it lands the caller may see NO_PROVIDER.
+    const answer = await waitFor(
+      async () => caller.rpc.call('survive/op', 9).catch(() => null),
+      'the provider to be back',
+    )
+    expect(answer).toBe(10)
+    expect(p.providing).toBe(true)
+  })
 
+  it('calls made while disconnected wait in the offline queue and go out after the reconnect', async () => {
+    const { url, port } = await res.server()
+    const proxy = res.add(await new TcpProxy(port).start(), (p) => p.close())
+    const provider = await res.connected(url)
+    const caller = await res.connected(proxy.url)
+    await provider.rpc.provide('queued/op', (n) => (n as number) * 2).ready
     const lost = nextEvent((l) => caller.on('state', l), 'caller disconnect')
     proxy.down()
     await lost
-    const queued = caller.rpc.call('survive/op', 41) // made while disconnected
+    const queued = [caller.rpc.call('queued/op', 1), caller.rpc.call('queued/op', 2)]
     proxy.up()
-    expect(await queued).toBe(42)
-    await waitFor(() => provider.state === 'connected', 'provider reconnect')
-    expect(await caller.rpc.call('survive/op', 9)).toBe(10)
+    expect(await Promise.all(queued)).toEqual([2, 4])
   })
 })

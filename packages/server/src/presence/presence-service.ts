@@ -59,7 +59,7 @@ export class PresenceService {
   async join(session: Session, room: string, meta: unknown): Promise<void> {
     PresenceService.check(room)
     state(session).joined.add(room)
-    const member: PresenceMember = { userId: session.user?.id ?? null, clientId: session.id, meta }
+    const member: PresenceMember = { userId: session.user?.id ?? null, clientId: session.id, meta: meta ?? null }
     await this.store.join(room, member)
     // Closed meanwhile: its cleanup (removeClient, queued after this join) takes it out again.
     if (session.phase !== 'closed') this.changed(room, member, null)

@@ -4,7 +4,7 @@ export interface PresenceMember {
   userId: string | null
   /** The connection's client id: several tabs of one user are several members. */
   clientId: string
-  /** Whatever the client passed to join (JSON); undefined when nothing. */
+  /** Whatever the client passed to join (JSON); null when nothing. */
   meta: unknown
 }
 

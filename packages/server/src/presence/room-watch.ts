@@ -68,6 +68,6 @@ export class RoomWatch {
 
 export function toWire(m: PresenceMember): WireMember {
   const w: WireMember = { u: m.userId, c: m.clientId }
-  if (m.meta !== undefined) w.m = m.meta
+  if (m.meta !== null && m.meta !== undefined) w.m = m.meta
   return w
 }
