@@ -10,11 +10,13 @@
 import type { ErrorCode } from './codes.js'
 import type { ChannelClientMessage, ChannelServerMessage } from './messages/channels.js'
 import type { ConnectionClientMessage, ConnectionServerMessage } from './messages/connection.js'
+import type { RecordClientMessage, RecordServerMessage } from './messages/records.js'
 import type { PresenceClientMessage, PresenceServerMessage } from './messages/presence.js'
 import type { RpcClientMessage, RpcServerMessage } from './messages/rpc.js'
 
 export * from './messages/connection.js'
 export * from './messages/channels.js'
+export * from './messages/records.js'
 export * from './messages/rpc.js'
 export * from './messages/presence.js'
 
@@ -23,6 +25,7 @@ export const PROTOCOL_VERSION = 1
 export type ClientMessage =
   | ConnectionClientMessage
   | ChannelClientMessage
+  | RecordClientMessage
   | RpcClientMessage
   | PresenceClientMessage
 
@@ -48,6 +51,7 @@ export interface ErrorMessage {
 export type ServerPush =
   | ConnectionServerMessage
   | ChannelServerMessage
+  | RecordServerMessage
   | RpcServerMessage
   | PresenceServerMessage
 

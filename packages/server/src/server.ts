@@ -7,10 +7,17 @@ import type { Duplex } from 'node:stream'
 import { CloseCode, type StreamPosition } from '@switchboard/protocol'
 import { setupSecurity } from './auth/setup.js'
 import type { Authenticator } from './auth/authenticator.js'
-import type { Broker, HistoryResult } from './channels/broker.js'
+import type { Broker, BrokerHandler, HistoryResult } from './channels/broker.js'
 import { ChannelOptionsResolver } from './channels/channel-options.js'
 import { ChannelService } from './channels/channel-service.js'
 import { channelHandlers } from './channels/handlers.js'
+import { SchemaRegistry } from './data-schemas/schema-registry.js'
+import { recordHandlers } from './records/handlers.js'
+import { openRecordStore } from './records/open-store.js'
+import { RECORD_STREAM_PREFIX, RecordService } from './records/record-service.js'
+import { serverRecords, type ServerRecords } from './records/server-records.js'
+import { WritePlanner } from './records/write-plan.js'
+import type { RecordStore } from '@switchboard/storage'
 import { MemoryBroker } from './channels/memory-broker.js'
 import { resolveConfig } from './config/resolve.js'
 import type { SwitchboardConfig, SwitchboardConfigInput } from './config/types.js'
@@ -46,6 +53,8 @@ export interface ServerOptions {
   /** RPC registry and call routing across nodes (default: single-node memory router). */
   rpcRouter?: RpcRouter
   presenceStore?: PresenceStore
+  /** Record storage (default: opened from `config.storage`; closed by `close()`). */
+  store?: RecordStore
   authenticator?: Authenticator
   policy?: AccessPolicy
 }
@@ -75,6 +84,8 @@ export interface SwitchboardServer {
   readonly rpc: ServerRpc
   /** Presence views (`server.presence.members(channel)`). */
   readonly presence: ServerPresence
+  /** Records for the embedding app: get/set/update/delete, notifying subscribers like client writes. */
+  readonly records: ServerRecords
   /** Number of open connections. */
   connectionCount(): number
   /** Drains: stops accepting, asks every client to reconnect elsewhere, then stops. */
@@ -94,6 +105,21 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const rpc = new RpcService(rpcRouter, config.rpc, log)
   const presenceStore = options.presenceStore ?? new MemoryPresenceStore()
   const presence = new PresenceService(presenceStore, config.presence, log)
+  const schemas = new SchemaRegistry(config.schemas)
+  const storeOpening = options.store ? Promise.resolve(options.store) : openRecordStore(config.storage)
+  storeOpening.catch(() => {}) // reported through `ready`
+  const records = new RecordService({
+    store: storeOpening,
+    broker,
+    policy,
+    planner: new WritePlanner(policy, schemas, config.limits),
+    limits: config.limits,
+    log,
+  })
+  // Internal `$records/…` streams carry record changes; every other stream is a user channel.
+  const brokerHandler: BrokerHandler = {
+    onPublication: (p) => (p.channel.startsWith(RECORD_STREAM_PREFIX) ? records.onPublication(p) : channels.onPublication(p)),
+  }
   /**
    * After a token refresh replaced `session.user` (same user id, possibly other claims): each
    * concept re-checks what the session holds and ends what is no longer allowed. Push yours here.
@@ -104,7 +130,8 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   // one is a compile error) and its cleanup when a session ends.
   const handlers: HandlerMap = {
     ...sessionHandlers({ authenticator, onUserChanged }),
-    ...channelHandlers(channels, policy, config.limits),
+    ...channelHandlers(channels, policy, config.limits, schemas),
+    ...recordHandlers(records, config.limits),
     ...rpcHandlers(rpc, policy, config.limits),
     ...presenceHandlers(presence, policy, config.limits),
   }
@@ -112,6 +139,8 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   /** Stopped in reverse order on close, after sessions are gone. */
   const services: { close(): Promise<void> }[] = [rpcRouter, rpc, presenceStore, presence]
   onSessionClosed.push((session) => rpc.removeSession(session), (session) => presence.removeSession(session))
+  onSessionClosed.push((session) => records.removeSession(session))
+  services.push(records)
 
   const host: SessionHost = {
     config,
@@ -132,7 +161,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     maxPayload: Math.min(config.limits.maxMessageBytes * 2 + 1024, 256 * 1024 * 1024),
   })
 
-  const ready = Promise.all([broker.start(channels), rpcRouter.start(rpc)]).then(() => {
+  const ready = Promise.all([broker.start(brokerHandler), rpcRouter.start(rpc), storeOpening]).then(() => {
     lifecycle.to('running')
   })
   ready.catch((err: unknown) => log.error({ err }, 'engine failed to start'))
@@ -221,6 +250,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     connectionCount: () => registry.size,
     rpc: serverRpc(rpc),
     presence: serverPresence(presence),
+    records: serverRecords(records, config.limits),
     close() {
       closing ??= (async () => {
         await ready.catch(() => {})

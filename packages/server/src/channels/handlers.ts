@@ -11,6 +11,8 @@ export function channelHandlers(
   channels: ChannelService,
   policy: AccessPolicy,
   limits: { maxJsonDepth: number },
+  /** JSON Schemas from config, enforced on published data. */
+  schemas?: { check(name: string, data: unknown): string | null },
 ): Pick<HandlerMap, 'sub' | 'unsub' | 'pub' | 'hist'> {
   return {
     sub(session, m) {
@@ -36,6 +38,8 @@ export function channelHandlers(
     pub(session, m) {
       const problem = checkData(m.d, limits.maxJsonDepth)
       if (problem) throw new SwitchboardError('INVALID_DATA', problem)
+      const invalid = schemas?.check(m.ch, m.d)
+      if (invalid) throw new SwitchboardError('INVALID_DATA', `${m.ch}: ${invalid}`)
       if (!policy.allows({ kind: 'channels', action: 'publish', name: m.ch, user: session.user, data: m.d })) {
         throw new SwitchboardError('PERMISSION_DENIED', `not allowed to publish to ${m.ch}`)
       }

@@ -4,6 +4,7 @@ import type { TSchema } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { ClientMessage, ClientMessageType } from '@switchboard/protocol'
 import { channelSchemas } from '../channels/schemas.js'
+import { recordSchemas } from '../records/schemas.js'
 import { presenceSchemas } from '../presence/schemas.js'
 import { rpcSchemas } from '../rpc/schemas.js'
 import { connectionSchemas } from '../session/schemas.js'
@@ -12,6 +13,7 @@ import { connectionSchemas } from '../session/schemas.js'
 const schemas: { [K in ClientMessageType]: TSchema } = {
   ...connectionSchemas,
   ...channelSchemas,
+  ...recordSchemas,
   ...rpcSchemas,
   ...presenceSchemas,
 }

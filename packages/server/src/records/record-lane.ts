@@ -1,0 +1,157 @@
+import type { WriteResult } from '@switchboard/storage'
+import { SwitchboardError, toSwitchboardError } from '../errors.js'
+import type { PlannedWrite, RecordState, WriteRequest } from './write-plan.js'
+
+/** A write waiting in a lane; `committed` and `failed` are called synchronously, exactly once. */
+export interface WriteJob {
+  kind: 'write'
+  req: WriteRequest
+  committed(version: number, planned: PlannedWrite): void
+  failed(error: SwitchboardError): void
+  attempts?: number
+  /** Commit alone: its batch was refused by the store, so each write is retried by itself. */
+  solo?: boolean
+}
+
+/** A read that must see every write queued before it: runs synchronously on the committed state. */
+export interface ReadJob {
+  kind: 'read'
+  run(state: RecordState): void
+  failed(error: SwitchboardError): void
+}
+
+export type LaneJob = WriteJob | ReadJob
+
+/** What a lane needs from the record service. */
+export interface LaneHost {
+  load(name: string): Promise<RecordState>
+  plan(state: RecordState, req: WriteRequest): PlannedWrite
+  /** Compare-and-set of the batch's end state against the state it started from. */
+  commit(name: string, base: RecordState, next: RecordState): Promise<WriteResult>
+  /** Called after a lane finished its queue, so the service can drop lanes nobody needs. */
+  idle(lane: RecordLane): void
+  /** Storage failures, for the log. */
+  storageFailed(name: string, err: unknown): void
+}
+
+/** Writes of one batch, and how often a batch may meet another writer's change before giving up. */
+const MAX_BATCH = 500
+const MAX_ATTEMPTS = 10
+
+/**
+ * One record's queue. Jobs run strictly in arrival order. Consecutive writes are applied in
+ * memory one after the other and committed together as one compare-and-set of the end state
+ * (the store's group commit then batches lanes together): a hot record costs one storage write
+ * per batch, not per write. Acks and change notifications go out in version order once the
+ * batch is committed. If the compare-and-set meets a change made elsewhere (another node),
+ * the lane reloads and re-applies the batch (writes with ifVersion then fail honestly).
+ */
+export class RecordLane {
+  /** The last committed state, while known (reloaded when unknown). */
+  state: RecordState | undefined
+  private readonly jobs: LaneJob[] = []
+  private running = false
+
+  constructor(
+    readonly name: string,
+    private readonly host: LaneHost,
+  ) {}
+
+  get busy(): boolean {
+    return this.running || this.jobs.length > 0
+  }
+
+  push(job: LaneJob): void {
+    this.jobs.push(job)
+    if (!this.running) void this.drain()
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true
+    try {
+      while (this.jobs.length > 0) {
+        const state = this.state ?? (await this.loadOrFail())
+        if (!state) continue
+        const head = this.jobs[0] as LaneJob
+        if (head.kind === 'read') {
+          this.jobs.shift()
+          head.run(state)
+        } else {
+          await this.commitBatch(state)
+        }
+      }
+    } finally {
+      this.running = false
+      this.host.idle(this)
+    }
+  }
+
+  private async loadOrFail(): Promise<RecordState | undefined> {
+    try {
+      this.state = await this.host.load(this.name)
+      return this.state
+    } catch (err) {
+      this.host.storageFailed(this.name, err)
+      const error = storageFailure(err)
+      for (const job of this.jobs.splice(0)) job.failed(error)
+      return undefined
+    }
+  }
+
+  private async commitBatch(base: RecordState): Promise<void> {
+    const batch: { job: WriteJob; planned: PlannedWrite }[] = []
+    let state = base
+    while (batch.length < MAX_BATCH && this.jobs[0]?.kind === 'write') {
+      if (batch.length > 0 && (this.jobs[0] as WriteJob).solo) break
+      const job = this.jobs.shift() as WriteJob
+      const alone = job.solo === true
+      try {
+        const planned = this.host.plan(state, job.req)
+        batch.push({ job, planned })
+        state = planned.state
+      } catch (err) {
+        job.failed(toSwitchboardError(err))
+      }
+      if (alone) break
+    }
+    if (state !== base) {
+      let result: WriteResult
+      try {
+        result = await this.host.commit(this.name, base, state)
+      } catch (err) {
+        this.state = undefined
+        const error = storageFailure(err)
+        if (error.code === 'INVALID_DATA' && batch.length > 1) {
+          // One document the store cannot hold must not take its batch-mates down with it.
+          for (const { job } of batch) job.solo = true
+          this.jobs.unshift(...batch.map((b) => b.job))
+          return
+        }
+        this.host.storageFailed(this.name, err)
+        for (const { job } of batch) job.failed(error)
+        return
+      }
+      if (!result.ok) {
+        // Someone else wrote this record: start over from what is stored now.
+        this.state = undefined
+        const retry = batch.filter(({ job }) => {
+          job.attempts = (job.attempts ?? 0) + 1
+          if (job.attempts <= MAX_ATTEMPTS) return true
+          job.failed(new SwitchboardError('UNAVAILABLE', `${this.name} is changing too fast; try again`))
+          return false
+        })
+        this.jobs.unshift(...retry.map((b) => b.job))
+        return
+      }
+      this.state = state
+    }
+    for (const { job, planned } of batch) job.committed(planned.state.version, planned)
+  }
+}
+
+function storageFailure(err: unknown): SwitchboardError {
+  if (err instanceof SwitchboardError) return err
+  const code = (err as { code?: unknown } | null)?.code
+  if (code === 'INVALID_DATA') return new SwitchboardError('INVALID_DATA', (err as Error).message)
+  return new SwitchboardError('UNAVAILABLE', 'record storage is unavailable; try again')
+}
