@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module'
 import { Command } from 'commander'
 import { registerCheck } from './commands/check.js'
+import { registerRules } from './commands/rules.js'
 import { registerStart } from './commands/start.js'
+import { registerToken } from './commands/token.js'
 import { fail } from './output.js'
 
 /** The `switchboard` command; each subcommand lives in commands/ and registers itself here. */
@@ -13,6 +15,8 @@ export function createProgram(): Command {
     .showHelpAfterError()
   registerStart(program)
   registerCheck(program)
+  registerToken(program)
+  registerRules(program)
   return program
 }
 

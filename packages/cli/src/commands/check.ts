@@ -3,6 +3,7 @@ import {
   ConfigError,
   formatIssue,
   loadConfig,
+  securityConfigIssues,
   type ConfigIssue,
   type SwitchboardConfigInput,
 } from '@switchboard/server'
@@ -11,13 +12,15 @@ import { configFile, configOption } from '../options.js'
 /** A further check on a loaded config (e.g. permission rules); returns its issues. */
 export type ConfigCheck = (config: SwitchboardConfigInput) => ConfigIssue[] | Promise<ConfigIssue[]>
 
-/** Checks run after the config itself is valid. Add permission-rule checks here. */
-export const checks: ConfigCheck[] = []
+/** Checks run after the config itself is valid: JWT keys, permission rules, production safety. */
+export const checks: ConfigCheck[] = [securityConfigIssues]
 
 export function registerCheck(program: Command): void {
   program
     .command('check')
-    .description('validate a config file (and env overrides); prints ok or every error as file:line:col path: message')
+    .description(
+      'validate a config file (and env overrides), its JWT key and its permission rules; prints ok or every error as file:line:col path: message',
+    )
     .addOption(configOption())
     .action(async (opts: { config?: string }) => {
       const issues = await checkConfig(configFile(opts.config))

@@ -2,6 +2,7 @@ import {
   closeCodeInfo,
   PROTOCOL_VERSION,
   type ClientMessage,
+  type RefreshReply,
   type ServerMessage,
   type ServerPush,
   type ServerPushType,
@@ -11,6 +12,7 @@ import { SwitchboardError } from '../errors.js'
 import type { ClientTransport, TransportFactory } from '../transport/transport.js'
 import { Backoff } from './backoff.js'
 import { transition, type ConnectionEvent, type ConnectionState, type Effect } from './state-machine.js'
+import { TokenRefresher } from './token-refresh.js'
 
 type Request = Exclude<Extract<ClientMessage, { id: number }>, { t: 'hello' }>
 /** A request as callers write it: the connection assigns the id. */
@@ -76,6 +78,10 @@ export class Connection extends Emitter<ConnectionEvents> {
   private heartbeatTimeoutMs = 30_000
   private lastError: SwitchboardError | undefined
   private retryImmediately = false
+  /** The token this connection authenticated with (or last refreshed to). */
+  private token: string | undefined
+  /** Refreshes the token before it expires; only when `options.token` is a function. */
+  private readonly refresher: TokenRefresher | undefined
   private connectWaiters: { resolve(): void; reject(e: SwitchboardError): void }[] = []
   private readonly restorers: (() => void)[] = []
   readonly push: PushHandlers = {}
@@ -83,6 +89,25 @@ export class Connection extends Emitter<ConnectionEvents> {
   constructor(private readonly options: ConnectionOptions) {
     super()
     this.backoff = new Backoff(options.minDelayMs, options.maxDelayMs)
+    const fetchToken = options.token
+    if (typeof fetchToken === 'function') {
+      this.refresher = new TokenRefresher({
+        fetchToken,
+        sendRefresh: async (token) => {
+          const r = await this.request<RefreshReply>({ t: 'refresh', token }, { timeoutMs: 10_000 })
+          this.token = token
+          return r.user
+        },
+        onRefreshed: (user) => (this.user = user),
+        onError: (err) =>
+          this.emit(
+            'error',
+            err instanceof SwitchboardError
+              ? err
+              : new SwitchboardError('AUTH_FAILED', `token refresh failed: ${(err as Error)?.message ?? err}`),
+          ),
+      })
+    }
   }
 
   connect(): Promise<void> {
@@ -193,6 +218,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       }
       case 'closeTransport':
         this.stopHeartbeat()
+        this.refresher?.stop()
         this.attempt++ // events from the old transport are now stale
         this.transport?.close(1000, 'client closed')
         this.transport = undefined
@@ -219,6 +245,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       return
     }
     if (stale()) return
+    this.token = token
     const urls = this.options.urls
     const url = urls[this.urlIndex % urls.length] as string
     this.lastError = undefined
@@ -238,8 +265,11 @@ export class Connection extends Emitter<ConnectionEvents> {
         if (stale()) return
         this.transport = undefined
         this.stopHeartbeat()
+        this.refresher?.stop()
         const policy = closeCodeInfo(code)
-        if (!policy.reconnect || this.lastError?.code === 'AUTH_FAILED') {
+        // An expired static token can never succeed; a token function gets called again.
+        const expiredForGood = this.lastError?.code === 'TOKEN_EXPIRED' && typeof this.options.token !== 'function'
+        if (!policy.reconnect || this.lastError?.code === 'AUTH_FAILED' || expiredForGood) {
           this.lastError ??= new SwitchboardError(
             code === 4500 ? 'AUTH_FAILED' : 'DISCONNECTED',
             reason || policy.description,
@@ -247,7 +277,8 @@ export class Connection extends Emitter<ConnectionEvents> {
           this.emit('error', this.lastError)
           this.fire('fatal')
         } else {
-          this.retryImmediately = policy.immediate === true
+          // 4004 after a session expired: reconnect at once; a hello refused as expired: back off.
+          this.retryImmediately = policy.immediate === true && this.lastError?.code !== 'TOKEN_EXPIRED'
           this.fire('lost')
         }
       },
@@ -287,6 +318,7 @@ export class Connection extends Emitter<ConnectionEvents> {
         this.clientId = m.client
         this.heartbeatTimeoutMs = m.hb.timeout
         this.startHeartbeat()
+        this.refresher?.start(this.token)
         this.fire('welcome')
         return
       case 'ping':

@@ -44,7 +44,11 @@ export interface AuthenticatorOptions {
 }
 
 /** Builds the authenticator from config; throws a ConfigError naming the bad `auth` key. */
-export function createConfiguredAuthenticator(config: SwitchboardConfig, log: Logger, options: AuthenticatorOptions = {}): Authenticator {
+export function createConfiguredAuthenticator(
+  config: SwitchboardConfig,
+  log: Logger,
+  options: AuthenticatorOptions = {},
+): Authenticator {
   const { auth } = config
   let jwt: JwtVerifier | undefined
   if (auth.jwt) {
@@ -59,7 +63,12 @@ export function createConfiguredAuthenticator(config: SwitchboardConfig, log: Lo
     }
   }
   const webhook = auth.webhook ? new WebhookVerifier(auth.webhook, log, options.fetch) : undefined
-  return new ConfiguredAuthenticator({ anonymous: auth.anonymous, apiKeys: new ApiKeys(auth.apiKeys ?? []), jwt, webhook })
+  return new ConfiguredAuthenticator({
+    anonymous: auth.anonymous,
+    apiKeys: new ApiKeys(auth.apiKeys ?? []),
+    jwt,
+    webhook,
+  })
 }
 
 /** The same checks as createConfiguredAuthenticator, as issues (for `switchboard check`). */

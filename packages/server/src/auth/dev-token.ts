@@ -16,7 +16,9 @@ export interface DevTokenOptions {
 export async function signDevelopmentToken(config: SwitchboardConfig, options: DevTokenOptions): Promise<string> {
   const jwt = config.auth.jwt
   if (jwt?.secret === undefined) {
-    throw new Error('the config has no auth.jwt.secret to sign with (tokens for publicKey/jwksFile setups come from your identity provider)')
+    throw new Error(
+      'the config has no auth.jwt.secret to sign with (tokens for publicKey/jwksFile setups come from your identity provider)',
+    )
   }
   if (options.user.length === 0) throw new Error('--user must not be empty')
   const alg = jwt.algorithms?.find((a) => /^HS(256|384|512)$/.test(a)) ?? 'HS256'

@@ -75,7 +75,10 @@ function pinAlgorithms(configured: string[] | undefined, allowed: string[], desc
 
 function publicKeySetup(pem: string): Omit<KeySetup, 'algorithms'> & { algorithms: string[] } {
   if (!pem.includes('-----BEGIN')) {
-    throw new JwtConfigError('auth.jwt.publicKey', 'expected a PEM key (-----BEGIN PUBLIC KEY-----…); for a key file use jwksFile')
+    throw new JwtConfigError(
+      'auth.jwt.publicKey',
+      'expected a PEM key (-----BEGIN PUBLIC KEY-----…); for a key file use jwksFile',
+    )
   }
   let key: KeyObject
   try {
@@ -106,11 +109,15 @@ function jwksSetup(file: string): Omit<KeySetup, 'algorithms'> & { algorithms: s
     throw new JwtConfigError('auth.jwt.jwksFile', `cannot read JWKS file ${file}: ${why}`)
   }
   if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys) || jwks.keys.length === 0) {
-    throw new JwtConfigError('auth.jwt.jwksFile', `${file} is not a JWKS (expected { "keys": [ … ] } with at least one key)`)
+    throw new JwtConfigError(
+      'auth.jwt.jwksFile',
+      `${file} is not a JWKS (expected { "keys": [ … ] } with at least one key)`,
+    )
   }
   const algorithms = new Set<string>()
   for (const [i, jwk] of jwks.keys.entries()) {
-    if ('d' in jwk) throw new JwtConfigError('auth.jwt.jwksFile', `key ${i} in ${file} is a private key; publish public keys only`)
+    if ('d' in jwk)
+      throw new JwtConfigError('auth.jwt.jwksFile', `key ${i} in ${file} is a private key; publish public keys only`)
     for (const alg of algorithmsOfJwk(jwk)) algorithms.add(alg)
   }
   if (algorithms.size === 0) throw new JwtConfigError('auth.jwt.jwksFile', `${file} has no usable signing keys`)

@@ -75,8 +75,11 @@ function joseFailure(err: unknown): SwitchboardError {
     if (err.claim === 'sub') return new SwitchboardError('AUTH_FAILED', 'token has no "sub" claim')
     return new SwitchboardError('AUTH_FAILED', `token "${err.claim}" claim is not accepted`)
   }
-  if (err instanceof errors.JOSEAlgNotAllowed) return new SwitchboardError('AUTH_FAILED', 'token algorithm is not allowed')
-  if (err instanceof errors.JWSSignatureVerificationFailed) return new SwitchboardError('AUTH_FAILED', 'token signature is invalid')
-  if (err instanceof errors.JWKSNoMatchingKey) return new SwitchboardError('AUTH_FAILED', 'no configured key matches the token')
+  if (err instanceof errors.JOSEAlgNotAllowed)
+    return new SwitchboardError('AUTH_FAILED', 'token algorithm is not allowed')
+  if (err instanceof errors.JWSSignatureVerificationFailed)
+    return new SwitchboardError('AUTH_FAILED', 'token signature is invalid')
+  if (err instanceof errors.JWKSNoMatchingKey)
+    return new SwitchboardError('AUTH_FAILED', 'no configured key matches the token')
   return new SwitchboardError('AUTH_FAILED', 'token is malformed or cannot be verified')
 }

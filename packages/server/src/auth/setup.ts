@@ -24,7 +24,10 @@ export function setupSecurity(
   log: Logger,
   options: AuthenticatorOptions = {},
 ): SecurityParts {
-  const modeIssues = productionIssues(input, config, { customAuth: !!given.authenticator, customPolicy: !!given.policy })
+  const modeIssues = productionIssues(input, config, {
+    customAuth: !!given.authenticator,
+    customPolicy: !!given.policy,
+  })
   if (modeIssues.length > 0) throw new ConfigError(modeIssues)
   const authenticator = given.authenticator ?? createConfiguredAuthenticator(config, log, options)
   const policy = given.policy ?? (config.permissions !== null ? loadRulesFile(config.permissions) : allowAll)
@@ -47,7 +50,8 @@ export function productionIssues(
 ): ConfigIssue[] {
   if (config.mode !== 'production') return []
   const issues: ConfigIssue[] = []
-  const openToAnyone = !custom.customAuth && config.auth.anonymous && !custom.customPolicy && config.permissions === null
+  const openToAnyone =
+    !custom.customAuth && config.auth.anonymous && !custom.customPolicy && config.permissions === null
   if (openToAnyone && input.auth?.anonymous !== true) {
     issues.push({
       path: 'auth.anonymous',
@@ -59,7 +63,10 @@ export function productionIssues(
   }
   const secret = config.auth.jwt?.secret
   if (!custom.customAuth && secret !== undefined && Buffer.byteLength(secret) < 32) {
-    issues.push({ path: 'auth.jwt.secret', message: 'production mode needs a secret of at least 32 bytes (openssl rand -base64 48)' })
+    issues.push({
+      path: 'auth.jwt.secret',
+      message: 'production mode needs a secret of at least 32 bytes (openssl rand -base64 48)',
+    })
   }
   return issues
 }

@@ -12,7 +12,10 @@ const MAX_ANSWER_BYTES = 64 * 1024
 
 type Answer = { ok: true; userId: string; claims: Record<string, unknown> } | { ok: false }
 
-export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal },
+) => Promise<{
   status: number
   text(): Promise<string>
 }>
@@ -77,8 +80,14 @@ export class WebhookVerifier {
       text = status === 200 ? await res.text() : ''
     } catch (err) {
       const timedOut = (err as Error)?.name === 'TimeoutError'
-      this.log.warn({ url: this.config.url, err: timedOut ? undefined : err }, timedOut ? 'auth webhook timed out' : 'auth webhook unreachable')
-      throw new SwitchboardError('AUTH_FAILED', timedOut ? 'the auth webhook did not answer in time' : 'the auth webhook is unreachable')
+      this.log.warn(
+        { url: this.config.url, err: timedOut ? undefined : err },
+        timedOut ? 'auth webhook timed out' : 'auth webhook unreachable',
+      )
+      throw new SwitchboardError(
+        'AUTH_FAILED',
+        timedOut ? 'the auth webhook did not answer in time' : 'the auth webhook is unreachable',
+      )
     }
     if (status === 401 || status === 403) return { ok: false }
     if (status !== 200) {

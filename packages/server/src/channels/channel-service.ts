@@ -65,7 +65,8 @@ export class ChannelService implements BrokerHandler {
         for (const session of members) {
           if (session.deliveryStamp === stamp) continue
           // A pattern spans channels the user may not read: each delivery asks for this channel.
-          if (policy && !policy.allows({ kind: 'channels', action: 'subscribe', name: pub.channel, user: session.user })) continue
+          const user = session.user
+          if (policy && !policy.allows({ kind: 'channels', action: 'subscribe', name: pub.channel, user })) continue
           session.deliveryStamp = stamp
           session.enqueue(frame)
         }

@@ -1,4 +1,11 @@
-import type { ChannelOptions, JwtConfig, JwtInput, SwitchboardConfig, SwitchboardConfigInput, WebhookConfig } from './types.js'
+import type {
+  ChannelOptions,
+  JwtConfig,
+  JwtInput,
+  SwitchboardConfig,
+  SwitchboardConfigInput,
+  WebhookConfig,
+} from './types.js'
 import { parseDuration, parseSize } from './units.js'
 
 export const DEFAULT_PORT = 7070
@@ -61,7 +68,10 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
 
 function resolveJwt(jwt: JwtInput): JwtConfig {
   const { clockTolerance, ...rest } = jwt
-  return { ...rest, clockToleranceMs: at(['auth', 'jwt', 'clockTolerance'], () => parseDuration(clockTolerance ?? '30s')) }
+  return {
+    ...rest,
+    clockToleranceMs: at(['auth', 'jwt', 'clockTolerance'], () => parseDuration(clockTolerance ?? '30s')),
+  }
 }
 
 function resolveWebhook(webhook: NonNullable<NonNullable<SwitchboardConfigInput['auth']>['webhook']>): WebhookConfig {

@@ -8,6 +8,12 @@ export const ACTIONS = {
   presence: ['join', 'read'],
 } as const satisfies { [K in AccessRequest['kind']]: readonly Extract<AccessRequest, { kind: K }>['action'][] }
 
+/**
+ * The global presence room's name (`sb.presence()`, protocol GLOBAL_ROOM). Not a valid name
+ * pattern, so `presence:` accepts it as a key of its own; `*` and `**` match it too.
+ */
+export const GLOBAL_PRESENCE = '$global'
+
 export type Kind = keyof typeof ACTIONS
 export type Action = (typeof ACTIONS)[Kind][number]
 

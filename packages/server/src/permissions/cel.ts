@@ -57,7 +57,9 @@ export function compileExpression(expression: string): CompileResult {
     evaluate(context) {
       try {
         const value: unknown = program(context as unknown as Record<string, unknown>)
-        return value === true ? { allowed: true } : { allowed: false, ...(value !== false && { error: `the rule returned ${describe(value)}, not a boolean` }) }
+        return value === true
+          ? { allowed: true }
+          : { allowed: false, ...(value !== false && { error: `the rule returned ${describe(value)}, not a boolean` }) }
       } catch (e) {
         return { allowed: false, error: summary(e) }
       }

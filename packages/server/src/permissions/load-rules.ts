@@ -1,6 +1,7 @@
 import { isAbsolute, relative, resolve } from 'node:path'
-import { compilePattern } from '@switchboard/protocol'
+import { compilePattern, type NamePattern } from '@switchboard/protocol'
 import { ConfigError, type ConfigIssue } from '../config/issues.js'
+import { GLOBAL_PRESENCE } from './actions.js'
 import { compileExpression } from './cel.js'
 import { readRulesFile, type RuleSource } from './rules-file.js'
 import { RulesPolicy, type CompiledRule } from './rules-policy.js'
@@ -14,7 +15,9 @@ export function compileRulesFile(file: string): { policy?: RulesPolicy; issues: 
   const label = displayName(file)
   const read = readRulesFile(file, label)
   const compiled = compileRules(read.rules)
-  const issues = [...read.issues, ...compiled.issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
+  const issues = [...read.issues, ...compiled.issues].sort(
+    (a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0),
+  )
   return issues.length > 0 ? { issues } : { policy: new RulesPolicy(compiled.rules), issues }
 }
 
@@ -31,7 +34,11 @@ export function compileRules(sources: readonly RuleSource[]): { rules: CompiledR
   for (const source of sources) {
     const result = compileExpression(source.expression)
     if (result.ok) {
-      rules.push({ source, pattern: compilePattern(source.pattern), expression: result.compiled })
+      rules.push({
+        source,
+        pattern: source.pattern === GLOBAL_PRESENCE ? globalRoom : compilePattern(source.pattern),
+        expression: result.compiled,
+      })
       continue
     }
     const at = source.position(result.offset)
@@ -44,6 +51,13 @@ export function compileRules(sources: readonly RuleSource[]): { rules: CompiledR
     })
   }
   return { rules, issues }
+}
+
+const globalRoom: NamePattern = {
+  source: GLOBAL_PRESENCE,
+  wildcards: 0,
+  matches: (name) => name === GLOBAL_PRESENCE,
+  capture: (name) => (name === GLOBAL_PRESENCE ? [] : null),
 }
 
 function quote(segment: string): string {

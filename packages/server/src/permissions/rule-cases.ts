@@ -48,7 +48,16 @@ export function readCases(file: string): { cases: RuleCase[]; issues: ConfigIssu
     text = readFileSync(file, 'utf8')
   } catch (e) {
     const err = e as NodeJS.ErrnoException
-    return { cases: [], issues: [{ path: '', file: label, message: `cannot read cases file: ${err.code === 'ENOENT' ? 'file not found' : err.message}` }] }
+    return {
+      cases: [],
+      issues: [
+        {
+          path: '',
+          file: label,
+          message: `cannot read cases file: ${err.code === 'ENOENT' ? 'file not found' : err.message}`,
+        },
+      ],
+    }
   }
   const lines = new LineCounter()
   const doc: Document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
@@ -65,7 +74,12 @@ export function readCases(file: string): { cases: RuleCase[]; issues: ConfigIssu
   let list = doc.contents as Node | null
   if (isMap(list)) list = (list.get('cases', true) as Node | undefined) ?? null
   if (!isSeq(list)) {
-    return { cases: [], issues: [{ path: '', file: label, line: lineOf(doc.contents), message: 'expected a list of cases (or cases: [ … ])' }] }
+    return {
+      cases: [],
+      issues: [
+        { path: '', file: label, line: lineOf(doc.contents), message: 'expected a list of cases (or cases: [ … ])' },
+      ],
+    }
   }
   const cases: RuleCase[] = []
   const issues: ConfigIssue[] = []
@@ -78,14 +92,26 @@ export function readCases(file: string): { cases: RuleCase[]; issues: ConfigIssu
     const unknown = Object.keys(c).filter((k) => !CASE_KEYS.has(k))
     if (unknown.length > 0) return problem(`unknown key ${unknown.join(', ')} (expected ${[...CASE_KEYS].join(', ')})`)
     if (!isKind(c.kind)) return problem(`kind must be one of ${Object.keys(ACTIONS).join(', ')}`)
-    if (!isActionOf(c.kind, c.action)) return problem(`action must be one of ${ACTIONS[c.kind].join(', ')} for ${c.kind}`)
-    if (!isValidName(c.name) && !isValidPattern(c.name)) return problem('name must be a valid name (segments of A-Z a-z 0-9 _ . : @ - separated by /)')
+    if (!isActionOf(c.kind, c.action))
+      return problem(`action must be one of ${ACTIONS[c.kind].join(', ')} for ${c.kind}`)
+    if (!isValidName(c.name) && !isValidPattern(c.name))
+      return problem('name must be a valid name (segments of A-Z a-z 0-9 _ . : @ - separated by /)')
     if (c.expect !== 'allow' && c.expect !== 'deny') return problem('expect must be allow or deny')
     const user = c.user ?? null
-    if (user !== null && (typeof user !== 'object' || Array.isArray(user) || typeof (user as { id?: unknown }).id !== 'string')) {
+    if (
+      user !== null &&
+      (typeof user !== 'object' || Array.isArray(user) || typeof (user as { id?: unknown }).id !== 'string')
+    ) {
       return problem('user must be null (anonymous) or a mapping with a string id')
     }
-    const request = { kind: c.kind, action: c.action, name: c.name, user: user as AuthUser | null, data: c.data ?? null, old: c.old ?? null } as AccessRequest
+    const request = {
+      kind: c.kind,
+      action: c.action,
+      name: c.name,
+      user: user as AuthUser | null,
+      data: c.data ?? null,
+      old: c.old ?? null,
+    } as AccessRequest
     const rc: RuleCase = { request, expect: c.expect, file: label, line }
     if (typeof c.description === 'string') rc.description = c.description
     cases.push(rc)

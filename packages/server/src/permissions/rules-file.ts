@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { isValidPattern } from '@switchboard/protocol'
 import { isMap, isScalar, LineCounter, parseDocument, Scalar, type Node } from 'yaml'
 import type { ConfigIssue } from '../config/issues.js'
-import { ACTIONS, isActionOf, isKind, type Action, type Kind } from './actions.js'
+import { ACTIONS, GLOBAL_PRESENCE, isActionOf, isKind, type Action, type Kind } from './actions.js'
 
 /** One rule as written: where it is, and the CEL text. */
 export interface RuleSource {
@@ -29,7 +29,10 @@ export function readRulesFile(file: string, label = file): { rules: RuleSource[]
   } catch (e) {
     const err = e as NodeJS.ErrnoException
     const why = err.code === 'ENOENT' ? 'file not found' : err.message
-    return { rules: [], issues: [{ path: 'permissions', file: label, message: `cannot read permissions file: ${why}` }] }
+    return {
+      rules: [],
+      issues: [{ path: 'permissions', file: label, message: `cannot read permissions file: ${why}` }],
+    }
   }
   return parseRules(text, label)
 }
@@ -59,7 +62,11 @@ export function parseRules(text: string, file: string): { rules: RuleSource[]; i
   for (const kindPair of root.items) {
     const kindKey = keyOf(kindPair.key)
     if (!isKind(kindKey)) {
-      issues.push({ path: String(kindKey), ...at(kindPair.key as Node), message: `unknown kind (expected one of ${Object.keys(ACTIONS).join(', ')})` })
+      issues.push({
+        path: String(kindKey),
+        ...at(kindPair.key as Node),
+        message: `unknown kind (expected one of ${Object.keys(ACTIONS).join(', ')})`,
+      })
       continue
     }
     const patterns = kindPair.value as Node | null
@@ -71,25 +78,41 @@ export function parseRules(text: string, file: string): { rules: RuleSource[]; i
     for (const patternPair of patterns.items) {
       const pattern = String(keyOf(patternPair.key))
       const path = `${kindKey}.${quote(pattern)}`
-      if (!isValidPattern(pattern)) {
-        issues.push({ path, ...at(patternPair.key as Node), message: 'invalid name pattern (segments of A-Z a-z 0-9 _ . : @ - separated by /; * or ** for wildcards)' })
+      if (!isValidPattern(pattern) && !(kindKey === 'presence' && pattern === GLOBAL_PRESENCE)) {
+        issues.push({
+          path,
+          ...at(patternPair.key as Node),
+          message: 'invalid name pattern (segments of A-Z a-z 0-9 _ . : @ - separated by /; * or ** for wildcards)',
+        })
         continue
       }
       const actions = patternPair.value as Node | null
       if (!isMap(actions)) {
-        issues.push({ path, ...at(actions ?? (patternPair.key as Node)), message: `expected a mapping of actions (${ACTIONS[kindKey].join(', ')}) to CEL rules` })
+        issues.push({
+          path,
+          ...at(actions ?? (patternPair.key as Node)),
+          message: `expected a mapping of actions (${ACTIONS[kindKey].join(', ')}) to CEL rules`,
+        })
         continue
       }
       for (const actionPair of actions.items) {
         const action = keyOf(actionPair.key)
         const actionPath = `${path}.${String(action)}`
         if (!isActionOf(kindKey, action)) {
-          issues.push({ path: actionPath, ...at(actionPair.key as Node), message: `unknown action for ${kindKey} (expected one of ${ACTIONS[kindKey].join(', ')})` })
+          issues.push({
+            path: actionPath,
+            ...at(actionPair.key as Node),
+            message: `unknown action for ${kindKey} (expected one of ${ACTIONS[kindKey].join(', ')})`,
+          })
           continue
         }
         const value = actionPair.value as Node | null
         if (!isScalar(value) || (typeof value.value !== 'string' && typeof value.value !== 'boolean')) {
-          issues.push({ path: actionPath, ...at(value ?? (actionPair.key as Node)), message: 'expected a CEL expression (a string) or true/false' })
+          issues.push({
+            path: actionPath,
+            ...at(value ?? (actionPair.key as Node)),
+            message: 'expected a CEL expression (a string) or true/false',
+          })
           continue
         }
         const expression = String(value.value)
@@ -100,7 +123,8 @@ export function parseRules(text: string, file: string): { rules: RuleSource[]; i
           action,
           expression,
           ...start,
-          position: (offset) => positionIn(value, expression, offset, lines) ?? { line: start.line, column: start.column },
+          position: (offset) =>
+            positionIn(value, expression, offset, lines) ?? { line: start.line, column: start.column },
         })
       }
     }
@@ -109,7 +133,12 @@ export function parseRules(text: string, file: string): { rules: RuleSource[]; i
 }
 
 /** A file position for an offset in the expression, when the scalar is written verbatim. */
-function positionIn(node: Scalar, expression: string, offset: number, lines: LineCounter): { line: number; column: number } | undefined {
+function positionIn(
+  node: Scalar,
+  expression: string,
+  offset: number,
+  lines: LineCounter,
+): { line: number; column: number } | undefined {
   const range = node.range
   if (!range || expression.includes('\n')) return undefined
   const quoted = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE

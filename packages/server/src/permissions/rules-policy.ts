@@ -48,7 +48,8 @@ export class RulesPolicy implements AccessPolicy {
       this.byAction.set(key, list)
     }
     // Array.prototype.sort is stable: equally specific patterns keep their file order.
-    for (const list of this.byAction.values()) list.sort((a, b) => compareSpecificity(a.source.pattern, b.source.pattern))
+    for (const list of this.byAction.values())
+      list.sort((a, b) => compareSpecificity(a.source.pattern, b.source.pattern))
   }
 
   get size(): number {

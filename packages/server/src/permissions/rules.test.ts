@@ -22,7 +22,12 @@ const issuesOf = (text: string) => compileRulesFile(rulesFile(text)).issues
 const alice: AuthUser = { id: 'alice', roles: ['member'] }
 const bob: AuthUser = { id: 'bob', roles: ['member'] }
 const admin: AuthUser = { id: 'root', roles: ['admin'] }
-const ch = (action: 'subscribe' | 'publish' | 'history', name: string, user: AuthUser | null, data?: unknown): AccessRequest => ({
+const ch = (
+  action: 'subscribe' | 'publish' | 'history',
+  name: string,
+  user: AuthUser | null,
+  data?: unknown,
+): AccessRequest => ({
   kind: 'channels',
   action,
   name,
@@ -88,7 +93,9 @@ describe('rule compiler errors', () => {
     expect(issues[2]!.message).toMatch(/invalid name pattern/)
     expect(issues[3]!.message).toMatch(/expected a CEL expression/)
     expect(issuesOf('channels: [\n')[0]!.message).toMatch(/^YAML: /)
-    expect(issuesOf("channels:\n  'a': { subscribe: 'true' }\n  'a': { publish: 'true' }\n")[0]).toMatchObject({ line: 3 })
+    expect(issuesOf("channels:\n  'a': { subscribe: 'true' }\n  'a': { publish: 'true' }\n")[0]).toMatchObject({
+      line: 3,
+    })
   })
 
   it('loadRulesFile throws a ConfigError listing every problem; a missing file is one problem', () => {
@@ -99,7 +106,9 @@ describe('rule compiler errors', () => {
       expect((e as ConfigError).errors).toHaveLength(2)
       expect((e as ConfigError).message).toMatch(/rules-\d+\.yaml:2:\d+ rpc\.x\.call: syntax error/)
     }
-    expect(compileRulesFile(join(dir, 'nope.yaml')).issues[0]!.message).toMatch(/cannot read permissions file: file not found/)
+    expect(compileRulesFile(join(dir, 'nope.yaml')).issues[0]!.message).toMatch(
+      /cannot read permissions file: file not found/,
+    )
   })
 })
 
@@ -174,7 +183,7 @@ describe('rule evaluation', () => {
 
   it('data rules are evaluated every time; user-and-name rules are cached per user object', () => {
     const p = policyOf(
-      ["channels:", "  'r/*': { subscribe: '\"reader\" in user.roles', publish: 'size(data) < 3' }"].join('\n'),
+      ['channels:', "  'r/*': { subscribe: '\"reader\" in user.roles', publish: 'size(data) < 3' }"].join('\n'),
     )
     const user: AuthUser = { id: 'u', roles: ['reader'] }
     expect(p.allows(ch('subscribe', 'r/1', user))).toBe(true)
@@ -208,7 +217,12 @@ describe('records, RPC and presence rules (SPEC §3 example)', () => {
       "  '**': { join: 'user != null && data.userId == user.id', read: 'true' }",
     ].join('\n'),
   )
-  const rec = (action: 'read' | 'write' | 'delete', user: AuthUser | null, data: unknown, old: unknown): AccessRequest => ({
+  const rec = (
+    action: 'read' | 'write' | 'delete',
+    user: AuthUser | null,
+    data: unknown,
+    old: unknown,
+  ): AccessRequest => ({
     kind: 'records',
     action,
     name: 'todos/1',
@@ -238,10 +252,25 @@ describe('records, RPC and presence rules (SPEC §3 example)', () => {
     expect(p.allows({ kind: 'rpc', action: 'provide', name: 'admin/wipe', user: worker })).toBe(false)
   })
 
+  it('the global presence room has its own key, $global; ** covers it too', () => {
+    const q = policyOf("presence:\n  '$global': { read: 'user != null' }\n  '**': { read: 'true', join: 'true' }\n")
+    expect(q.allows({ kind: 'presence', action: 'read', name: '$global', user: null })).toBe(false)
+    expect(q.allows({ kind: 'presence', action: 'read', name: '$global', user: alice })).toBe(true)
+    expect(q.allows({ kind: 'presence', action: 'join', name: '$global', user: null })).toBe(true)
+    expect(q.allows({ kind: 'presence', action: 'read', name: 'chat/lobby', user: null })).toBe(true)
+    expect(issuesOf("channels:\n  '$global': { subscribe: 'true' }\n")[0]!.message).toMatch(/invalid name pattern/)
+  })
+
   it("joining presence under another user's id is denied", () => {
-    expect(p.allows({ kind: 'presence', action: 'join', name: 'chat/lobby', user: alice, data: { userId: 'alice' } })).toBe(true)
-    expect(p.allows({ kind: 'presence', action: 'join', name: 'chat/lobby', user: alice, data: { userId: 'bob' } })).toBe(false)
-    expect(p.allows({ kind: 'presence', action: 'join', name: 'chat/lobby', user: null, data: { userId: null } })).toBe(false)
+    expect(
+      p.allows({ kind: 'presence', action: 'join', name: 'chat/lobby', user: alice, data: { userId: 'alice' } }),
+    ).toBe(true)
+    expect(
+      p.allows({ kind: 'presence', action: 'join', name: 'chat/lobby', user: alice, data: { userId: 'bob' } }),
+    ).toBe(false)
+    expect(p.allows({ kind: 'presence', action: 'join', name: 'chat/lobby', user: null, data: { userId: null } })).toBe(
+      false,
+    )
     expect(p.allows({ kind: 'presence', action: 'read', name: 'chat/lobby', user: null })).toBe(true)
   })
 })

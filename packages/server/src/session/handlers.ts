@@ -26,12 +26,18 @@ export function sessionHandlers(deps: SessionHandlerDeps): Pick<HandlerMap, 'hel
      * A failed refresh leaves the session as it was (it still ends when the old token expires).
      */
     async refresh(session, m) {
-      const result = await deps.authenticator.authenticate({ token: m.token, remoteAddress: session.transport.remoteAddress })
+      const result = await deps.authenticator.authenticate({
+        token: m.token,
+        remoteAddress: session.transport.remoteAddress,
+      })
       if (session.phase === 'closed') return
       const before = session.user?.id ?? null
       const after = result.user?.id ?? null
       if (before !== after) {
-        throw new SwitchboardError('AUTH_FAILED', 'a refreshed token must be for the same user; reconnect to switch users')
+        throw new SwitchboardError(
+          'AUTH_FAILED',
+          'a refreshed token must be for the same user; reconnect to switch users',
+        )
       }
       session.user = result.user
       session.tokenExpiresAt = result.expiresAt
