@@ -3,6 +3,9 @@
 import type { StreamPosition } from '@switchboard/protocol'
 import { Channels, type HistoryResult } from './channels/channels.js'
 import type { PublicationHandler, SubscribeOptions, Subscription } from './channels/subscription.js'
+import type { RecordDocument } from '@switchboard/protocol'
+import type { RecordHandle } from './records/record-handle.js'
+import { Records, type RecordsApi } from './records/records.js'
 import { Connection } from './connection/connection.js'
 import type { ConnectionState } from './connection/state-machine.js'
 import { Emitter } from './emitter.js'
@@ -43,6 +46,9 @@ const VERSION = '0.1.0'
 export class Switchboard extends Emitter<SwitchboardEvents> {
   private readonly connection: Connection
   private readonly channels: Channels
+  private readonly recordStore: Records
+  /** One-off record operations: `sb.records.get(name)`. */
+  readonly records: RecordsApi
   /** RPC: `sb.rpc.call(name, args, { timeoutMs })`, `sb.rpc.provide(name, handler)`. */
   readonly rpc: Rpc
   private readonly presenceRooms: Presence
@@ -63,6 +69,8 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
     this.connection.on('state', (s) => this.emit('state', s))
     this.connection.on('error', (e) => this.emit('error', e))
     this.channels = new Channels(this.connection)
+    this.recordStore = new Records(this.connection)
+    this.records = this.recordStore
     this.rpc = new Rpc(this.connection)
     this.presenceRooms = new Presence(this.connection)
   }
@@ -101,6 +109,11 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
 
   history(channel: string, options?: { since?: StreamPosition; limit?: number }): Promise<HistoryResult> {
     return this.channels.history(channel, options)
+  }
+
+  /** A live record: handles on one name share one local copy and one subscription. */
+  record<T extends RecordDocument = RecordDocument>(name: string): RecordHandle<T> {
+    return this.recordStore.open<T>(name)
   }
 
   /** Presence of a channel, or the global room (`sb.presence()`); the same handle per name. */
