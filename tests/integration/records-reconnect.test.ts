@@ -103,7 +103,7 @@ describe.each(storageKinds)('records across disconnects on $name storage', (kind
   })
 
   it('increments in flight when the connection is cut are applied exactly once', async () => {
-    const { port, server: srv } = await server()
+    const { url, port, server: srv } = await server()
     const proxy = await proxied(port)
     const sb = await res.connected(proxy.url)
     const observer = await res.connected(url)
