@@ -1,6 +1,11 @@
 // Several engineers edit this tree at once: read CONTRIBUTING.md first (small targeted edits to shared
 // files, commit only your own files, never `git add -A`/stash/reset, one `npm install` at a time).
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -34,12 +39,12 @@ import type { SessionHost } from './session/session-host.js'
 import { SessionRegistry } from './session/session-registry.js'
 import { sessionHandlers } from './session/handlers.js'
 import { MemoryRpcRouter } from './rpc/memory-rpc-router.js'
-import { rpcHandlers } from './rpc/handlers.js'
+import { rpcHandlers, rpcRecheck } from './rpc/handlers.js'
 import type { RpcRouter } from './rpc/rpc-router.js'
 import { RpcService } from './rpc/rpc-service.js'
 import { serverRpc, type ServerRpc } from './rpc/server-api.js'
 import { MemoryPresenceStore } from './presence/memory-presence-store.js'
-import { presenceHandlers } from './presence/handlers.js'
+import { presenceHandlers, presenceRecheck } from './presence/handlers.js'
 import type { PresenceStore } from './presence/presence-store.js'
 import { PresenceService } from './presence/presence-service.js'
 import { serverPresence, type ServerPresence } from './presence/server-api.js'
@@ -118,13 +123,15 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   })
   // Internal `$records/…` streams carry record changes; every other stream is a user channel.
   const brokerHandler: BrokerHandler = {
-    onPublication: (p) => (p.channel.startsWith(RECORD_STREAM_PREFIX) ? records.onPublication(p) : channels.onPublication(p)),
+    onPublication: (p) =>
+      p.channel.startsWith(RECORD_STREAM_PREFIX) ? records.onPublication(p) : channels.onPublication(p),
   }
   /**
    * After a token refresh replaced `session.user` (same user id, possibly other claims): each
    * concept re-checks what the session holds and ends what is no longer allowed. Push yours here.
    */
   const onUserChanged: ((session: Session) => void)[] = [(session) => channels.recheck(session)]
+  onUserChanged.push(rpcRecheck(rpc, policy), presenceRecheck(presence, policy))
 
   // Each concept contributes its wire handlers (all message types must be covered: a missing
   // one is a compile error) and its cleanup when a session ends.
@@ -138,7 +145,10 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const onSessionClosed: ((session: Session) => void)[] = [(session) => channels.removeSession(session)]
   /** Stopped in reverse order on close, after sessions are gone. */
   const services: { close(): Promise<void> }[] = [rpcRouter, rpc, presenceStore, presence]
-  onSessionClosed.push((session) => rpc.removeSession(session), (session) => presence.removeSession(session))
+  onSessionClosed.push(
+    (session) => rpc.removeSession(session),
+    (session) => presence.removeSession(session),
+  )
   onSessionClosed.push((session) => records.removeSession(session))
   services.push(records)
 

@@ -23,6 +23,16 @@ export class Presence implements RoomLink {
     conn.push.psnap = (m) => this.rooms.get(m.r)?.applySnapshot(m.m)
     conn.push.pdiff = (m) => this.rooms.get(m.r)?.applyDiff(m.j, m.l)
     conn.push.pcount = (m) => this.rooms.get(m.r)?.applyCount(m.n)
+    conn.push.pend = (m) => {
+      const room = this.rooms.get(m.r)
+      if (!room) return
+      if (m.what === 'join') room.joinedWith = undefined
+      else {
+        this.watching.delete(m.r)
+        room.reset()
+      }
+      room.failed(new SwitchboardError(m.code, m.msg))
+    }
     conn.onRestore(() => this.restore())
     conn.on('state', (s) => {
       if (s !== 'closed') return

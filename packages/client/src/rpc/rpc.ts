@@ -32,6 +32,12 @@ export class Rpc {
 
   constructor(private readonly conn: Connection) {
     conn.push.inv = (m) => this.invoke(m)
+    conn.push.provend = (m) => {
+      const provider = this.providers.get(m.n)
+      if (!provider) return
+      this.providers.delete(m.n)
+      provider.fail(new SwitchboardError(m.code, m.msg))
+    }
     conn.onRestore(() => {
       for (const p of this.providers.values()) this.register(p)
     })

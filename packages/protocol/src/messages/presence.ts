@@ -1,3 +1,5 @@
+import type { ErrorCode } from '../codes.js'
+
 /**
  * Presence messages. Rooms are channel names, or `$global` for the server-wide room. Watchers
  * get a full snapshot first (`psnap`, or `pcount` in counts-only mode), then changes batched
@@ -72,4 +74,13 @@ export interface PresenceCountMessage {
   r: string
   n: number
 }
-export type PresenceServerMessage = PresenceSnapshotMessage | PresenceDiffMessage | PresenceCountMessage
+/** The server ended this connection's join (`what: 'join'`) or watch of room `r`, e.g. after a token refresh. */
+export interface PresenceEndedMessage {
+  t: 'pend'
+  r: string
+  what: 'join' | 'watch'
+  code: ErrorCode
+  msg: string
+}
+export type PresenceServerMessage =
+  PresenceSnapshotMessage | PresenceDiffMessage | PresenceCountMessage | PresenceEndedMessage

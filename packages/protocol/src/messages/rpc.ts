@@ -1,3 +1,5 @@
+import type { ErrorCode } from '../codes.js'
+
 /**
  * RPC messages. A caller sends `rpc` and gets the provider's result as the `ok` answer (or an
  * `err`). The server hands the call to one provider as an `inv` push; the provider answers it
@@ -60,4 +62,11 @@ export interface InvokeMessage {
   /** The caller: `{ id, ...claims }`; absent for anonymous callers. */
   u?: Record<string, unknown>
 }
-export type RpcServerMessage = InvokeMessage
+/** The server stopped routing calls to this connection for `n` (e.g. a token refresh removed a role). */
+export interface ProviderEndedMessage {
+  t: 'provend'
+  n: string
+  code: ErrorCode
+  msg: string
+}
+export type RpcServerMessage = InvokeMessage | ProviderEndedMessage

@@ -1,6 +1,7 @@
-import type { AccessPolicy } from '../permissions/access-policy.js'
+import { allowAll, type AccessPolicy } from '../permissions/access-policy.js'
 import { checkData } from '../protocol/data-guard.js'
 import type { HandlerMap } from '../protocol/dispatch.js'
+import type { Session } from '../session/session.js'
 import { SwitchboardError } from '../errors.js'
 import { PresenceService } from './presence-service.js'
 
@@ -39,5 +40,36 @@ export function presenceHandlers(
       presence.unwatch(session, m.r)
       session.send({ t: 'ok', id: m.id })
     },
+  }
+}
+
+/** After a token refresh: joins and watches the new claims no longer allow end, and the client is told. */
+export function presenceRecheck(presence: PresenceService, policy: AccessPolicy): (session: Session) => void {
+  return (session) => {
+    const st = session.presence
+    if (!st || policy === allowAll) return
+    const user = session.user
+    for (const [room, meta] of [...st.joined]) {
+      if (policy.allows({ kind: 'presence', action: 'join', name: room, user, data: meta ?? undefined })) continue
+      presence.leave(session, room).catch(() => {})
+      session.send({
+        t: 'pend',
+        r: room,
+        what: 'join',
+        code: 'PERMISSION_DENIED',
+        msg: `no longer allowed to join ${room}`,
+      })
+    }
+    for (const room of [...st.watching.keys()]) {
+      if (policy.allows({ kind: 'presence', action: 'read', name: room, user })) continue
+      presence.unwatch(session, room)
+      session.send({
+        t: 'pend',
+        r: room,
+        what: 'watch',
+        code: 'PERMISSION_DENIED',
+        msg: `no longer allowed to read ${room}`,
+      })
+    }
   }
 }

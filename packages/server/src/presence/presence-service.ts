@@ -58,8 +58,8 @@ export class PresenceService {
   /** Joins, or updates the metadata when this connection is already in the room. */
   async join(session: Session, room: string, meta: unknown): Promise<void> {
     PresenceService.check(room)
-    state(session).joined.add(room)
     const member: PresenceMember = { userId: session.user?.id ?? null, clientId: session.id, meta: meta ?? null }
+    state(session).joined.set(room, member.meta)
     await this.store.join(room, member)
     // Closed meanwhile: its cleanup (removeClient, queued after this join) takes it out again.
     if (session.phase !== 'closed') this.changed(room, member, null)
@@ -212,7 +212,7 @@ export class PresenceService {
 }
 
 function state(session: Session): PresenceSessionState {
-  return (session.presence ??= { joined: new Set(), watching: new Map() })
+  return (session.presence ??= { joined: new Map(), watching: new Map() })
 }
 
 function sendAll(sessions: Set<Session>, message: PresenceDiffMessage): void {

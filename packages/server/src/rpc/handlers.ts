@@ -1,7 +1,8 @@
 import { isValidName, type OkMessage } from '@switchboard/protocol'
-import type { AccessPolicy } from '../permissions/access-policy.js'
+import { allowAll, type AccessPolicy } from '../permissions/access-policy.js'
 import { checkData } from '../protocol/data-guard.js'
 import type { HandlerMap } from '../protocol/dispatch.js'
+import type { Session } from '../session/session.js'
 import { SwitchboardError } from '../errors.js'
 import type { RpcService } from './rpc-service.js'
 
@@ -58,5 +59,18 @@ export function rpcHandlers(
     rpcrej(session, m) {
       rpc.answer(session, m.c, { kind: 'reject' })
     },
+  }
+}
+
+/** After a token refresh: names the new claims no longer allow this connection to provide end. */
+export function rpcRecheck(rpc: RpcService, policy: AccessPolicy): (session: Session) => void {
+  return (session) => {
+    const provided = session.rpc?.provided
+    if (!provided || policy === allowAll) return
+    for (const name of [...provided]) {
+      if (policy.allows({ kind: 'rpc', action: 'provide', name, user: session.user })) continue
+      rpc.unprovide(session, name).catch(() => {})
+      session.send({ t: 'provend', n: name, code: 'PERMISSION_DENIED', msg: `no longer allowed to provide ${name}` })
+    }
   }
 }
