@@ -42,11 +42,11 @@ describe('rpc: calls and results', () => {
     const [caller, provider] = [await res.connected(url), await res.connected(url)]
     const seen: unknown[] = []
     await provider.rpc.provide('echo/ctx', (args, ctx) => {
-      seen.push({ args, user: ctx.user, name: ctx.name })
+      seen.push({ args, user: ctx.user, name: ctx.name, clientId: ctx.clientId })
       return undefined
     }).ready
     expect(await caller.rpc.call('echo/ctx')).toBeUndefined()
-    expect(seen).toEqual([{ args: undefined, user: null, name: 'echo/ctx' }])
+    expect(seen).toEqual([{ args: undefined, user: null, name: 'echo/ctx', clientId: caller.clientId }])
   })
 
   it('ctx.user is the authenticated caller (id and claims), in client providers and server handlers', async () => {
@@ -55,6 +55,9 @@ describe('rpc: calls and results', () => {
     const [caller, provider] = [await res.connected(url, { token }), await res.connected(url)]
     await provider.rpc.provide('who/client', (_a, ctx) => ctx.user).ready
     await server.rpc.handle('who/server', (_a, ctx) => ctx.user).ready
+    await server.rpc.handle('who/client-id', (_a, ctx) => ctx.clientId).ready
+    expect(await caller.rpc.call('who/client-id')).toBe(caller.clientId)
+    expect(await server.rpc.call('who/client-id')).toBeNull()
     expect(await caller.rpc.call('who/client')).toMatchObject({ id: 'alice', roles: ['voter'] })
     expect(await caller.rpc.call('who/server')).toMatchObject({ id: 'alice', roles: ['voter'] })
     expect(await server.rpc.call('who/server', null, { user: { id: 'bob' } })).toEqual({ id: 'bob' })

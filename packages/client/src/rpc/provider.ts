@@ -5,6 +5,8 @@ import type { SwitchboardError } from '../errors.js'
 export interface RpcContext {
   /** The caller as the server authenticated it (`{ id, ...claims }`), or null when anonymous. */
   readonly user: Record<string, unknown> | null
+  /** The caller's client id (its `sb.clientId`), or null when the server itself called. */
+  readonly clientId: string | null
   /** The RPC name that was called. */
   readonly name: string
   /** Hands the call to another provider; the handler's return value is then ignored. */

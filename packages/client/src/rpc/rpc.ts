@@ -112,7 +112,12 @@ export class Rpc {
     }
     const provider = this.providers.get(m.n)
     if (!provider) return answer({ t: 'rpcrej', c })
-    const ctx: RpcContext = { user: m.u ?? null, name: m.n, reject: () => answer({ t: 'rpcrej', c }) }
+    const ctx: RpcContext = {
+      user: m.u ?? null,
+      clientId: m.ci ?? null,
+      name: m.n,
+      reject: () => answer({ t: 'rpcrej', c }),
+    }
     let result: unknown
     try {
       result = provider.handler(m.a, ctx)

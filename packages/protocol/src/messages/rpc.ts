@@ -61,6 +61,8 @@ export interface InvokeMessage {
   a?: unknown
   /** The caller: `{ id, ...claims }`; absent for anonymous callers. */
   u?: Record<string, unknown>
+  /** The caller's client id; absent for server-side calls. */
+  ci?: string
 }
 /** The server stopped routing calls to this connection for `n` (e.g. a token refresh removed a role). */
 export interface ProviderEndedMessage {

@@ -21,7 +21,7 @@ export function rpcHandlers(
         throw new SwitchboardError('PERMISSION_DENIED', `not allowed to call ${m.n}`)
       }
       // Not returned: a call must not hold the caller's inbound queue while a provider works.
-      rpc.call(m.n, m.a, session.user, m.to, (err, result) => {
+      rpc.call(m.n, m.a, session.user, session.id, m.to, (err, result) => {
         if (err) session.sendError(m.id, err.code, err.message, err.data)
         else
           session.send(

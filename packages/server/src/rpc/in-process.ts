@@ -6,6 +6,8 @@ import type { RpcCall, RpcOutcome } from './rpc-router.js'
 export interface RpcContext {
   /** The caller (`{ id, ...claims }`), or null for anonymous callers and trusted server-side calls. */
   readonly user: AuthUser | null
+  /** The caller's client id (its connection), or null for server-side calls. */
+  readonly clientId: string | null
   /** The RPC name that was called. */
   readonly name: string
   /** Hands the call to another provider (NO_PROVIDER for the caller if none is left). */
@@ -34,7 +36,12 @@ export function runHandler(handler: RpcHandler, call: RpcCall, reply: (outcome: 
     done = true
     reply(outcome)
   }
-  const ctx: RpcContext = { user: call.user, name: call.name, reject: () => settle({ kind: 'reject' }) }
+  const ctx: RpcContext = {
+    user: call.user,
+    clientId: call.clientId,
+    name: call.name,
+    reject: () => settle({ kind: 'reject' }),
+  }
   let result: unknown
   try {
     result = handler(call.args, ctx)

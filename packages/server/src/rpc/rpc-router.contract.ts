@@ -49,6 +49,7 @@ const call = (name: string, args: unknown = null): RpcCall => ({
   name,
   args,
   user: null,
+  clientId: 'client-1',
   deadline: Date.now() + 10_000,
 })
 

@@ -7,6 +7,8 @@ export interface RpcCall {
   args: unknown
   /** The caller, for `ctx.user`; null when anonymous or a trusted server-side call. */
   user: AuthUser | null
+  /** The caller's connection (client id), or null for server-side calls. */
+  clientId: string | null
   /** When the caller stops waiting (epoch ms); answers after it are dropped. */
   deadline: number
 }

@@ -55,11 +55,18 @@ export class RpcService implements RpcRouterHandler {
   // ---- calls started on this node -------------------------------------------------------
 
   /** Starts a call; `done` gets the result or a coded error (NO_PROVIDER, TIMEOUT, …). */
-  call(name: string, args: unknown, user: AuthUser | null, timeoutMs: number | undefined, done: CallDone): void {
+  call(
+    name: string,
+    args: unknown,
+    user: AuthUser | null,
+    clientId: string | null,
+    timeoutMs: number | undefined,
+    done: CallDone,
+  ): void {
     if (this.closed) return done(new SwitchboardError('UNAVAILABLE', 'the server is shutting down'))
     if (!isValidName(name)) return done(new SwitchboardError('INVALID_NAME', `invalid RPC name: ${name}`))
     const ms = Math.min(timeoutMs ?? this.limits.defaultTimeoutMs, this.limits.maxTimeoutMs)
-    const call: RpcCall = { id: this.prefix + ++this.seq, name, args, user, deadline: Date.now() + ms }
+    const call: RpcCall = { id: this.prefix + ++this.seq, name, args, user, clientId, deadline: Date.now() + ms }
     const p: PendingCall = { call, done, timeoutMs: ms, timer: undefined, current: undefined, tried: undefined }
     p.timer = setTimeout(this.expire, ms, p)
     this.pending.set(call.id, p)
@@ -69,7 +76,7 @@ export class RpcService implements RpcRouterHandler {
   /** The promise form, for server-side callers (and the HTTP API). */
   callAsync(name: string, args: unknown, user: AuthUser | null, timeoutMs?: number): Promise<unknown> {
     return new Promise((resolve, reject) =>
-      this.call(name, args, user, timeoutMs, (err, r) => (err ? reject(err) : resolve(r))),
+      this.call(name, args, user, null, timeoutMs, (err, r) => (err ? reject(err) : resolve(r))),
     )
   }
 
@@ -152,6 +159,7 @@ export class RpcService implements RpcRouterHandler {
     const m: InvokeMessage = { t: 'inv', c, n: call.name }
     if (call.args !== undefined) m.a = call.args
     if (call.user) m.u = call.user
+    if (call.clientId !== null) m.ci = call.clientId
     session.send(m)
   }
 
