@@ -6,11 +6,11 @@
 
 export const MAX_NAME_LENGTH = 255
 const SEGMENT = /^[A-Za-z0-9_.:@-]+$/
+/** The whole name in one test (no split, no allocation): it runs on every publish and call. */
+const NAME = /^[A-Za-z0-9_.:@-]+(?:\/[A-Za-z0-9_.:@-]+)*$/
 
 export function isValidName(name: unknown): name is string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH) return false
-  for (const segment of name.split('/')) if (!SEGMENT.test(segment)) return false
-  return true
+  return typeof name === 'string' && name.length > 0 && name.length <= MAX_NAME_LENGTH && NAME.test(name)
 }
 
 export function isPattern(name: string): boolean {

@@ -1,4 +1,4 @@
-import type { RpcCall, RpcOutcome, RpcRouter, RpcRouterHandler } from './rpc-router.js'
+import type { RpcCall, RpcOutcome, RpcRouter, RpcRouterHandler, SyncRpcPicker } from './rpc-router.js'
 
 interface Pool {
   ids: string[]
@@ -11,7 +11,7 @@ interface Pool {
  * for one node; a cluster swaps in a router that keeps the registry in the engine (Redis) and
  * carries calls and outcomes between nodes.
  */
-export class MemoryRpcRouter implements RpcRouter {
+export class MemoryRpcRouter implements RpcRouter, SyncRpcPicker {
   private handler: RpcRouterHandler | undefined
   private readonly pools = new Map<string, Pool>()
   private readonly names = new Map<string, Set<string>>()
@@ -73,7 +73,7 @@ export class MemoryRpcRouter implements RpcRouter {
     this.handler = undefined
   }
 
-  private pickNow(name: string, exclude: ReadonlySet<string> | undefined): string | null {
+  pickNow(name: string, exclude: ReadonlySet<string> | undefined): string | null {
     const pool = this.pools.get(name)
     if (!pool) return null
     const { ids } = pool

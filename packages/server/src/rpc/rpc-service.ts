@@ -4,8 +4,16 @@ import type { Logger } from 'pino'
 import type { AuthUser } from '../auth/authenticator.js'
 import { SwitchboardError } from '../errors.js'
 import type { Session } from '../session/session.js'
+import { Deadlines, type Expiring } from './deadlines.js'
 import { runHandler, type RpcHandler, type RpcProviderHandle } from './in-process.js'
-import type { RpcCall, RpcOutcome, RpcRouter, RpcRouterHandler } from './rpc-router.js'
+import {
+  canPickNow,
+  type RpcCall,
+  type RpcOutcome,
+  type RpcRouter,
+  type RpcRouterHandler,
+  type SyncRpcPicker,
+} from './rpc-router.js'
 import type { RpcSessionState } from './session-state.js'
 
 export interface RpcLimits {
@@ -18,11 +26,10 @@ export interface RpcLimits {
 /** Called once with the call's fate. */
 export type CallDone = (error: SwitchboardError | null, result?: unknown) => void
 
-interface PendingCall {
+interface PendingCall extends Expiring {
   readonly call: RpcCall
   readonly done: CallDone
   readonly timeoutMs: number
-  timer: ReturnType<typeof setTimeout> | undefined
   /** The provider the call was last delivered to. */
   current: string | undefined
   /** Providers that rejected the call or were gone. */
@@ -45,12 +52,17 @@ export class RpcService implements RpcRouterHandler {
   private readonly prefix = randomBytes(6).toString('base64url') + ':'
   private seq = 0
   private closed = false
+  private readonly deadlines = new Deadlines<PendingCall>((p) => this.expire(p))
+  /** The router's synchronous pick, when it has one (no promise per call). */
+  private readonly picker: SyncRpcPicker | undefined
 
   constructor(
     private readonly router: RpcRouter,
     private readonly limits: RpcLimits,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.picker = canPickNow(router) ? router : undefined
+  }
 
   // ---- calls started on this node -------------------------------------------------------
 
@@ -67,9 +79,9 @@ export class RpcService implements RpcRouterHandler {
     if (!isValidName(name)) return done(new SwitchboardError('INVALID_NAME', `invalid RPC name: ${name}`))
     const ms = Math.min(timeoutMs ?? this.limits.defaultTimeoutMs, this.limits.maxTimeoutMs)
     const call: RpcCall = { id: this.prefix + ++this.seq, name, args, user, clientId, deadline: Date.now() + ms }
-    const p: PendingCall = { call, done, timeoutMs: ms, timer: undefined, current: undefined, tried: undefined }
-    p.timer = setTimeout(this.expire, ms, p)
+    const p: PendingCall = { call, done, timeoutMs: ms, slot: undefined, current: undefined, tried: undefined }
     this.pending.set(call.id, p)
+    this.deadlines.add(p, call.deadline)
     this.route(p)
   }
 
@@ -81,22 +93,29 @@ export class RpcService implements RpcRouterHandler {
   }
 
   private route(p: PendingCall): void {
+    if (this.picker) {
+      this.routeTo(p, this.picker.pickNow(p.call.name, p.tried))
+      return
+    }
     this.router.pick(p.call.name, p.tried).then(
       (providerId) => {
-        if (this.pending.get(p.call.id) !== p) return // timed out meanwhile
-        if (providerId === null) {
-          const why = p.tried ? `every provider of ${p.call.name} rejected the call` : `no provider for ${p.call.name}`
-          this.finish(p, new SwitchboardError('NO_PROVIDER', why))
-          return
-        }
-        p.current = providerId
-        this.router.deliver(providerId, p.call)
+        if (this.pending.get(p.call.id) === p) this.routeTo(p, providerId) // else: timed out meanwhile
       },
       (err: unknown) => {
         this.log.error({ err, rpc: p.call.name }, 'rpc routing failed')
         this.finish(p, new SwitchboardError('INTERNAL', 'internal server error'))
       },
     )
+  }
+
+  private routeTo(p: PendingCall, providerId: string | null): void {
+    if (providerId === null) {
+      const why = p.tried ? `every provider of ${p.call.name} rejected the call` : `no provider for ${p.call.name}`
+      this.finish(p, new SwitchboardError('NO_PROVIDER', why))
+      return
+    }
+    p.current = providerId
+    this.router.deliver(providerId, p.call)
   }
 
   onOutcome(callId: string, outcome: RpcOutcome): void {
@@ -125,9 +144,8 @@ export class RpcService implements RpcRouterHandler {
     }
   }
 
-  private readonly expire = (p: PendingCall): void => {
+  private expire(p: PendingCall): void {
     if (this.pending.get(p.call.id) !== p) return
-    p.timer = undefined
     this.finish(
       p,
       new SwitchboardError('TIMEOUT', `no answer from a provider of ${p.call.name} within ${p.timeoutMs} ms`),
@@ -136,7 +154,7 @@ export class RpcService implements RpcRouterHandler {
 
   private finish(p: PendingCall, error: SwitchboardError | null, result?: unknown): void {
     this.pending.delete(p.call.id)
-    if (p.timer) clearTimeout(p.timer)
+    this.deadlines.remove(p)
     try {
       p.done(error, result)
     } catch (err) {
@@ -237,6 +255,7 @@ export class RpcService implements RpcRouterHandler {
     this.closed = true
     for (const p of [...this.pending.values()])
       this.finish(p, new SwitchboardError('UNAVAILABLE', 'the server is shutting down'))
+    this.deadlines.clear()
     this.local.clear()
   }
 }

@@ -1,0 +1,84 @@
+/** Deadlines are rounded up to this many ms: a timeout fires at most this much late. */
+const GRAIN_MS = 5
+
+/** Something with a deadline; `slot` is owned by Deadlines. */
+export interface Expiring {
+  slot: Set<Expiring> | undefined
+}
+
+/**
+ * Timeouts for many short-lived items with one timer: items live in sets keyed by their
+ * deadline rounded up to GRAIN_MS, a set is dropped when its last item is removed, and one
+ * timer is armed for the earliest non-empty set. Cheaper per item than setTimeout/clearTimeout
+ * (no timer object, no async-hooks bookkeeping) when most items are removed long before their
+ * deadline, as RPC calls are.
+ */
+export class Deadlines<T extends Expiring> {
+  private readonly slots = new Map<number, Set<T>>()
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private armedFor = Infinity
+
+  constructor(
+    private readonly expire: (item: T) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  add(item: T, deadline: number): void {
+    const key = Math.ceil(deadline / GRAIN_MS)
+    let slot = this.slots.get(key)
+    if (!slot) {
+      this.slots.set(key, (slot = new Set()))
+      if (key < this.armedFor) this.arm(key)
+    }
+    slot.add(item)
+    item.slot = slot as Set<Expiring>
+  }
+
+  remove(item: T): void {
+    const slot = item.slot as Set<T> | undefined
+    if (!slot) return
+    item.slot = undefined
+    slot.delete(item)
+    // Empty sets are dropped when the timer next looks at them (no key lookup here).
+  }
+
+  get size(): number {
+    let n = 0
+    for (const s of this.slots.values()) n += s.size
+    return n
+  }
+
+  clear(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.armedFor = Infinity
+    this.slots.clear()
+  }
+
+  private arm(key: number): void {
+    clearTimeout(this.timer)
+    this.armedFor = key
+    this.timer = setTimeout(this.fire, Math.max(0, key * GRAIN_MS - this.now()))
+    ;(this.timer as { unref?: () => void }).unref?.()
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined
+    this.armedFor = Infinity
+    const due = Math.floor(this.now() / GRAIN_MS)
+    let next = Infinity
+    const expired: T[] = []
+    for (const [key, slot] of this.slots) {
+      if (slot.size === 0) this.slots.delete(key)
+      else if (key <= due) {
+        this.slots.delete(key)
+        for (const item of slot) {
+          item.slot = undefined
+          expired.push(item)
+        }
+      } else if (key < next) next = key
+    }
+    if (next !== Infinity) this.arm(next)
+    for (const item of expired) this.expire(item)
+  }
+}
