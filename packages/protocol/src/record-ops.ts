@@ -91,6 +91,8 @@ export function getIn(doc: unknown, segments: readonly string[]): unknown {
   let node = doc
   for (const seg of segments) {
     if (typeof node !== 'object' || node === null || !Object.hasOwn(node, seg)) return undefined
+    // Arrays have items only (not `length`).
+    if (Array.isArray(node) && !INDEX.test(seg)) return undefined
     node = (node as Record<string, unknown>)[seg]
   }
   return node

@@ -16,6 +16,10 @@ interface PendingWrite {
   ifVersion: number | undefined
   /** The version it committed at, once acknowledged. */
   acked?: number
+  /** The document after this write in the local chain (server state + pending writes up to here). */
+  result?: RecordDocument | undefined
+  /** Whether it applied locally (a write that cannot apply here leaves `result` as it was). */
+  applied?: boolean
   resolve(result: { version: number }): void
   reject(error: SwitchboardError): void
 }
@@ -111,10 +115,14 @@ export class SharedRecord {
       const included = new Set(reply.w)
       this.pending = this.pending.filter((p) => !included.has(p.w))
     }
+    // The buffered changes below may confirm pending writes: their results must build on this snapshot.
+    this.settleAcked()
+    this.rebuild()
     const buffered = this.buffered
     this.buffered = []
     for (let i = 0; i < buffered.length; i++) {
-      this.applyChange(buffered[i] as RecordChangeMessage)
+      const intact = this.applyChange(buffered[i] as RecordChangeMessage)
+      if (this.settleAcked() || !intact) this.rebuild()
       if (this.syncing) {
         // A gap: another snapshot is on its way; the rest waits for it, in order.
         this.buffered.push(...buffered.slice(i + 1))
@@ -138,26 +146,38 @@ export class SharedRecord {
       return
     }
     const before = this.local
-    this.applyChange(change)
-    this.settleAcked()
-    this.recompute(before)
+    const intact = this.applyChange(change)
+    if (this.settleAcked() || !intact) this.recompute(before)
   }
 
-  private applyChange(change: RecordChangeMessage): void {
+  /**
+   * Applies one change to the confirmed state. Returns true when the local copy stays valid
+   * without recomputing: nothing applied, or the change is this client's oldest pending write
+   * confirmed in sequence (its local result becomes the confirmed state, so the app sees no
+   * change at all, not even a new object).
+   */
+  private applyChange(change: RecordChangeMessage): boolean {
     const { version } = this.server
     if (change.v > version + 1) {
       // Missed something: re-read rather than apply out of order (this change waits with the rest).
       this.buffered.push(change)
       this.resync()
-      return
+      return true
+    }
+    const head = this.pending[0]
+    if (change.v === version + 1 && head?.applied && change.w !== undefined && head.w === change.w) {
+      this.server = { version: change.v, data: head.result }
+      this.pending.shift()
+      return true
     }
     if (change.w !== undefined) this.pending = this.pending.filter((p) => p.w !== change.w)
-    if (change.v <= version) return
+    if (change.v <= version) return false
     try {
       this.server = { version: change.v, data: applyMutation(this.server.data, mutationOf(change)) }
     } catch {
       this.resync()
     }
+    return false
   }
 
   // ---- writes ------------------------------------------------------------------------------
@@ -167,9 +187,18 @@ export class SharedRecord {
     if (this.error) return Promise.reject(this.error)
     const promise = new Promise<{ version: number }>((resolve, reject) => {
       const op: PendingWrite = { w: this.nextWriteId(), mutation, ifVersion, resolve, reject }
+      // On top of the local copy: the chain of pending writes grows by one, nothing is recomputed.
       const before = this.local
+      try {
+        op.result = applyMutation(before, mutation)
+        op.applied = true
+      } catch {
+        op.result = before
+        op.applied = false
+      }
       this.pending.push(op)
-      this.recompute(before)
+      this.local = op.result
+      if (this.local !== before) for (const o of this.observers) o.changed(before)
       this.send(op)
     })
     // Rejections also reach the record's 'error' listeners; an unawaited write must not crash the app.
@@ -207,25 +236,33 @@ export class SharedRecord {
     op.reject(error)
   }
 
-  /** Acknowledged writes leave the pending list once the confirmed state includes them. */
-  private settleAcked(): void {
+  /** Acknowledged writes leave the pending list once the confirmed state includes them; true if any did. */
+  private settleAcked(): boolean {
     const v = this.server.version
-    if (this.pending.some((p) => p.acked !== undefined && p.acked <= v)) {
-      this.pending = this.pending.filter((p) => p.acked === undefined || p.acked > v)
-    }
+    if (!this.pending.some((p) => p.acked !== undefined && p.acked <= v)) return false
+    this.pending = this.pending.filter((p) => p.acked === undefined || p.acked > v)
+    return true
   }
 
   private recompute(before: RecordDocument | undefined): void {
+    this.rebuild()
+    if (this.local !== before) for (const o of this.observers) o.changed(before)
+  }
+
+  /** Re-applies the pending writes on the confirmed state (each write's `result` is then current). */
+  private rebuild(): void {
     let doc = this.server.data
     for (const p of this.pending) {
       try {
         doc = applyMutation(doc, p.mutation)
+        p.applied = true
       } catch {
         // Cannot apply to this state; the server will answer it (and may see a different state).
+        p.applied = false
       }
+      p.result = doc
     }
     this.local = doc
-    if (doc !== before) for (const o of this.observers) o.changed(before)
   }
 
   /** The subscription failed for good (e.g. PERMISSION_DENIED): handles report it, writes fail. */
