@@ -131,6 +131,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
    * concept re-checks what the session holds and ends what is no longer allowed. Push yours here.
    */
   const onUserChanged: ((session: Session) => void)[] = [(session) => channels.recheck(session)]
+  onUserChanged.push((session) => records.recheck(session))
   onUserChanged.push(rpcRecheck(rpc, policy), presenceRecheck(presence, policy))
 
   // Each concept contributes its wire handlers (all message types must be covered: a missing

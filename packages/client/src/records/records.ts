@@ -23,6 +23,7 @@ export class Records implements RecordsApi {
 
   constructor(private readonly conn: Connection) {
     conn.push.rchg = (m) => this.shared.get(m.n)?.record.onChange(m)
+    conn.push.rend = (m) => this.shared.get(m.n)?.record.fail(new SwitchboardError(m.code, m.msg))
     conn.onRestore(() => {
       for (const { record } of this.shared.values()) if (!record.error) record.subscribe()
     })

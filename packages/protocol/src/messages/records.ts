@@ -1,4 +1,5 @@
 /** Record messages: subscribe, read, write (set, update, delete), changes. */
+import type { ErrorCode } from '../codes.js'
 import type { UpdateOps } from '../record-ops.js'
 
 // ---- client → server
@@ -78,7 +79,14 @@ export interface RecordChangeMessage {
   del?: true
   w?: string
 }
-export type RecordServerMessage = RecordChangeMessage
+/** The server ended a record subscription (e.g. a token refresh removed the right to read it). */
+export interface RecordEndedMessage {
+  t: 'rend'
+  n: string
+  code: ErrorCode
+  msg: string
+}
+export type RecordServerMessage = RecordChangeMessage | RecordEndedMessage
 
 // ---- reply payloads (`r` of OkMessage)
 /** Reply to `rsub` and `rget`. No `d`: the record does not exist (`v` > 0: it was deleted). */

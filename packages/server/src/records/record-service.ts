@@ -157,6 +157,21 @@ export class RecordService implements BrokerHandler {
     this.leave(session, name)
   }
 
+  /** After the session's user changed (token refresh): ends subscriptions it may no longer read. */
+  recheck(session: Session): void {
+    for (const name of [...(this.bySession.get(session) ?? [])]) {
+      this.lane(name).push({
+        kind: 'read',
+        run: (state) => {
+          if (this.canRead(name, session.user, state) || !this.bySession.get(session)?.delete(name)) return
+          this.leave(session, name)
+          session.send({ t: 'rend', n: name, code: 'PERMISSION_DENIED', msg: `no longer allowed to read ${name}` })
+        },
+        failed: () => {},
+      })
+    }
+  }
+
   removeSession(session: Session): void {
     const names = this.bySession.get(session)
     if (!names) return
