@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { createLocalJWKSet, type JSONWebKeySet, type JWK } from 'jose'
+import { createLocalJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose'
 import type { JwtConfig } from '../config/types.js'
 
 /**
@@ -22,7 +22,7 @@ const EC_BY_CURVE: Record<string, string[]> = {
   'P-521': ['ES512'],
 }
 
-export type VerificationKey = Uint8Array | KeyObject | ReturnType<typeof createLocalJWKSet>
+export type VerificationKey = KeyObject | JWTVerifyGetKey
 
 export interface KeySetup {
   key: VerificationKey
@@ -53,11 +53,31 @@ export function loadVerificationKey(jwt: JwtConfig): KeySetup {
   }
   const setup =
     jwt.secret !== undefined
-      ? { key: new TextEncoder().encode(jwt.secret), algorithms: HMAC, describe: 'an HMAC secret' }
+      ? { key: hmacKeys(jwt.secret), algorithms: HMAC, describe: 'an HMAC secret' }
       : jwt.publicKey !== undefined
         ? publicKeySetup(jwt.publicKey)
         : jwksSetup(jwt.jwksFile as string)
   return { ...setup, algorithms: pinAlgorithms(jwt.algorithms, setup.algorithms, setup.describe) }
+}
+
+/**
+ * The secret imported once per HMAC algorithm (jose would import a raw secret on every
+ * verification, which doubles the cost of a handshake). jose checks `alg` against the pinned
+ * list before asking for a key, so only HS256/384/512 get here.
+ */
+function hmacKeys(secret: string): JWTVerifyGetKey {
+  const raw = new TextEncoder().encode(secret)
+  const keys = new Map<string, Promise<CryptoKey>>()
+  return (header) => {
+    const alg = header.alg ?? ''
+    if (!HMAC.includes(alg)) throw new Error(`unexpected algorithm ${alg}`)
+    let key = keys.get(alg)
+    if (!key) {
+      key = crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: `SHA-${alg.slice(2)}` }, false, ['verify'])
+      keys.set(alg, key)
+    }
+    return key
+  }
 }
 
 function pinAlgorithms(configured: string[] | undefined, allowed: string[], describe: string): string[] {
