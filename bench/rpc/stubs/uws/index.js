@@ -1,0 +1,1 @@
+throw new Error('uWebSockets.js is not installed: it is only published on GitHub. Use a ws-* connection endpoint.')
