@@ -24,6 +24,12 @@ interface Group {
   confirmed: boolean
   /** Last position delivered; drives recovery and drops duplicates. */
   position: StreamPosition | undefined
+  /**
+   * Live publications held back while a recovering subscribe is in flight. The answer is
+   * handled in a microtask, after the rest of its batch frame: without this, live messages
+   * in the same frame would be delivered first and the recovered ones dropped as duplicates.
+   */
+  held: PublicationMessage[] | undefined
 }
 
 export interface HistoryResult {
@@ -65,6 +71,7 @@ export class Channels {
       recover: sub.recover,
       confirmed: false,
       position: undefined,
+      held: undefined,
     }
     this.groups.set(channel, group)
     if (pattern) this.patternGroups++
@@ -88,11 +95,15 @@ export class Channels {
 
   private sendSubscribe(group: Group): void {
     const body: { t: 'sub'; ch: string; since?: StreamPosition } = { t: 'sub', ch: group.channel }
-    if (group.recover && group.position && !group.pattern) body.since = group.position
+    if (group.recover && group.position && !group.pattern) {
+      body.since = group.position
+      group.held = []
+    }
     this.conn.request<SubscribeReply | Record<string, never>>(body).then(
       (reply) => {
         if (this.groups.get(group.channel) !== group) return
         if ('rec' in reply && reply.rec) this.replay(group, reply.rec.pubs, reply.e, reply.rec.complete)
+        this.release(group)
         if ('o' in reply && reply.o !== undefined) advance(group, { offset: reply.o, epoch: reply.e })
         if (!group.confirmed) {
           group.confirmed = true
@@ -100,6 +111,7 @@ export class Channels {
         }
       },
       (error: SwitchboardError) => {
+        group.held = undefined
         // A dropped connection is not a failure: the subscription is restored on reconnect.
         if (error.code === 'DISCONNECTED' || error.code === 'CLOSED') return
         if (this.groups.get(group.channel) === group) this.end(group.channel, error)
@@ -115,9 +127,17 @@ export class Channels {
     for (const s of group.subs) if (s.recover) s.recovered(missed, complete)
   }
 
+  /** Delivers what arrived during recovery, after the recovered publications; duplicates drop out. */
+  private release(group: Group): void {
+    const held = group.held
+    group.held = undefined
+    if (held) for (const m of held) this.deliver(group, m.ch, m.o, m.e, m.d, m.p)
+  }
+
   private onPublication(m: PublicationMessage): void {
     const group = this.groups.get(m.ch)
-    if (group) this.deliver(group, m.ch, m.o, m.e, m.d, m.p)
+    if (group?.held) group.held.push(m)
+    else if (group) this.deliver(group, m.ch, m.o, m.e, m.d, m.p)
     if (this.patternGroups === 0) return
     for (const g of this.groups.values()) {
       if (g.pattern?.matches(m.ch)) this.deliver(g, m.ch, m.o, m.e, m.d, m.p)
