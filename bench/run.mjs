@@ -1,0 +1,719 @@
+#!/usr/bin/env node
+// Switchboard fan-out benchmark: Switchboard vs raw `ws` vs socket.io, same run, same machine.
+// Every server runs in its own child process; load generators run in 1..n other processes.
+// Usage: node bench/run.mjs [--only a,b] [--servers ws,socketio,switchboard] [--duration 10] ...
+//        node bench/run.mjs --help
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+import { startChild, killAllChildren } from './lib/ipc.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+// ---- options ------------------------------------------------------------------------------
+const SCENARIOS = ['fanout-fixed', 'fanout-max', 'rooms', 'idle-memory', 'connect']
+const SERVERS = {
+  ws: { label: 'raw ws', file: 'servers/raw-ws.mjs', args: [], client: 'raw' },
+  'ws-send': {
+    label: 'ws.send',
+    file: 'servers/raw-ws.mjs',
+    args: ['--send'],
+    client: 'raw',
+    only: ['fanout-fixed', 'fanout-max', 'rooms'],
+  },
+  socketio: { label: 'socket.io', file: 'servers/socketio.mjs', args: [], client: 'socketio' },
+  switchboard: { label: 'Switchboard', file: 'servers/switchboard.mjs', args: [], client: 'switchboard' },
+}
+const DEFAULTS = {
+  only: SCENARIOS.join(','),
+  servers: Object.keys(SERVERS).join(','),
+  duration: 10, // s, measured window of the three publishing scenarios
+  warmup: 3, // s, publishing before each measured window
+  subs: 1000, // subscribers in the fan-out scenarios
+  rate: 50, // publications/s, fixed-rate fan-out
+  window: 16, // outstanding publications, max-rate fan-out
+  rooms: 100,
+  'room-size': 10,
+  'room-rate': 9000, // deliveries/s in total, rooms scenario
+  payload: 100, // bytes of JSON payload
+  idle: 5000, // connections, idle-memory scenario
+  connects: 2000, // connections, connect scenario
+  repeat: 1, // runs per server and scenario (median reported)
+  workers: 1, // load-generator processes
+  clients: 'lean', // lean: minimal WebSocket client for all three; lib: ws / socket.io-client libraries
+  'quiet-wait': 5, // s, at most, waiting for other processes to calm down before each run
+  nice: -10, // scheduling priority of the server and load generators (0: leave as is)
+  profile: false, // --cpu-prof the servers (whole run of each pair, warm-up included)
+  pin: false, // taskset: server on CPU 0, load generators on CPU 1
+  out: join(here, 'results', 'latest.json'),
+}
+const HELP = `node bench/run.mjs [options]
+  --only <list>       scenarios: ${SCENARIOS.join(', ')} (default: all)
+  --servers <list>    ${Object.keys(SERVERS).join(', ')} (default: all)
+  --duration <s>      measured window of the publishing scenarios (${DEFAULTS.duration})
+  --warmup <s>        warm-up before each window (${DEFAULTS.warmup})
+  --subs <n>          fan-out subscribers (${DEFAULTS.subs})
+  --rate <n>          fixed-rate publications/s (${DEFAULTS.rate})
+  --window <n>        max-rate outstanding publications (${DEFAULTS.window})
+  --rooms <n> --room-size <n> --room-rate <deliveries/s>   (${DEFAULTS.rooms} x ${DEFAULTS['room-size']} at ${DEFAULTS['room-rate']}/s)
+  --payload <bytes>   JSON payload size (${DEFAULTS.payload})
+  --idle <n>          idle connections for the memory scenario (${DEFAULTS.idle})
+  --connects <n>      connections for the connect-cost scenario (${DEFAULTS.connects})
+  --repeat <n>        runs per server and scenario, server order rotated, medians reported (${DEFAULTS.repeat})
+  --workers <n>       load-generator processes (${DEFAULTS.workers}); latency comes from worker 0
+  --clients <kind>    lean (minimal WebSocket client speaking each protocol; default) or lib
+                      (the ws client library; the official socket.io-client for socket.io)
+  --quiet-wait <s>    before each server/scenario pair, wait up to this long for the rest of the
+                      machine to use < 40% of a core (default ${DEFAULTS['quiet-wait']}; 0 disables)
+  --nice <n>          run server and load generators at this nice level (default -10, needs root;
+                      other work on a shared machine then disturbs the numbers less; 0 disables)
+  --profile           write a V8 CPU profile of every server process to results/profiles/
+                      (open in Chrome DevTools → Performance, or speedscope)
+  --pin               pin the server to CPU 0 and the load generators to CPU 1 (taskset)
+  --out <file>        raw results JSON (${DEFAULTS.out})`
+
+function parseArgs(argv) {
+  const opts = { ...DEFAULTS }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--help' || a === '-h') {
+      console.log(HELP)
+      process.exit(0)
+    }
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`)
+    let [key, val] = a.slice(2).split('=', 2)
+    if (!(key in DEFAULTS)) throw new Error(`unknown option --${key} (see --help)`)
+    if (typeof DEFAULTS[key] === 'boolean') {
+      opts[key] = val === undefined ? true : val !== 'false'
+      continue
+    }
+    if (val === undefined) val = argv[++i]
+    if (val === undefined) throw new Error(`--${key} needs a value`)
+    opts[key] = typeof DEFAULTS[key] === 'number' ? Number(val) : val
+    if (typeof DEFAULTS[key] === 'number' && key !== 'nice' && key !== 'quiet-wait' && !(opts[key] > 0))
+      throw new Error(`--${key} must be a positive number`)
+  }
+  opts.scenarios = opts.only
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  for (const s of opts.scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}`)
+  if (!['lean', 'lib'].includes(opts.clients)) throw new Error('--clients must be lean or lib')
+  opts.serverList = opts.servers
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  for (const s of opts.serverList) if (!SERVERS[s]) throw new Error(`unknown server ${s}`)
+  return opts
+}
+
+// ---- cleanup: no child outlives the run ------------------------------------------------------
+process.on('exit', killAllChildren)
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    console.error(`\n${sig}: stopping, killing child processes`)
+    killAllChildren()
+    process.exit(130)
+  })
+}
+process.on('uncaughtException', (err) => {
+  console.error(err)
+  killAllChildren()
+  process.exit(1)
+})
+process.on('unhandledRejection', (err) => {
+  console.error(err)
+  killAllChildren()
+  process.exit(1)
+})
+
+// ---- machine ------------------------------------------------------------------------------
+const require = createRequire(join(here, 'package.json'))
+function pkgVersion(name) {
+  try {
+    return JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version
+  } catch {
+    try {
+      // packages whose "exports" hide package.json
+      let dir = dirname(require.resolve(name))
+      for (let i = 0; i < 5; i++, dir = dirname(dir)) {
+        try {
+          const p = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+          if (p.name === name) return p.version
+        } catch {}
+      }
+    } catch {}
+    return null
+  }
+}
+function ulimitN() {
+  const r = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' })
+  const n = Number(r.stdout.trim())
+  return Number.isFinite(n) ? n : r.stdout.trim() === 'unlimited' ? Infinity : null
+}
+function machineInfo() {
+  return {
+    nproc: os.availableParallelism?.() ?? os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memTotalGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+    ulimitN: ulimitN(),
+    loadavg: os.loadavg().map((x) => +x.toFixed(2)),
+    versions: {
+      ws: pkgVersion('ws'),
+      'socket.io': pkgVersion('socket.io'),
+      'socket.io-client': pkgVersion('socket.io-client'),
+      '@switchboard/server': pkgVersion('@switchboard/server'),
+    },
+  }
+}
+
+// ---- process setup ---------------------------------------------------------------------------
+async function withSetup(opts, serverKey, fn) {
+  const def = SERVERS[serverKey]
+  const pinned = opts.pin && (os.availableParallelism?.() ?? os.cpus().length) >= 2
+  const server = await startChild(join(here, def.file), {
+    args: def.args,
+    execArgv: [
+      '--expose-gc',
+      ...(opts.profile
+        ? [
+            '--cpu-prof',
+            `--cpu-prof-dir=${join(dirname(opts.out), 'profiles')}`,
+            `--cpu-prof-name=${opts.currentScenario}-${serverKey}-${Date.now()}.cpuprofile`,
+          ]
+        : []),
+    ],
+    name: `${serverKey} server`,
+    pinCpu: pinned ? 0 : undefined,
+    nice: opts.nice,
+  })
+  const workers = []
+  try {
+    for (let i = 0; i < opts.workers; i++) {
+      workers.push(
+        await startChild(join(here, 'loadgen', 'worker.mjs'), {
+          name: `loadgen ${i}`,
+          pinCpu: pinned ? 1 : undefined,
+          nice: opts.nice,
+        }),
+      )
+    }
+    await Promise.all(
+      workers.map((w) => w.call('init', { kind: def.client, port: server.info.port, clients: opts.clients })),
+    )
+    return await fn({ server, workers })
+  } finally {
+    await Promise.allSettled(workers.map((w) => w.call('closeAll', {}, 60000)))
+    await Promise.allSettled(workers.map((w) => w.stop()))
+    await server.stop()
+  }
+}
+
+/** Connect `count` connections spread round-robin over the workers; `roomOf(i)` or idle. */
+async function connectSpread(workers, count, roomOf, concurrency = 50) {
+  const plans = workers.map(() => [])
+  for (let i = 0; i < count; i++) plans[i % workers.length].push(roomOf ? roomOf(i) : null)
+  const results = await Promise.all(
+    workers.map((w, j) =>
+      w.call(
+        'connect',
+        {
+          count: plans[j].length,
+          rooms: roomOf ? plans[j] : null,
+          concurrency: Math.ceil(concurrency / workers.length),
+        },
+        180000,
+      ),
+    ),
+  )
+  const ok = results.reduce((a, r) => a + r.ok, 0)
+  const failed = results.reduce((a, r) => a + r.failed, 0)
+  const ms = Math.max(...results.map((r) => r.ms))
+  if (failed > 0)
+    console.error(`    ! ${failed}/${count} connections failed: ${results.find((r) => r.firstError)?.firstError}`)
+  return { ok, failed, ms }
+}
+
+/** Whole-machine CPU time (all cores, ms) from /proc/stat: busy and total. Null off Linux. */
+function machineCpu() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    const total = f.reduce((a, b) => a + b, 0)
+    const idle = f[3] + (f[4] || 0)
+    const hz = 100 // USER_HZ
+    // softirq: loopback TCP receive processing, mostly our own traffic, not charged to any process
+    return { busyMs: ((total - idle) / hz) * 1000, softirqMs: ((f[6] || 0) / hz) * 1000, totalMs: (total / hz) * 1000 }
+  } catch {
+    return null
+  }
+}
+
+function cpuDelta(a, b) {
+  const us = b.cpu.user + b.cpu.system - (a.cpu.user + a.cpu.system)
+  const active = b.elu.active - a.elu.active
+  const idle = b.elu.idle - a.elu.idle
+  return {
+    cpuUs: us,
+    userUs: b.cpu.user - a.cpu.user,
+    sysUs: b.cpu.system - a.cpu.system,
+    wallMs: b.t - a.t,
+    elu: active / (active + idle || 1),
+  }
+}
+
+/** One measured window: server CPU from the server, deliveries and latency from the workers. */
+async function measureWindow(server, workers, seconds) {
+  const mc0 = machineCpu()
+  const s0 = await server.call('cpu')
+  await Promise.all(workers.map((w) => w.call('mark')))
+  await sleep(seconds * 1000)
+  const s1 = await server.call('cpu')
+  const reports = await Promise.all(workers.map((w) => w.call('report')))
+  const mc1 = machineCpu()
+  const d = cpuDelta(s0, s1)
+  // CPU used on the machine by anything but this server and the load generators: noise.
+  const ours = d.cpuUs / 1000 + reports.reduce((a, r) => a + (r.loadgenCpuPct / 100) * r.elapsedMs, 0)
+  const softirqMs = mc0 && mc1 ? mc1.softirqMs - mc0.softirqMs : null
+  const otherCpuPct = mc0 && mc1 ? Math.max(0, ((mc1.busyMs - mc0.busyMs - softirqMs - ours) / d.wallMs) * 100) : null
+  const softirqPct = softirqMs === null ? null : (softirqMs / d.wallMs) * 100
+  const delivered = reports.reduce((a, r) => a + r.delivered, 0)
+  const published = reports[0].published
+  const lat = reports[0].latency
+  return {
+    windowS: +(d.wallMs / 1000).toFixed(2),
+    published,
+    delivered,
+    deliveriesPerSec: delivered / (d.wallMs / 1000),
+    serverCpuMs: d.cpuUs / 1000,
+    serverCpuPct: (d.cpuUs / 1000 / d.wallMs) * 100,
+    serverElu: d.elu,
+    cpuPerDeliveryUs: delivered > 0 ? d.cpuUs / delivered : null,
+    userPerDeliveryUs: delivered > 0 ? d.userUs / delivered : null,
+    sysPerDeliveryUs: delivered > 0 ? d.sysUs / delivered : null,
+    p50Ms: lat.p50Ms ?? null,
+    p90Ms: lat.p90Ms ?? null,
+    p99Ms: lat.p99Ms ?? null,
+    maxMs: lat.maxMs ?? null,
+    latencySamples: lat.samples,
+    loadgenCpuPct: reports.map((r) => +r.loadgenCpuPct.toFixed(1)),
+    errors: reports.reduce((a, r) => a + r.errors, 0),
+    lastError: reports.find((r) => r.lastError)?.lastError,
+    otherCpuPct,
+    softirqPct,
+    skippedSlots: reports[0].skippedSlots,
+    stalls: reports[0].stalls,
+  }
+}
+
+/** Wait (bounded) until the machine is mostly idle; returns the last measured busy % (of one core). */
+async function waitForQuiet(maxS) {
+  let busy = null
+  const deadline = Date.now() + maxS * 1000
+  do {
+    const a = machineCpu()
+    await sleep(1000)
+    const b = machineCpu()
+    if (!a || !b) return null
+    busy = ((b.busyMs - a.busyMs) / (b.totalMs - a.totalMs)) * (os.availableParallelism?.() ?? os.cpus().length) * 100
+    if (busy < 40) break
+  } while (Date.now() < deadline)
+  return busy
+}
+
+// ---- scenarios --------------------------------------------------------------------------------
+const ROOM = 'bench/room1'
+
+async function publishingScenario(opts, serverKey, { subs, roomOf, rooms, start, extra }) {
+  return withSetup(opts, serverKey, async ({ server, workers }) => {
+    const c = await connectSpread(workers, subs, roomOf)
+    await workers[0].call('publisher')
+    await workers[0].call(start.cmd, { ...start.args, rooms, payloadBytes: opts.payload })
+    await sleep(opts.warmup * 1000)
+    const m = await measureWindow(server, workers, opts.duration)
+    await Promise.all(workers.map((w) => w.call('stopPublish', {}, 20000)))
+    const expected = extra.fixedExpected ? m.published * (c.ok / rooms.length) : null
+    return { subscribers: c.ok, connectFailures: c.failed, ...m, ...(expected ? { expectedDeliveries: expected } : {}) }
+  })
+}
+
+const scenarios = {
+  'fanout-fixed': {
+    title: (o) =>
+      `Fixed-rate fan-out: ${o.subs} subscribers, 1 channel, ${o.rate} msg/s x ${o.payload} B, ${o.duration} s`,
+    run: (opts, key) =>
+      publishingScenario(opts, key, {
+        subs: opts.subs,
+        roomOf: () => ROOM,
+        rooms: [ROOM],
+        start: { cmd: 'startRate', args: { rate: opts.rate } },
+        extra: { fixedExpected: true },
+      }),
+    rows: [
+      ['server CPU / delivery (µs)', 'cpuPerDeliveryUs', 2],
+      ['  user / sys (µs)', 'userSys', 1],
+      ['latency p50 (ms)', 'p50Ms', 2],
+      ['latency p99 (ms)', 'p99Ms', 2],
+      ['latency max (ms)', 'maxMs', 1],
+      ['server CPU (% of a core)', 'serverCpuPct', 1],
+      ['deliveries in window', 'delivered', 0],
+      ['load-gen CPU (%)', 'loadgenCpuPct', 0],
+      ['machine softirq (% of a core)', 'softirqPct', 0],
+      ['other processes CPU (%)', 'otherCpuPct', 0],
+    ],
+    targets: [
+      { key: 'cpuPerDeliveryUs', vs: 'ws', max: 1.1 },
+      { key: 'cpuPerDeliveryUs', vs: 'socketio', max: 1.0 },
+      { key: 'p99Ms', vs: 'ws', max: 1.2 },
+    ],
+  },
+  'fanout-max': {
+    title: (o) =>
+      `Max-rate fan-out: ${o.subs} subscribers, 1 channel, ${o.window} publications outstanding, ${o.duration} s`,
+    run: (opts, key) =>
+      publishingScenario(opts, key, {
+        subs: opts.subs,
+        roomOf: () => ROOM,
+        rooms: [ROOM],
+        start: { cmd: 'startWindow', args: { window: opts.window } },
+        extra: {},
+      }),
+    rows: [
+      ['deliveries / s', 'deliveriesPerSec', 0],
+      ['server CPU / delivery (µs)', 'cpuPerDeliveryUs', 2],
+      ['  user / sys (µs)', 'userSys', 1],
+      ['server event-loop busy (%)', 'serverEluPct', 1],
+      ['server CPU (% of a core)', 'serverCpuPct', 1],
+      ['latency p50 (ms)', 'p50Ms', 1],
+      ['latency p99 (ms)', 'p99Ms', 1],
+      ['load-gen CPU (%)', 'loadgenCpuPct', 0],
+      ['machine softirq (% of a core)', 'softirqPct', 0],
+      ['other processes CPU (%)', 'otherCpuPct', 0],
+    ],
+    targets: [{ key: 'cpuPerDeliveryUs', vs: 'ws', max: 0.8 }],
+  },
+  rooms: {
+    title: (o) =>
+      `Many small rooms: ${o.rooms} rooms x ${o['room-size']} subscribers, ${o['room-rate']} deliveries/s (${o['room-rate'] / o['room-size']} pub/s), ${o.duration} s`,
+    run: (opts, key) => {
+      const names = Array.from({ length: opts.rooms }, (_, i) => `bench/room${i}`)
+      return publishingScenario(opts, key, {
+        subs: opts.rooms * opts['room-size'],
+        roomOf: (i) => names[Math.floor(i / opts['room-size'])],
+        rooms: names,
+        start: { cmd: 'startRate', args: { rate: opts['room-rate'] / opts['room-size'] } },
+        extra: { fixedExpected: true },
+      })
+    },
+    rows: [
+      ['server CPU / delivery (µs)', 'cpuPerDeliveryUs', 2],
+      ['  user / sys (µs)', 'userSys', 1],
+      ['deliveries / s', 'deliveriesPerSec', 0],
+      ['latency p50 (ms)', 'p50Ms', 2],
+      ['latency p99 (ms)', 'p99Ms', 2],
+      ['server CPU (% of a core)', 'serverCpuPct', 1],
+      ['load-gen CPU (%)', 'loadgenCpuPct', 0],
+      ['machine softirq (% of a core)', 'softirqPct', 0],
+      ['other processes CPU (%)', 'otherCpuPct', 0],
+    ],
+    targets: [{ key: 'cpuPerDeliveryUs', vs: 'ws', max: 1.1 }],
+  },
+  'idle-memory': {
+    title: (o) => `Idle memory: ${o.idle} idle connections, server memory after GC (before vs after)`,
+    run: (opts, key) =>
+      withSetup(opts, key, async ({ server, workers }) => {
+        // Warm-up: JIT the connection path and let the heap settle before the baseline.
+        await connectSpread(workers, 200, null)
+        await Promise.all(workers.map((w) => w.call('closeAll', {}, 60000)))
+        await sleep(1000)
+        const m0 = await server.call('mem', {}, 30000)
+        const c = await connectSpread(workers, opts.idle, null, 100)
+        await sleep(2000)
+        const m1 = await server.call('mem', {}, 30000)
+        const n = c.ok || 1
+        const kib = (a, b) => (b - a) / 1024 / n
+        return {
+          connections: c.ok,
+          connectFailures: c.failed,
+          rssKiBPerConn: kib(m0.rss, m1.rss),
+          heapKiBPerConn: kib(m0.heapUsed, m1.heapUsed),
+          heapExtKiBPerConn: kib(m0.heapUsed + m0.external, m1.heapUsed + m1.external),
+          rssBeforeMiB: m0.rss / 2 ** 20,
+          rssAfterMiB: m1.rss / 2 ** 20,
+          before: m0,
+          after: m1,
+        }
+      }),
+    rows: [
+      ['RSS / connection (KiB)', 'rssKiBPerConn', 1],
+      ['heap+external / connection (KiB)', 'heapExtKiBPerConn', 1],
+      ['RSS before (MiB)', 'rssBeforeMiB', 1],
+      ['RSS after (MiB)', 'rssAfterMiB', 1],
+      ['connections', 'connections', 0],
+    ],
+    targets: [{ key: 'rssKiBPerConn', vs: 'ws', max: 1.2 }],
+  },
+  connect: {
+    title: (o) => `Connect cost: ${o.connects} connections (no auth), 50 in flight, after 1000 warm-up connects`,
+    run: (opts, key) =>
+      withSetup(opts, key, async ({ server, workers }) => {
+        await connectSpread(workers, 1000, null) // warm: JIT the handshake path
+        await Promise.all(workers.map((w) => w.call('closeAll', {}, 60000)))
+        await sleep(1000)
+        const mc0 = machineCpu()
+        const s0 = await server.call('cpu')
+        const c = await connectSpread(workers, opts.connects, null, 50)
+        const s1 = await server.call('cpu')
+        const mc1 = machineCpu()
+        const d = cpuDelta(s0, s1)
+        const lg = mc0 && mc1 ? mc1.busyMs - mc0.busyMs - (mc1.softirqMs - mc0.softirqMs) - d.cpuUs / 1000 : null
+        return {
+          connections: c.ok,
+          connectFailures: c.failed,
+          cpuPerConnectMs: d.cpuUs / 1000 / (c.ok || 1),
+          userSysPerConnectMs: [d.userUs / 1000 / (c.ok || 1), d.sysUs / 1000 / (c.ok || 1)],
+          connectsPerSec: c.ok / (c.ms / 1000),
+          serverCpuPct: (d.cpuUs / 1000 / d.wallMs) * 100,
+          // everything else on the machine, load generators included
+          restOfMachineCpuPct: lg === null ? null : Math.max(0, (lg / d.wallMs) * 100),
+        }
+      }),
+    rows: [
+      ['server CPU / connect (ms)', 'cpuPerConnectMs', 3],
+      ['  user / sys (ms)', 'userSysPerConnectMs', 3],
+      ['connects / s (wall)', 'connectsPerSec', 0],
+      ['server CPU (% of a core)', 'serverCpuPct', 1],
+      ['load-gen + other CPU (%)', 'restOfMachineCpuPct', 0],
+      ['connections', 'connections', 0],
+    ],
+    targets: [{ key: 'cpuPerConnectMs', vs: 'ws', max: 1.5 }],
+  },
+}
+
+// ---- output ----------------------------------------------------------------------------------
+function fmt(v, digits) {
+  if (v === null || v === undefined || Number.isNaN(v)) return '-'
+  if (Array.isArray(v)) return v.map((x) => fmt(x, digits)).join('/')
+  if (typeof v !== 'number') return String(v)
+  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}
+function valueOf(r, key) {
+  if (!r || r.error) return null
+  if (key === 'serverEluPct') return r.serverElu * 100
+  if (key === 'userSys') return r.userPerDeliveryUs == null ? null : [r.userPerDeliveryUs, r.sysPerDeliveryUs]
+  return r[key]
+}
+function ratio(a, b) {
+  return typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : null
+}
+
+function printScenario(name, opts, results) {
+  const sc = scenarios[name]
+  const keys = opts.serverList.filter((k) => !SERVERS[k].only || SERVERS[k].only.includes(name))
+  const cols = [...keys.map((k) => SERVERS[k].label), 'SB/ws', 'SB/sio']
+  const w0 = 34
+  const w = 12
+  console.log(`\n== ${sc.title(opts)}`)
+  console.log('metric'.padEnd(w0) + cols.map((c) => c.padStart(w)).join(''))
+  for (const [label, key, digits] of sc.rows) {
+    const vals = keys.map((k) => valueOf(results[k], key))
+    const sb = valueOf(results.switchboard, key)
+    const single = (v) => (Array.isArray(v) ? null : v)
+    const r1 = ratio(single(sb), single(valueOf(results.ws, key)))
+    const r2 = ratio(single(sb), single(valueOf(results.socketio, key)))
+    console.log(
+      label.padEnd(w0) +
+        keys
+          .map((k, i) =>
+            (results[k]?.error ? 'ERROR' : results[k]?.pending ? 'pending' : fmt(vals[i], digits)).padStart(w),
+          )
+          .join('') +
+        fmt(r1, 2).padStart(w) +
+        fmt(r2, 2).padStart(w),
+    )
+  }
+  for (const t of sc.targets) {
+    const r = ratio(valueOf(results.switchboard, t.key), valueOf(results[t.vs], t.key))
+    const verdict = r === null ? 'n/a' : r <= t.max ? 'MET' : 'MISSED'
+    console.log(
+      `  target: Switchboard ${t.key} <= ${t.max}x ${SERVERS[t.vs].label}: ${r === null ? '-' : r.toFixed(2) + 'x'} ${verdict}`,
+    )
+  }
+  for (const k of keys) {
+    if (results[k]?.error) console.log(`  ${SERVERS[k].label}: ERROR ${results[k].error.split('\n')[0]}`)
+    if (results[k]?.pending) console.log(`  ${SERVERS[k].label}: pending (${results[k].pending})`)
+    if (results[k]?.errors)
+      console.log(`  ${SERVERS[k].label}: ${results[k].errors} protocol/socket errors (${results[k].lastError ?? ''})`)
+    if (results[k]?.connectFailures)
+      console.log(`  ${SERVERS[k].label}: ${results[k].connectFailures} failed connections`)
+    const e = results[k]?.expectedDeliveries
+    if (e && results[k].delivered < e * 0.9)
+      console.log(`  ${SERVERS[k].label}: delivered ${results[k].delivered} of ~${Math.round(e)} expected`)
+    if (results[k]?.stalls)
+      console.log(`  ${SERVERS[k].label}: ${results[k].stalls} window stalls (lost publications?)`)
+    const lg = results[k]?.loadgenCpuPct
+    const other = results[k]?.otherCpuPct
+    if (other > 25)
+      console.log(
+        `  ${SERVERS[k].label}: other processes used ${other.toFixed(0)}% CPU during the window (noisy machine; rerun)`,
+      )
+    if (Array.isArray(lg) && lg.some((x) => x > 90))
+      console.log(`  ${SERVERS[k].label}: load generator saturated (${lg.join('/')}% CPU); numbers may be client-bound`)
+  }
+}
+
+const median = (xs) => {
+  const a = [...xs].sort((x, y) => x - y)
+  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2
+}
+/** Several runs of one server/scenario → the median of every numeric field; all runs kept. */
+function aggregate(list) {
+  if (list.length === 1) return list[0]
+  const ok = list.filter((r) => !r.error && !r.pending)
+  if (ok.length === 0) return list[0]
+  const out = { ...ok[0] }
+  for (const [k, v] of Object.entries(ok[0])) {
+    if (typeof v === 'number' && ok.every((r) => typeof r[k] === 'number')) out[k] = median(ok.map((r) => r[k]))
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'number'))
+      out[k] = v.map((_, i) => median(ok.map((r) => r[k]?.[i] ?? NaN)))
+  }
+  return { ...out, aggregate: `median of ${ok.length} runs`, failedRuns: list.length - ok.length, runs: list }
+}
+
+// ---- main -----------------------------------------------------------------------------------
+async function switchboardAvailable() {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', "await import('@switchboard/server')"], {
+    cwd: here,
+    encoding: 'utf8',
+    timeout: 20000,
+  })
+  if (r.status === 0) return null
+  const line = (r.stderr || '').split('\n').find((l) => /Error/.test(l)) ?? `exit ${r.status}`
+  return `@switchboard/server cannot be imported (${line.trim()}); run \`npm run build\``
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2))
+  // A hard bound on the whole run, whatever happens.
+  setTimeout(
+    () => {
+      console.error('bench: global time limit reached, killing everything')
+      killAllChildren()
+      process.exit(2)
+    },
+    30 * 60 * 1000,
+  ).unref()
+
+  const machine = machineInfo()
+  const fdNeeded = Math.max(opts.idle, opts.connects, opts.subs, opts.rooms * opts['room-size']) / opts.workers + 200
+  if (machine.ulimitN !== null && fdNeeded > machine.ulimitN) {
+    const max = Math.floor((machine.ulimitN - 200) * opts.workers)
+    console.error(
+      `ulimit -n is ${machine.ulimitN}: capping connection counts at ${max} (raise it with \`ulimit -n\` or use --workers)`,
+    )
+    for (const k of ['idle', 'connects', 'subs']) opts[k] = Math.min(opts[k], max)
+  }
+  console.log(
+    `Switchboard bench: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memTotalGiB} GiB, node ${machine.node}, ` +
+      `ws ${machine.versions.ws}, socket.io ${machine.versions['socket.io']}, load avg ${machine.loadavg.join(' ')}`,
+  )
+
+  if (opts.nice < 0) {
+    try {
+      const probe = spawnSync('nice', ['-n', String(opts.nice), 'true'])
+      if (probe.status !== 0 || /cannot set niceness/i.test(String(probe.stderr)))
+        throw new Error(String(probe.stderr).trim())
+    } catch (err) {
+      console.log(`! cannot raise priority (${err.message || 'not permitted'}); running at normal priority`)
+      opts.nice = 0
+    }
+  }
+  const sbUnavailable = opts.serverList.includes('switchboard') ? await switchboardAvailable() : null
+  if (sbUnavailable) console.log(`! Switchboard column pending: ${sbUnavailable}`)
+
+  const t0 = Date.now()
+  const results = {}
+  for (const name of opts.scenarios) {
+    const keys = opts.serverList.filter((k) => !SERVERS[k].only || SERVERS[k].only.includes(name))
+    const runs = Object.fromEntries(keys.map((k) => [k, []]))
+    for (let rep = 0; rep < opts.repeat; rep++) {
+      // Rotate the order on every repetition so slow drifts of the background load spread evenly.
+      for (const key of keys.map((_, i) => keys[(i + rep) % keys.length])) {
+        const def = SERVERS[key]
+        if (key === 'switchboard' && sbUnavailable) {
+          runs[key].push({ pending: 'server does not build/import yet' })
+          continue
+        }
+        process.stdout.write(
+          `  ${name} / ${def.label}${opts.repeat > 1 ? ` (run ${rep + 1}/${opts.repeat})` : ''} ... `,
+        )
+        const ts = Date.now()
+        try {
+          const background = opts['quiet-wait'] > 0 ? await waitForQuiet(opts['quiet-wait']) : null
+          opts.currentScenario = name
+          runs[key].push({ ...(await scenarios[name].run(opts, key)), backgroundCpuPct: background })
+          console.log(
+            `done in ${((Date.now() - ts) / 1000).toFixed(1)} s${background === null ? '' : ` (background load before: ${background.toFixed(0)}% of a core)`}`,
+          )
+        } catch (err) {
+          runs[key].push({ error: String(err?.stack ?? err) })
+          console.log(`FAILED: ${String(err?.message ?? err).split('\n')[0]}`)
+        }
+        killAllChildren() // belt and braces: nothing from this pair survives into the next
+        await sleep(500)
+      }
+    }
+    results[name] = Object.fromEntries(keys.map((k) => [k, aggregate(runs[k])]))
+    printScenario(name, opts, results[name])
+    if (opts.repeat > 1) {
+      const headline = scenarios[name].rows[0]
+      for (const k of keys) {
+        const vals = runs[k].map((r) => valueOf(r, headline[1])).filter((v) => typeof v === 'number')
+        if (vals.length)
+          console.log(
+            `  ${SERVERS[k].label} ${headline[0]} per run: ${vals.map((v) => fmt(v, headline[2])).join(', ')}`,
+          )
+      }
+    }
+  }
+  const totalS = (Date.now() - t0) / 1000
+  console.log(`\nTotal ${totalS.toFixed(0)} s. Raw results: ${opts.out}`)
+
+  const { scenarios: _s, serverList: _l, currentScenario: _c, out, ...options } = opts
+  mkdirSync(dirname(out), { recursive: true })
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        machine: { ...machine, loadavgEnd: os.loadavg().map((x) => +x.toFixed(2)) },
+        options,
+        durationS: totalS,
+        notes: {
+          cpu: 'server process.cpuUsage() delta (user+system, all threads) over the measured window, divided by deliveries counted by the load generators',
+          latency:
+            'publisher stamps performance.timeOrigin+performance.now(); subscribers in the same process (worker 0) record receive time minus stamp',
+          memory:
+            'server memoryUsage() after 4x gc() before and after opening the idle connections; rss delta is the headline number',
+        },
+        results,
+      },
+      null,
+      2,
+    ) + '\n',
+  )
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err?.stack ?? err)
+    killAllChildren()
+    process.exit(1)
+  },
+)
