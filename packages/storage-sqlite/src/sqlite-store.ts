@@ -12,6 +12,7 @@ import {
   type StoreWrite,
   type WriteResult,
 } from '@switchboard/storage'
+import { WriterThread } from './writer-thread.js'
 
 export interface SqliteRecordStoreOptions {
   /** Database file; its directory is created if missing. `:memory:` for a throwaway database. */
@@ -33,10 +34,12 @@ interface Row {
 }
 
 /**
- * Records in one SQLite file (WAL mode) through better-sqlite3. Statements run synchronously
- * in this thread; writes are group-committed: everything submitted in one turn of the event
- * loop goes into one transaction, so a busy server pays one commit (one fsync) for many writes.
- * One process at a time should own the file.
+ * Records in one SQLite file (WAL mode) through better-sqlite3. Writes are group-committed:
+ * everything submitted in one turn of the event loop goes into one transaction, so a busy
+ * server pays one commit (one fsync) for many writes. Commits run in a writer thread, so the
+ * fsync never blocks the event loop; reads use a connection of their own in this thread (WAL
+ * lets them run beside the writer and see every committed write). A `:memory:` database has
+ * no second connection: everything runs in this thread. One process at a time should own the file.
  */
 export class SqliteRecordStore implements RecordStore {
   private readonly db: Database.Database
@@ -45,19 +48,21 @@ export class SqliteRecordStore implements RecordStore {
   private readonly selectMany: Database.Statement<[string], Row & { name: string }>
   private readonly insert: Database.Statement<[string, number, string | null]>
   private readonly update: Database.Statement<[number, string | null, string, number]>
-  private readonly commitBatch: (batch: readonly StoreWrite[]) => WriteResult[]
+  private readonly commitBatch: (batch: readonly StoreWrite[]) => WriteResult[] | Promise<WriteResult[]>
+  private readonly writer: WriterThread | undefined
   private closed = false
 
   /** Opens (and creates) the database; throws StorageError UNAVAILABLE when it cannot. */
   constructor(options: SqliteRecordStoreOptions) {
     const table = options.table ?? 'records'
+    const synchronous = options.synchronous === 'normal' ? 'NORMAL' : 'FULL'
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table))
       throw new StorageError('INVALID_ARGUMENT', `invalid table name: ${table}`)
     try {
       if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
       this.db = new Database(options.path)
       this.db.pragma('journal_mode = WAL')
-      this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`)
+      this.db.pragma(`synchronous = ${synchronous}`)
       this.db.pragma('busy_timeout = 5000')
       this.db.exec(
         `CREATE TABLE IF NOT EXISTS "${table}" (name TEXT PRIMARY KEY, version INTEGER NOT NULL, data TEXT) WITHOUT ROWID`,
@@ -73,8 +78,15 @@ export class SqliteRecordStore implements RecordStore {
       `INSERT INTO "${table}" (name, version, data) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
     )
     this.update = this.db.prepare(`UPDATE "${table}" SET version = ?, data = ? WHERE name = ? AND version = ?`)
-    // IMMEDIATE takes the write lock up front, so a batch never fails half-way on a busy lock.
-    this.commitBatch = this.db.transaction((batch: readonly StoreWrite[]) => batch.map((w) => this.apply(w))).immediate
+    if (options.path === ':memory:') {
+      // IMMEDIATE takes the write lock up front, so a batch never fails half-way on a busy lock.
+      this.commitBatch = this.db.transaction((batch: readonly StoreWrite[]) =>
+        batch.map((w) => this.apply(w)),
+      ).immediate
+    } else {
+      const writer = (this.writer = new WriterThread({ path: options.path, table, synchronous }))
+      this.commitBatch = (batch) => writer.commit(batch)
+    }
     this.commits = new GroupCommit((batch) => this.commitBatch(batch), options.maxBatch ?? 1000)
   }
 
@@ -109,6 +121,7 @@ export class SqliteRecordStore implements RecordStore {
     if (this.closed) return
     this.closed = true
     await this.commits.close()
+    await this.writer?.close()
     this.db.close()
   }
 
