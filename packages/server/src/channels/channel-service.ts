@@ -54,10 +54,9 @@ export class ChannelService implements BrokerHandler {
     const frame = new EncodedFrame(encodePublication(pub))
     const stamp = ++this.stamp
     if (exact) {
-      for (const session of exact) {
-        session.deliveryStamp = stamp
-        session.enqueue(frame)
-      }
+      // Stamps only matter when patterns could deliver the same publication a second time.
+      if (patterns) for (const session of exact) session.deliveryStamp = stamp
+      for (const session of exact) session.enqueue(frame)
     }
     if (patterns) {
       const policy = this.policy === allowAll ? undefined : this.policy

@@ -5,7 +5,8 @@
  * end of the current turn, so no latency is added.
  */
 export interface Flushable {
-  flush(): void
+  /** `now`: the time of this flush turn, read once for every session flushed in it. */
+  flush(now: number): void
 }
 
 export class FlushScheduler {
@@ -24,6 +25,7 @@ export class FlushScheduler {
     const batch = this.dirty
     this.dirty = []
     this.scheduled = false
-    for (let i = 0; i < batch.length; i++) (batch[i] as Flushable).flush()
+    const now = Date.now()
+    for (let i = 0; i < batch.length; i++) (batch[i] as Flushable).flush(now)
   }
 }

@@ -255,7 +255,7 @@ export class Session implements TransportSink, Flushable {
     if (this.pendingChars > this.host.config.limits.maxBufferedBytes) this.slowConsumer()
   }
 
-  flush(): void {
+  flush(now: number = Date.now()): void {
     const pending = this.pending
     if (pending.length === 0 || this.phase === 'closed') return
     const count = pending.length
@@ -278,7 +278,7 @@ export class Session implements TransportSink, Flushable {
     }
     pending.length = 0
     this.pendingChars = 0
-    this.lastSentAt = this.host.now()
+    this.lastSentAt = now
     if (this.transport.bufferedBytes() > this.host.config.limits.maxBufferedBytes) this.slowConsumer()
   }
 

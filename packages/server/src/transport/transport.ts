@@ -29,15 +29,24 @@ export interface TransportSink {
  * framed once for all subscribers.
  */
 export class EncodedFrame {
-  private wire: Map<symbol, unknown> | undefined
+  // One slot covers the usual case (every subscriber on one transport kind) without a Map
+  // lookup per delivery; other kinds share a small Map.
+  private wireKey: symbol | undefined
+  private wire: unknown
+  private others: Map<symbol, unknown> | undefined
   constructor(readonly text: string) {}
 
   /** Returns the transport-specific form, building it on first use. */
   wireForm<T>(key: symbol, build: (text: string) => T): T {
-    const cached = this.wire?.get(key)
+    if (this.wireKey === key) return this.wire as T
+    if (this.wireKey === undefined) {
+      this.wireKey = key
+      return (this.wire = build(this.text)) as T
+    }
+    const cached = this.others?.get(key)
     if (cached !== undefined) return cached as T
     const built = build(this.text)
-    ;(this.wire ??= new Map()).set(key, built)
+    ;(this.others ??= new Map()).set(key, built)
     return built
   }
 

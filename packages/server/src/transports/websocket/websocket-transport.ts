@@ -38,7 +38,8 @@ export class WebSocketTransport implements Transport {
   }
 
   bufferedBytes(): number {
-    return this.ws.bufferedAmount
+    // The socket's queue is all there is: with permessage-deflate off ws buffers nothing itself.
+    return rawSocket(this.ws)?.writableLength ?? this.ws.bufferedAmount
   }
 }
 
