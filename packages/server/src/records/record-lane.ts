@@ -49,6 +49,12 @@ const MAX_ATTEMPTS = 10
 export class RecordLane {
   /** The last committed state, while known (reloaded when unknown). */
   state: RecordState | undefined
+  /**
+   * Whether `state` is known to be current: loaded, committed by this lane, or kept current by
+   * change notifications. An unverified state (kept from an earlier burst) may serve as the base
+   * of a compare-and-set, but reads reload first.
+   */
+  verified = false
   private readonly jobs: LaneJob[] = []
   private running = false
 
@@ -74,6 +80,10 @@ export class RecordLane {
         if (!state) continue
         const head = this.jobs[0] as LaneJob
         if (head.kind === 'read') {
+          if (!this.verified) {
+            this.state = undefined
+            continue
+          }
           this.jobs.shift()
           head.run(state)
         } else {
@@ -89,6 +99,7 @@ export class RecordLane {
   private async loadOrFail(): Promise<RecordState | undefined> {
     try {
       this.state = await this.host.load(this.name)
+      this.verified = true
       return this.state
     } catch (err) {
       this.host.storageFailed(this.name, err)
@@ -144,6 +155,7 @@ export class RecordLane {
         return
       }
       this.state = state
+      this.verified = true
     }
     for (const { job, planned } of batch) job.committed(planned.state.version, planned)
   }

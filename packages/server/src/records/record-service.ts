@@ -9,6 +9,7 @@ import type { Session } from '../session/session.js'
 import { EncodedFrame } from '../transport/transport.js'
 import { RecentWrites, writeKey, type WriteOutcome } from './recent-writes.js'
 import { RecordLane, type LaneHost } from './record-lane.js'
+import { WarmStates } from './warm-states.js'
 import { stateOf, type RecordState, type WritePlanner, type WriteRequest } from './write-plan.js'
 
 /**
@@ -44,6 +45,7 @@ export class RecordService implements BrokerHandler {
   private readonly subscribers = new Map<string, Set<Session>>()
   private readonly bySession = new Map<Session, Set<string>>()
   private readonly recent = new RecentWrites()
+  private readonly warm = new WarmStates()
   private store: RecordStore | undefined
   private closed = false
   private readonly laneHost: LaneHost = {
@@ -55,11 +57,7 @@ export class RecordService implements BrokerHandler {
         ? store.delete(name, base.version, next.version)
         : store.write(name, next.data, base.version, next.version)
     },
-    // Lanes keep their state only while someone subscribes (then changes keep it current).
-    idle: (lane) => {
-      if (!lane.busy && !this.subscribers.has(lane.name) && this.lanes.get(lane.name) === lane)
-        this.lanes.delete(lane.name)
-    },
+    idle: (lane) => this.retire(lane),
     storageFailed: (name, err) => this.options.log.error({ err, record: name }, 'record storage failed'),
   }
 
@@ -203,10 +201,8 @@ export class RecordService implements BrokerHandler {
   onPublication(pub: Publication): void {
     const change = pub.data as RecordChangeMessage
     const lane = this.lanes.get(change.n)
-    if (lane?.state && change.v > lane.state.version) {
-      // A change committed by another node: our cached state is behind; reload on next use.
-      if (!lane.busy) lane.state = undefined
-    }
+    // A change committed by another node: our state is behind (reads reload; writes find out by CAS).
+    if (lane?.state && change.v > lane.state.version) lane.verified = false
     const sessions = this.subscribers.get(change.n)
     if (!sessions || sessions.size === 0) return
     const frame = new EncodedFrame(jsonCodec.encode(change) as string)
@@ -241,7 +237,7 @@ export class RecordService implements BrokerHandler {
       .unsubscribe(RECORD_STREAM_PREFIX + name)
       .catch((err: unknown) => this.options.log.error({ err }, 'broker unsubscribe failed'))
     const lane = this.lanes.get(name)
-    if (lane && !lane.busy) this.lanes.delete(name)
+    if (lane) this.retire(lane)
   }
 
   private canRead(name: string, user: AuthUser | null, state: RecordState): boolean {
@@ -252,8 +248,21 @@ export class RecordService implements BrokerHandler {
 
   private lane(name: string): RecordLane {
     let lane = this.lanes.get(name)
-    if (!lane) this.lanes.set(name, (lane = new RecordLane(name, this.laneHost)))
+    if (!lane) {
+      this.lanes.set(name, (lane = new RecordLane(name, this.laneHost)))
+      lane.state = this.warm.take(name)
+    }
     return lane
+  }
+
+  /**
+   * Lanes live while busy or subscribed (then change notifications keep their state current).
+   * An idle lane nobody subscribes to goes; its state stays warm for the next burst of writes.
+   */
+  private retire(lane: RecordLane): void {
+    if (lane.busy || this.subscribers.has(lane.name) || this.lanes.get(lane.name) !== lane) return
+    this.lanes.delete(lane.name)
+    if (lane.state) this.warm.put(lane.name, lane.state)
   }
 
   /** Lets queued writes finish, then closes the store. */
