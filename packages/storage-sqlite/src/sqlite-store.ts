@@ -12,6 +12,7 @@ import {
   type StoreWrite,
   type WriteResult,
 } from '@switchboard/storage'
+import { Checkpointer } from './checkpointer.js'
 import { WriterThread } from './writer-thread.js'
 
 export interface SqliteRecordStoreOptions {
@@ -20,10 +21,14 @@ export interface SqliteRecordStoreOptions {
   /** Table name (letters, digits, `_`). Default `records`. */
   table?: string
   /**
-   * `full` (default): every commit is fsynced, so an acknowledged write survives a power loss.
-   * `normal`: survives a crash of the process but may lose the last commits on power loss.
+   * `normal` (default): a commit is appended to the write-ahead log without an fsync. It survives
+   * a crash of the process; a power loss or OS crash may lose the last commits (never the
+   * database's consistency). Commits run on the event loop (tens of µs); the log is copied back
+   * into the database by a checkpointer thread.
+   * `full`: every commit is fsynced before it is acknowledged, so it survives a power loss too.
+   * Commits then run in a writer thread, so the fsync never blocks the event loop.
    */
-  synchronous?: 'full' | 'normal'
+  synchronous?: 'normal' | 'full'
   /** Most writes committed in one transaction. Default 1000. */
   maxBatch?: number
 }
@@ -36,10 +41,10 @@ interface Row {
 /**
  * Records in one SQLite file (WAL mode) through better-sqlite3. Writes are group-committed:
  * everything submitted in one turn of the event loop goes into one transaction, so a busy
- * server pays one commit (one fsync) for many writes. Commits run in a writer thread, so the
- * fsync never blocks the event loop; reads use a connection of their own in this thread (WAL
- * lets them run beside the writer and see every committed write). A `:memory:` database has
- * no second connection: everything runs in this thread. One process at a time should own the file.
+ * server pays one commit for many writes. Reads run on this thread. With `synchronous: 'normal'`
+ * commits do too (no fsync; a checkpointer thread moves the log into the database); with
+ * `'full'` they run in a writer thread, whose fsync never blocks the event loop (WAL lets this
+ * thread's reads run beside it and see every committed write). One process should own the file.
  */
 export class SqliteRecordStore implements RecordStore {
   private readonly db: Database.Database
@@ -50,12 +55,13 @@ export class SqliteRecordStore implements RecordStore {
   private readonly update: Database.Statement<[number, string | null, string, number]>
   private readonly commitBatch: (batch: readonly StoreWrite[]) => WriteResult[] | Promise<WriteResult[]>
   private readonly writer: WriterThread | undefined
+  private readonly checkpointer: Checkpointer | undefined
   private closed = false
 
   /** Opens (and creates) the database; throws StorageError UNAVAILABLE when it cannot. */
   constructor(options: SqliteRecordStoreOptions) {
     const table = options.table ?? 'records'
-    const synchronous = options.synchronous === 'normal' ? 'NORMAL' : 'FULL'
+    const synchronous = options.synchronous === 'full' ? 'FULL' : 'NORMAL'
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table))
       throw new StorageError('INVALID_ARGUMENT', `invalid table name: ${table}`)
     try {
@@ -78,14 +84,18 @@ export class SqliteRecordStore implements RecordStore {
       `INSERT INTO "${table}" (name, version, data) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
     )
     this.update = this.db.prepare(`UPDATE "${table}" SET version = ?, data = ? WHERE name = ? AND version = ?`)
-    if (options.path === ':memory:') {
+    if (synchronous === 'FULL' && options.path !== ':memory:') {
+      const writer = (this.writer = new WriterThread({ path: options.path, table, synchronous }))
+      this.commitBatch = (batch) => writer.commit(batch)
+    } else {
       // IMMEDIATE takes the write lock up front, so a batch never fails half-way on a busy lock.
       this.commitBatch = this.db.transaction((batch: readonly StoreWrite[]) =>
         batch.map((w) => this.apply(w)),
       ).immediate
-    } else {
-      const writer = (this.writer = new WriterThread({ path: options.path, table, synchronous }))
-      this.commitBatch = (batch) => writer.commit(batch)
+      if (options.path !== ':memory:') {
+        this.db.pragma('wal_autocheckpoint = 0')
+        this.checkpointer = new Checkpointer(options.path)
+      }
     }
     this.commits = new GroupCommit((batch) => this.commitBatch(batch), options.maxBatch ?? 1000)
   }
@@ -122,6 +132,8 @@ export class SqliteRecordStore implements RecordStore {
     this.closed = true
     await this.commits.close()
     await this.writer?.close()
+    await this.checkpointer?.close()
+    if (this.checkpointer) this.run(() => this.db.pragma('wal_checkpoint(TRUNCATE)'))
     this.db.close()
   }
 

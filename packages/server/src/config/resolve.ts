@@ -45,7 +45,13 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
     },
     permissions: input.permissions ?? null,
     storage:
-      storage.type === 'sqlite' ? { type: 'sqlite', path: storage.path ?? './switchboard-data/records.db' } : storage,
+      storage.type === 'sqlite'
+        ? {
+            type: 'sqlite',
+            path: storage.path ?? './switchboard-data/records.db',
+            synchronous: storage.synchronous ?? 'normal',
+          }
+        : storage,
     engine: input.engine ?? { type: 'memory' },
     channels,
     schemas: input.schemas ?? {},

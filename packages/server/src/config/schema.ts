@@ -69,7 +69,14 @@ export const ConfigSchema = Type.Object(
     storage: Type.Optional(
       Type.Union([
         Type.Object({ type: Type.Literal('memory') }, closed),
-        Type.Object({ type: Type.Literal('sqlite'), path: Type.Optional(NonEmpty) }, closed),
+        Type.Object(
+          {
+            type: Type.Literal('sqlite'),
+            path: Type.Optional(NonEmpty),
+            synchronous: Type.Optional(Type.Union([Type.Literal('normal'), Type.Literal('full')])),
+          },
+          closed,
+        ),
         Type.Object({ type: Type.Literal('postgres'), url: NonEmpty }, closed),
       ]),
     ),

@@ -57,7 +57,10 @@ export interface SwitchboardConfigInput {
   }
   /** Path of the permissions file (relative paths in a config file are relative to that file). */
   permissions?: string
-  storage?: { type: 'memory' } | { type: 'sqlite'; path?: string } | { type: 'postgres'; url: string }
+  storage?:
+    | { type: 'memory' }
+    | { type: 'sqlite'; path?: string; synchronous?: 'normal' | 'full' }
+    | { type: 'postgres'; url: string }
   engine?: { type: 'memory' } | { type: 'redis'; url: string }
   /** Per-channel-pattern options; the most specific matching pattern wins. */
   channels?: Record<string, { history?: HistoryInput }>
@@ -101,7 +104,10 @@ export interface SwitchboardConfig {
     apiKeys?: string[]
   }
   permissions: string | null
-  storage: { type: 'memory' } | { type: 'sqlite'; path: string } | { type: 'postgres'; url: string }
+  storage:
+    | { type: 'memory' }
+    | { type: 'sqlite'; path: string; synchronous: 'normal' | 'full' }
+    | { type: 'postgres'; url: string }
   engine: { type: 'memory' } | { type: 'redis'; url: string }
   channels: Record<string, ChannelOptions>
   schemas: Record<string, string>

@@ -41,7 +41,7 @@ describe('validateConfig', () => {
       'channels.a/*.histroy: unknown key (did you mean "history"?)',
     ])
     expect(messages({ storage: { type: 'sqlite', url: 'x' } })).toEqual([
-      'storage.url: unknown key (expected one of type, path)',
+      'storage.url: unknown key (expected one of type, path, synchronous)',
     ])
   })
 

@@ -12,7 +12,7 @@ export async function openRecordStore(config: SwitchboardConfig['storage']): Pro
     case 'memory':
       return new MemoryRecordStore()
     case 'sqlite':
-      return new SqliteRecordStore({ path: config.path })
+      return new SqliteRecordStore({ path: config.path, synchronous: config.synchronous })
     case 'postgres': {
       const { PostgresRecordStore } = await import('@switchboard/storage-postgres')
       return PostgresRecordStore.open({ url: config.url })
