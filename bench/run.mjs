@@ -10,12 +10,13 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { startChild, killAllChildren } from './lib/ipc.mjs'
+import { rpcDefaults, rpcScenarios } from './rpc/scenarios.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 // ---- options ------------------------------------------------------------------------------
-const SCENARIOS = ['fanout-fixed', 'fanout-max', 'rooms', 'idle-memory', 'connect']
+const SCENARIOS = ['fanout-fixed', 'fanout-max', 'rooms', 'idle-memory', 'connect', 'rpc', 'presence']
 const SERVERS = {
   ws: { label: 'raw ws', file: 'servers/raw-ws.mjs', args: [], client: 'raw' },
   'ws-send': {
@@ -26,6 +27,7 @@ const SERVERS = {
     only: ['fanout-fixed', 'fanout-max', 'rooms'],
   },
   socketio: { label: 'socket.io', file: 'servers/socketio.mjs', args: [], client: 'socketio' },
+  deepstream: { label: 'deepstream.io', only: ['rpc'] }, // RPC only: bench/rpc/servers/rpc-deepstream.mjs
   switchboard: { label: 'Switchboard', file: 'servers/switchboard.mjs', args: [], client: 'switchboard' },
 }
 const DEFAULTS = {
@@ -42,6 +44,7 @@ const DEFAULTS = {
   payload: 100, // bytes of JSON payload
   idle: 5000, // connections, idle-memory scenario
   connects: 2000, // connections, connect scenario
+  ...rpcDefaults, // rpc-calls, rpc-inflight, presence-members, presence-rate (bench/rpc/scenarios.mjs)
   repeat: 1, // runs per server and scenario (median reported)
   workers: 1, // load-generator processes
   clients: 'lean', // lean: minimal WebSocket client for all three; lib: ws / socket.io-client libraries
@@ -63,6 +66,10 @@ const HELP = `node bench/run.mjs [options]
   --payload <bytes>   JSON payload size (${DEFAULTS.payload})
   --idle <n>          idle connections for the memory scenario (${DEFAULTS.idle})
   --connects <n>      connections for the connect-cost scenario (${DEFAULTS.connects})
+  --rpc-calls <n>     rpc: sequential calls for latency (${DEFAULTS['rpc-calls']}); --rpc-inflight <n> calls
+                      outstanding for throughput (${DEFAULTS['rpc-inflight']}), for --duration s
+  --presence-members <n>  presence: clients that watch and join one room (${DEFAULTS['presence-members']});
+                      --presence-rate <n> joins per ms (${DEFAULTS['presence-rate']})
   --repeat <n>        runs per server and scenario, server order rotated, medians reported (${DEFAULTS.repeat})
   --workers <n>       load-generator processes (${DEFAULTS.workers}); latency comes from worker 0
   --clients <kind>    lean (minimal WebSocket client speaking each protocol; default) or lib
@@ -343,6 +350,7 @@ async function publishingScenario(opts, serverKey, { subs, roomOf, rooms, start,
 }
 
 const scenarios = {
+  ...rpcScenarios, // rpc, presence: own servers and load generator (bench/rpc/)
   'fanout-fixed': {
     title: (o) =>
       `Fixed-rate fan-out: ${o.subs} subscribers, 1 channel, ${o.rate} msg/s x ${o.payload} B, ${o.duration} s`,
@@ -512,9 +520,17 @@ function ratio(a, b) {
   return typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : null
 }
 
+/** The servers a scenario runs against: `only` on the server, `servers` on the scenario. */
+function serversFor(opts, name) {
+  const sc = scenarios[name]
+  return opts.serverList.filter(
+    (k) => (!SERVERS[k].only || SERVERS[k].only.includes(name)) && (!sc.servers || sc.servers.includes(k)),
+  )
+}
+
 function printScenario(name, opts, results) {
   const sc = scenarios[name]
-  const keys = opts.serverList.filter((k) => !SERVERS[k].only || SERVERS[k].only.includes(name))
+  const keys = serversFor(opts, name)
   const cols = [...keys.map((k) => SERVERS[k].label), 'SB/ws', 'SB/sio']
   const w0 = 34
   const w = 12
@@ -538,10 +554,17 @@ function printScenario(name, opts, results) {
     )
   }
   for (const t of sc.targets) {
+    if (t.limit !== undefined) {
+      // An absolute bound on Switchboard's own number.
+      const v = valueOf(results.switchboard, t.key)
+      const ok = typeof v === 'number' ? (v <= t.limit ? 'MET' : 'MISSED') : 'n/a'
+      console.log(`  target: Switchboard ${t.key} <= ${t.limit}: ${fmt(v, 0)} ${ok}`)
+      continue
+    }
     const r = ratio(valueOf(results.switchboard, t.key), valueOf(results[t.vs], t.key))
     const verdict = r === null ? 'n/a' : r <= t.max ? 'MET' : 'MISSED'
     console.log(
-      `  target: Switchboard ${t.key} <= ${t.max}x ${SERVERS[t.vs].label}: ${r === null ? '-' : r.toFixed(2) + 'x'} ${verdict}`,
+      `  target: ${t.label ?? `Switchboard ${t.key} <= ${t.max}x ${SERVERS[t.vs].label}`}: ${r === null ? '-' : r.toFixed(2) + 'x'} ${verdict}`,
     )
   }
   for (const k of keys) {
@@ -639,7 +662,7 @@ async function main() {
   const t0 = Date.now()
   const results = {}
   for (const name of opts.scenarios) {
-    const keys = opts.serverList.filter((k) => !SERVERS[k].only || SERVERS[k].only.includes(name))
+    const keys = serversFor(opts, name)
     const runs = Object.fromEntries(keys.map((k) => [k, []]))
     for (let rep = 0; rep < opts.repeat; rep++) {
       // Rotate the order on every repetition so slow drifts of the background load spread evenly.
