@@ -11,12 +11,23 @@ import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { startChild, killAllChildren } from './lib/ipc.mjs'
 import { rpcDefaults, rpcScenarios } from './rpc/scenarios.mjs'
+import { recordDefaults, recordScenarios } from './records/scenarios.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 // ---- options ------------------------------------------------------------------------------
-const SCENARIOS = ['fanout-fixed', 'fanout-max', 'rooms', 'idle-memory', 'connect', 'rpc', 'presence']
+const SCENARIOS = [
+  'fanout-fixed',
+  'fanout-max',
+  'rooms',
+  'idle-memory',
+  'connect',
+  'rpc',
+  'presence',
+  'record-fanout',
+  'record-writes',
+]
 const SERVERS = {
   ws: { label: 'raw ws', file: 'servers/raw-ws.mjs', args: [], client: 'raw' },
   'ws-send': {
@@ -27,8 +38,11 @@ const SERVERS = {
     only: ['fanout-fixed', 'fanout-max', 'rooms'],
   },
   socketio: { label: 'socket.io', file: 'servers/socketio.mjs', args: [], client: 'socketio' },
-  deepstream: { label: 'deepstream.io', only: ['rpc'] }, // RPC only: bench/rpc/servers/rpc-deepstream.mjs
+  deepstream: { label: 'deepstream.io', only: ['rpc', 'record-fanout'] }, // bench/rpc/servers/, bench/records/servers/
   switchboard: { label: 'Switchboard', file: 'servers/switchboard.mjs', args: [], client: 'switchboard' },
+  // Records with persistence on: bench/records/servers/records-switchboard.mjs
+  'switchboard-sqlite': { label: 'SB SQLite', only: ['record-fanout', 'record-writes'] },
+  'switchboard-postgres': { label: 'SB Postgres', only: ['record-fanout', 'record-writes'] },
 }
 const DEFAULTS = {
   only: SCENARIOS.join(','),
@@ -45,6 +59,7 @@ const DEFAULTS = {
   idle: 5000, // connections, idle-memory scenario
   connects: 2000, // connections, connect scenario
   ...rpcDefaults, // rpc-calls, rpc-inflight, presence-members, presence-rate (bench/rpc/scenarios.mjs)
+  ...recordDefaults, // record-subs, record-rate, record-workers, write-clients, write-records, write-window
   repeat: 1, // runs per server and scenario (median reported)
   workers: 1, // load-generator processes
   clients: 'lean', // lean: minimal WebSocket client for all three; lib: ws / socket.io-client libraries
@@ -70,6 +85,10 @@ const HELP = `node bench/run.mjs [options]
                       outstanding for throughput (${DEFAULTS['rpc-inflight']}), for --duration s
   --presence-members <n>  presence: clients that watch and join one room (${DEFAULTS['presence-members']});
                       --presence-rate <n> joins per ms (${DEFAULTS['presence-rate']})
+  --record-subs <n>   record-fanout: subscribers of one record (${DEFAULTS['record-subs']}), --record-rate <n> updates/s
+                      (${DEFAULTS['record-rate']}), --record-workers <n> load processes (${DEFAULTS['record-workers']})
+  --write-clients <n> record-writes: clients (${DEFAULTS['write-clients']}) x --write-window <n> writes in flight
+                      (${DEFAULTS['write-window']}) over --write-records <n> records (${DEFAULTS['write-records']}), then 1
   --repeat <n>        runs per server and scenario, server order rotated, medians reported (${DEFAULTS.repeat})
   --workers <n>       load-generator processes (${DEFAULTS.workers}); latency comes from worker 0
   --clients <kind>    lean (minimal WebSocket client speaking each protocol; default) or lib
@@ -351,6 +370,7 @@ async function publishingScenario(opts, serverKey, { subs, roomOf, rooms, start,
 
 const scenarios = {
   ...rpcScenarios, // rpc, presence: own servers and load generator (bench/rpc/)
+  ...recordScenarios, // record-fanout, record-writes: own servers and load generator (bench/records/)
   'fanout-fixed': {
     title: (o) =>
       `Fixed-rate fan-out: ${o.subs} subscribers, 1 channel, ${o.rate} msg/s x ${o.payload} B, ${o.duration} s`,
@@ -692,7 +712,7 @@ async function main() {
       }
     }
     results[name] = Object.fromEntries(keys.map((k) => [k, aggregate(runs[k])]))
-    printScenario(name, opts, results[name])
+    ;(scenarios[name].print ?? printScenario)(name, opts, results[name])
     if (opts.repeat > 1) {
       const headline = scenarios[name].rows[0]
       for (const k of keys) {

@@ -1,0 +1,210 @@
+// Load generator for the record scenarios (a child process driven over IPC).
+//   fan-out: subscribers on one record and one writer, with each system's official client
+//            ('sb' = @switchboard/client, 'deepstream' = @deepstream/client), so each side pays
+//            for its own client's record handling; the writer sets one path at a fixed rate
+//            with a timestamp, subscribers record the latency of every change they see.
+//   writes:  lean WebSocket clients speaking Switchboard's wire protocol (rupd frames), each
+//            keeping a window of writes in flight; counts acknowledged (= committed) writes.
+import { performance } from 'node:perf_hooks'
+import { serveIpc } from '../../lib/ipc.mjs'
+import { Histogram } from '../../lib/hist.mjs'
+import { connectWs } from '../../loadgen/miniws.mjs'
+
+let port = 0
+let kind = 'sb'
+const now = () => performance.timeOrigin + performance.now()
+const hist = new Histogram()
+const stats = { delivered: 0, published: 0, acked: 0, errors: 0, lastError: undefined }
+let measuring = false
+let cpu0 = process.cpuUsage()
+let t0 = performance.now()
+const clients = []
+const onError = (err) => {
+  stats.errors++
+  stats.lastError ??= String(err?.message ?? err)
+}
+
+// ---- the two clients' record APIs ------------------------------------------------------------
+const adapters = {
+  sb: {
+    async connect() {
+      const { Switchboard } = await import('@switchboard/client')
+      const sb = new Switchboard(`http://127.0.0.1:${port}`, { offlineQueueLimit: 100_000 })
+      sb.on('error', onError)
+      await sb.connect()
+      return { close: () => sb.close(), sb }
+    },
+    async open(c, name) {
+      const rec = c.sb.record(name)
+      rec.on('error', onError)
+      await rec.ready
+      return rec
+    },
+    watch: (rec, path, fn) => rec.subscribe(path, fn),
+    set: (rec, path, value) => rec.set(path, value).catch(onError),
+  },
+  deepstream: {
+    async connect() {
+      const { DeepstreamClient } = await import('@deepstream/client')
+      const client = new DeepstreamClient(`ws://127.0.0.1:${port}/deepstream`, { maxReconnectAttempts: 0 })
+      client.on('error', onError)
+      await client.login()
+      return { close: () => client.close(), client }
+    },
+    async open(c, name) {
+      const rec = c.client.record.getRecord(name)
+      await rec.whenReady()
+      return rec
+    },
+    watch: (rec, path, fn) => rec.subscribe(path, fn),
+    set: (rec, path, value) => rec.set(path, value),
+  },
+}
+
+// ---- fan-out ---------------------------------------------------------------------------------
+let writer
+let timer
+let padding = ''
+
+async function subscribe({ count, name, concurrency = 20 }) {
+  const a = adapters[kind]
+  let ok = 0
+  let failed = 0
+  let next = 0
+  const one = async () => {
+    while (next < count) {
+      next++
+      try {
+        const c = await a.connect()
+        clients.push(c)
+        const rec = await a.open(c, name)
+        a.watch(rec, 'p', (v) => {
+          if (!measuring || !v || typeof v.t !== 'number') return
+          stats.delivered++
+          hist.add(now() - v.t)
+        })
+        ok++
+      } catch (err) {
+        failed++
+        onError(err)
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, one))
+  return { ok, failed }
+}
+
+async function startWriter({ name, rate, payloadBytes }) {
+  const a = adapters[kind]
+  const c = await a.connect()
+  clients.push(c)
+  writer = await a.open(c, name)
+  padding = 'x'.repeat(Math.max(0, payloadBytes - 40))
+  const start = performance.now()
+  let sent = 0
+  const tick = () => {
+    const due = Math.floor(((performance.now() - start) / 1000) * rate)
+    while (sent < due) {
+      sent++
+      if (measuring) stats.published++
+      a.set(writer, 'p', { t: now(), pad: padding })
+    }
+    timer = setTimeout(tick, 1)
+  }
+  tick()
+}
+
+// ---- acknowledged writes -----------------------------------------------------------------------
+let writing = false
+const sentAt = new Map()
+
+async function startWrites({ count, records, window }) {
+  writing = true
+  let nextName = 0
+  const open = async (k) => {
+    let id = 0
+    let sendOne
+    const conn = await connectWs({
+      port,
+      path: '/ws',
+      onText: (text) => {
+        const v = JSON.parse(text)
+        for (const m of Array.isArray(v) ? v : [v]) {
+          if (m.t === 'welcome') {
+            for (let i = 0; i < window; i++) sendOne()
+            continue
+          }
+          if (m.t !== 'ok' && m.t !== 'err') continue
+          const key = k * 1e9 + m.id
+          const at = sentAt.get(key)
+          sentAt.delete(key)
+          if (m.t === 'err') onError(`${m.code}: ${m.msg}`)
+          else if (measuring) {
+            stats.acked++
+            if (at !== undefined) hist.add(performance.now() - at)
+          }
+          if (writing) sendOne()
+        }
+      },
+      onError,
+    })
+    sendOne = () => {
+      const i = ++id
+      // Round-robin over the records, so every record gets the same share.
+      const name = `bench/rec${nextName++ % records}`
+      sentAt.set(k * 1e9 + i, performance.now())
+      conn.send(`{"t":"rupd","id":${i},"n":"${name}","ops":{"increment":{"n":1}}}`)
+    }
+    clients.push({ close: () => conn.close() })
+    conn.send('{"t":"hello","id":0,"v":1}')
+  }
+  await Promise.all(Array.from({ length: count }, (_, k) => open(k + 1)))
+  return { connected: count }
+}
+
+serveIpc({
+  init(opts) {
+    port = opts.port
+    kind = opts.kind
+    return {}
+  },
+  subscribe,
+  startWriter,
+  startWrites,
+  mark() {
+    hist.reset()
+    stats.delivered = stats.published = stats.acked = stats.errors = 0
+    stats.lastError = undefined
+    measuring = true
+    cpu0 = process.cpuUsage()
+    t0 = performance.now()
+    return {}
+  },
+  report() {
+    measuring = false
+    const elapsedMs = performance.now() - t0
+    const c = process.cpuUsage(cpu0)
+    return {
+      ...stats,
+      elapsedMs,
+      latency: hist.summary(),
+      loadgenCpuPct: ((c.user + c.system) / 1000 / elapsedMs) * 100,
+    }
+  },
+  stopLoad() {
+    clearTimeout(timer)
+    writing = false
+    return {}
+  },
+  stop() {
+    setImmediate(() => process.exit(0))
+    return {}
+  },
+  async closeAll() {
+    clearTimeout(timer)
+    writing = false
+    await Promise.allSettled(clients.splice(0).map((c) => c.close()))
+    return {}
+  },
+})
+process.send?.({ type: 'ready', name: 'records loadgen' })
