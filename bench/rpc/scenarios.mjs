@@ -37,6 +37,14 @@ async function withPair(opts, key, fn) {
   if (!def) throw new Error(`no RPC relay for ${key}`)
   const pinned = opts.pin
   const server = await startChild(def.file, {
+    // --profile: a V8 CPU profile of the server (whole run, warm-up included), as bench/run.mjs does.
+    execArgv: opts.profile
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${join(dirname(opts.out ?? join(bench, 'results', 'x')), 'profiles')}`,
+          `--cpu-prof-name=${opts.currentScenario ?? 'rpc'}-${key}-${Date.now()}.cpuprofile`,
+        ]
+      : [],
     name: `${key} rpc server`,
     pinCpu: pinned ? 0 : undefined,
     nice: opts.nice ?? 0,
