@@ -41,7 +41,11 @@ describe('reconnection and recovery', () => {
   })
 
   it('messages published during the resubscribe itself are neither lost nor duplicated', async () => {
-    const { url, port } = await res.server({ channels: { 'busy/**': { history: { size: 10_000 } } } })
+    // The publisher runs flat out: lift the per-connection rate limit, which is not under test here.
+    const { url, port } = await res.server({
+      channels: { 'busy/**': { history: { size: 10_000 } } },
+      limits: { messagesPerSecond: 100_000, messagesBurst: 100_000 },
+    })
     const proxy = await proxied(port)
     const publisher = await res.connected(url)
     const sub = await res.connected(proxy.url)
