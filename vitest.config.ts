@@ -11,7 +11,9 @@ export default defineConfig({
       '@switchboard/protocol': src('protocol'),
       '@switchboard/server': src('server'),
       // The more specific entry first: '@switchboard/storage' would also match its sub-path.
-      '@switchboard/storage/contract': fileURLToPath(new URL('./packages/storage/src/contract/index.ts', import.meta.url)),
+      '@switchboard/storage/contract': fileURLToPath(
+        new URL('./packages/storage/src/contract/index.ts', import.meta.url),
+      ),
       '@switchboard/storage': src('storage'),
       '@switchboard/storage-sqlite': src('storage-sqlite'),
       '@switchboard/storage-postgres': src('storage-postgres'),

@@ -127,7 +127,11 @@ describe.each(storageKinds)('records across disconnects on $name storage', (kind
     const states: string[] = []
     sb.on('state', (s) => states.push(s))
     proxy.cut()
-    await waitFor(() => states.includes('reconnecting') && sb.state === 'connected', 'the cut noticed and reconnected', 15_000)
+    await waitFor(
+      () => states.includes('reconnecting') && sb.state === 'connected',
+      'the cut noticed and reconnected',
+      15_000,
+    )
     await waitFor(
       () => issued > (seen.get('n') as number) + 100 || issued >= 3000,
       'more increments after the reconnect',
