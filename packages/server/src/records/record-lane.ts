@@ -55,6 +55,8 @@ export class RecordLane {
    * of a compare-and-set, but reads reload first.
    */
   verified = false
+  /** The highest version other nodes' change notifications reported. */
+  private observed = 0
   private readonly jobs: LaneJob[] = []
   private running = false
 
@@ -65,6 +67,12 @@ export class RecordLane {
 
   get busy(): boolean {
     return this.running || this.jobs.length > 0
+  }
+
+  /** A change notification (possibly another node's): a newer version makes the state unverified. */
+  observe(version: number): void {
+    if (version > this.observed) this.observed = version
+    if (this.state && version > this.state.version) this.verified = false
   }
 
   push(job: LaneJob): void {
@@ -98,9 +106,9 @@ export class RecordLane {
 
   private async loadOrFail(): Promise<RecordState | undefined> {
     try {
-      this.state = await this.host.load(this.name)
-      this.verified = true
-      return this.state
+      const state = (this.state = await this.host.load(this.name))
+      this.verified = this.observed <= state.version
+      return state
     } catch (err) {
       this.host.storageFailed(this.name, err)
       const error = storageFailure(err)
@@ -155,7 +163,8 @@ export class RecordLane {
         return
       }
       this.state = state
-      this.verified = true
+      // Unless a notification already told of a newer version (committed after ours).
+      this.verified = this.observed <= state.version
     }
     for (const { job, planned } of batch) job.committed(planned.state.version, planned)
   }

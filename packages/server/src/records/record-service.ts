@@ -201,8 +201,8 @@ export class RecordService implements BrokerHandler {
   onPublication(pub: Publication): void {
     const change = pub.data as RecordChangeMessage
     const lane = this.lanes.get(change.n)
-    // A change committed by another node: our state is behind (reads reload; writes find out by CAS).
-    if (lane?.state && change.v > lane.state.version) lane.verified = false
+    // A change committed by another node leaves our state behind (reads reload; writes find out by CAS).
+    lane?.observe(change.v)
     const sessions = this.subscribers.get(change.n)
     if (!sessions || sessions.size === 0) return
     const frame = new EncodedFrame(jsonCodec.encode(change) as string)
