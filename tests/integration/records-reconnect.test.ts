@@ -103,7 +103,8 @@ describe.each(storageKinds)('records across disconnects on $name storage', (kind
   })
 
   it('increments in flight when the connection is cut are applied exactly once', async () => {
-    const { url, port, server: srv } = await server()
+    // The pump below outruns the default per-connection message rate; that limit is not under test.
+    const { url, port, server: srv } = await server({ limits: { messagesPerSecond: 100_000 } })
     const proxy = await proxied(port)
     const sb = await res.connected(proxy.url)
     const observer = await res.connected(url)
