@@ -10,7 +10,7 @@ const res = new Resources()
 afterEach(() => res.cleanup())
 
 describe('embedding into an existing Node http server', () => {
-  it('attach() serves /ws on the app\'s port; handleRequest() serves Switchboard routes; the app keeps the rest', async () => {
+  it("attach() serves /ws on the app's port; handleRequest() serves Switchboard routes; the app keeps the rest", async () => {
     const sb = res.add(createServer({ log: { level: 'silent' } }), (s) => s.close())
     const app = http.createServer((req, resp) => {
       if (!sb.handleRequest(req, resp)) resp.end('my app')

@@ -1,6 +1,11 @@
 export { Switchboard, type SwitchboardOptions, type SwitchboardEvents, type TransportName } from './switchboard.js'
 export { SwitchboardError } from './errors.js'
-export { Subscription, type PublicationHandler, type PublicationInfo, type SubscribeOptions } from './channels/subscription.js'
+export {
+  Subscription,
+  type PublicationHandler,
+  type PublicationInfo,
+  type SubscribeOptions,
+} from './channels/subscription.js'
 export type { HistoryResult } from './channels/channels.js'
 export { RecordHandle, type RecordEvents, type RecordWriteOptions } from './records/record-handle.js'
 export type { RecordsApi } from './records/records.js'
@@ -9,5 +14,11 @@ export { Rpc, type CallOptions } from './rpc/rpc.js'
 export { RpcProvider, type RpcContext, type RpcHandler } from './rpc/provider.js'
 export { PresenceRoom, type PresenceMember, type PresenceRoomEvents } from './presence/room.js'
 export type { ConnectionState } from './connection/state-machine.js'
-export type { ClientTransport, ClientTransportEvents, TransportFactory, WebSocketConstructor, WebSocketLike } from './transport/transport.js'
+export type {
+  ClientTransport,
+  ClientTransportEvents,
+  TransportFactory,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './transport/transport.js'
 export { errorCodes, closeCodes, type ErrorCode } from '@switchboard/protocol'

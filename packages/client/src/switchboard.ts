@@ -128,7 +128,10 @@ function resolveWebSocket(options: SwitchboardOptions): WebSocketConstructor {
   }
   const impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
   if (!impl) {
-    throw new SwitchboardError('INVALID_MESSAGE', 'no WebSocket implementation: pass options.WebSocket (the Node entry does this)')
+    throw new SwitchboardError(
+      'INVALID_MESSAGE',
+      'no WebSocket implementation: pass options.WebSocket (the Node entry does this)',
+    )
   }
   return impl
 }

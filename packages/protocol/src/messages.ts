@@ -23,11 +23,7 @@ export * from './messages/presence.js'
 export const PROTOCOL_VERSION = 1
 
 export type ClientMessage =
-  | ConnectionClientMessage
-  | ChannelClientMessage
-  | RecordClientMessage
-  | RpcClientMessage
-  | PresenceClientMessage
+  ConnectionClientMessage | ChannelClientMessage | RecordClientMessage | RpcClientMessage | PresenceClientMessage
 
 export type ClientMessageType = ClientMessage['t']
 
@@ -49,11 +45,7 @@ export interface ErrorMessage {
 
 /** Messages the server pushes on its own (everything but replies). */
 export type ServerPush =
-  | ConnectionServerMessage
-  | ChannelServerMessage
-  | RecordServerMessage
-  | RpcServerMessage
-  | PresenceServerMessage
+  ConnectionServerMessage | ChannelServerMessage | RecordServerMessage | RpcServerMessage | PresenceServerMessage
 
 export type ServerMessage = OkMessage | ErrorMessage | ServerPush
 export type ServerPushType = ServerPush['t']

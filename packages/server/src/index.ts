@@ -5,7 +5,14 @@ export { SwitchboardError } from './errors.js'
 export type { Transport, TransportSink } from './transport/transport.js'
 export { EncodedFrame } from './transport/transport.js'
 export { createMemoryTransport, type MemoryPeer } from './transports/memory/memory-transport.js'
-export type { Broker, BrokerHandler, Publication, HistoryOptions, HistoryQuery, HistoryResult } from './channels/broker.js'
+export type {
+  Broker,
+  BrokerHandler,
+  Publication,
+  HistoryOptions,
+  HistoryQuery,
+  HistoryResult,
+} from './channels/broker.js'
 export { MemoryBroker } from './channels/memory-broker.js'
 export type { Authenticator, AuthUser, AuthResult, Credentials } from './auth/authenticator.js'
 export { isBackend } from './auth/backend.js'

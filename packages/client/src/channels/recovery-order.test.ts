@@ -24,12 +24,22 @@ function scripted() {
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0))
-const welcome = (id: number) => ({ t: 'welcome', id, v: 1, client: 'c', user: null, hb: { interval: 10_000, timeout: 30_000 } })
+const welcome = (id: number) => ({
+  t: 'welcome',
+  id,
+  v: 1,
+  client: 'c',
+  user: null,
+  hb: { interval: 10_000, timeout: 30_000 },
+})
 
 describe('recovery order on the client', () => {
   it('live messages batched after a recovering subscribe answer do not overtake the recovered ones', async () => {
     const server = scripted()
-    const sb = new Switchboard('http://x.invalid', { transport: server.factory, reconnect: { minDelayMs: 1, maxDelayMs: 1 } })
+    const sb = new Switchboard('http://x.invalid', {
+      transport: server.factory,
+      reconnect: { minDelayMs: 1, maxDelayMs: 1 },
+    })
     const got: number[] = []
     const sub = sb.subscribe('room/1', (d) => got.push(d as number), { recover: true })
     const connecting = sb.connect()
@@ -51,7 +61,21 @@ describe('recovery order on the client', () => {
     expect(resub.since).toEqual({ offset: 2, epoch: 'E' })
     // The answer with the recovered 3..4 and live 5, 6 in ONE frame, as the server batches them.
     server.push([
-      { t: 'ok', id: resub.id, r: { o: 4, e: 'E', rec: { pubs: [{ o: 3, d: 3 }, { o: 4, d: 4 }], complete: true } } },
+      {
+        t: 'ok',
+        id: resub.id,
+        r: {
+          o: 4,
+          e: 'E',
+          rec: {
+            pubs: [
+              { o: 3, d: 3 },
+              { o: 4, d: 4 },
+            ],
+            complete: true,
+          },
+        },
+      },
       { t: 'msg', ch: 'room/1', o: 5, e: 'E', d: 5 },
       { t: 'msg', ch: 'room/1', o: 6, e: 'E', d: 6 },
     ])

@@ -96,7 +96,10 @@ export class ChannelService implements BrokerHandler {
     const subs = (session.subscriptions ??= new Set())
     if (subs.has(channel)) throw new SwitchboardError('ALREADY_SUBSCRIBED', `already subscribed to ${channel}`)
     if (subs.size >= this.limits.maxSubscriptionsPerConnection) {
-      throw new SwitchboardError('TOO_MANY_SUBSCRIPTIONS', `at most ${this.limits.maxSubscriptionsPerConnection} subscriptions per connection`)
+      throw new SwitchboardError(
+        'TOO_MANY_SUBSCRIPTIONS',
+        `at most ${this.limits.maxSubscriptionsPerConnection} subscriptions per connection`,
+      )
     }
     subs.add(channel)
     if (pattern) {
@@ -131,11 +134,19 @@ export class ChannelService implements BrokerHandler {
       if (buffers.size === 0) this.recovering.delete(channel)
     }
     const pubs = history.publications
-    const last = pubs.length > 0 ? (pubs[pubs.length - 1] as Publication).offset : since.epoch === history.position.epoch ? since.offset : 0
+    const last =
+      pubs.length > 0
+        ? (pubs[pubs.length - 1] as Publication).offset
+        : since.epoch === history.position.epoch
+          ? since.offset
+          : 0
     const reply: SubscribeReply = {
       o: history.position.offset,
       e: history.position.epoch,
-      rec: { pubs: pubs.map((p) => (p.publisher ? { o: p.offset, d: p.data, p: p.publisher } : { o: p.offset, d: p.data })), complete: history.complete },
+      rec: {
+        pubs: pubs.map((p) => (p.publisher ? { o: p.offset, d: p.data, p: p.publisher } : { o: p.offset, d: p.data })),
+        complete: history.complete,
+      },
     }
     if (session.phase === 'closed' || !session.subscriptions?.has(channel)) return { reply, replay: [] }
     this.index.add(channel, session, false)
@@ -178,7 +189,12 @@ export class ChannelService implements BrokerHandler {
       if (this.policy.allows({ kind: 'channels', action: 'subscribe', name: channel, user: session.user })) continue
       subs.delete(channel)
       this.leave(session, channel)
-      session.send({ t: 'unsubbed', ch: channel, code: 'PERMISSION_DENIED', msg: `no longer allowed to subscribe to ${channel}` })
+      session.send({
+        t: 'unsubbed',
+        ch: channel,
+        code: 'PERMISSION_DENIED',
+        msg: `no longer allowed to subscribe to ${channel}`,
+      })
     }
   }
 
@@ -188,7 +204,9 @@ export class ChannelService implements BrokerHandler {
 
   private leave(session: Session, channel: string): void {
     if (this.index.remove(channel, session, isPattern(channel))) {
-      this.broker.unsubscribe(channel).catch((err: unknown) => this.log.error({ err, channel }, 'broker unsubscribe failed'))
+      this.broker
+        .unsubscribe(channel)
+        .catch((err: unknown) => this.log.error({ err, channel }, 'broker unsubscribe failed'))
     }
   }
 }

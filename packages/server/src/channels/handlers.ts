@@ -26,7 +26,8 @@ export function channelHandlers(
         },
         (err: unknown) => {
           // A failed subscribe must not leave the name reserved.
-          if (!(err instanceof SwitchboardError && err.code === 'ALREADY_SUBSCRIBED')) session.subscriptions?.delete(m.ch)
+          if (!(err instanceof SwitchboardError && err.code === 'ALREADY_SUBSCRIBED'))
+            session.subscriptions?.delete(m.ch)
           throw err
         },
       )
@@ -58,7 +59,9 @@ export function channelHandlers(
       if (m.limit !== undefined) q.limit = m.limit
       const h = await channels.history(m.ch, q)
       const reply: HistoryReply = {
-        pubs: h.publications.map((p) => (p.publisher ? { o: p.offset, d: p.data, p: p.publisher } : { o: p.offset, d: p.data })),
+        pubs: h.publications.map((p) =>
+          p.publisher ? { o: p.offset, d: p.data, p: p.publisher } : { o: p.offset, d: p.data },
+        ),
         o: h.position.offset,
         e: h.position.epoch,
       }

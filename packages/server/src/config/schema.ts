@@ -111,7 +111,9 @@ export const ConfigSchema = Type.Object(
         closed,
       ),
     ),
-    rpc: Type.Optional(Type.Object({ defaultTimeoutMs: Type.Optional(Millis), maxTimeoutMs: Type.Optional(Millis) }, closed)),
+    rpc: Type.Optional(
+      Type.Object({ defaultTimeoutMs: Type.Optional(Millis), maxTimeoutMs: Type.Optional(Millis) }, closed),
+    ),
     presence: Type.Optional(
       Type.Object({ batchMs: Type.Optional(Count), countsOnly: Type.Optional(Type.Array(NonEmpty)) }, closed),
     ),

@@ -1,8 +1,21 @@
 import type { AuthUser } from '../auth/authenticator.js'
 
 export type AccessRequest =
-  | { kind: 'channels'; action: 'subscribe' | 'publish' | 'history'; name: string; user: AuthUser | null; data?: unknown }
-  | { kind: 'records'; action: 'read' | 'write' | 'delete'; name: string; user: AuthUser | null; data?: unknown; old?: unknown }
+  | {
+      kind: 'channels'
+      action: 'subscribe' | 'publish' | 'history'
+      name: string
+      user: AuthUser | null
+      data?: unknown
+    }
+  | {
+      kind: 'records'
+      action: 'read' | 'write' | 'delete'
+      name: string
+      user: AuthUser | null
+      data?: unknown
+      old?: unknown
+    }
   | { kind: 'rpc'; action: 'provide' | 'call'; name: string; user: AuthUser | null; data?: unknown }
   | { kind: 'presence'; action: 'join' | 'read'; name: string; user: AuthUser | null; data?: unknown }
 

@@ -88,7 +88,10 @@ export class Session implements TransportSink, Flushable {
     const now = Date.now()
     this.lastReceivedAt = now
     const { maxMessageBytes } = this.host.config.limits
-    if (text.length > maxMessageBytes || (text.length * 3 > maxMessageBytes && Buffer.byteLength(text) > maxMessageBytes)) {
+    if (
+      text.length > maxMessageBytes ||
+      (text.length * 3 > maxMessageBytes && Buffer.byteLength(text) > maxMessageBytes)
+    ) {
       this.receive(new Rejection('TOO_LARGE', `frame exceeds maxMessageBytes (${maxMessageBytes})`), now)
       return
     }
@@ -100,7 +103,8 @@ export class Session implements TransportSink, Flushable {
       return
     }
     if (!Array.isArray(decoded)) this.receive(decoded, now)
-    else if (decoded.length > 1000) this.receive(new Rejection('INVALID_MESSAGE', 'batch has more than 1000 messages'), now)
+    else if (decoded.length > 1000)
+      this.receive(new Rejection('INVALID_MESSAGE', 'batch has more than 1000 messages'), now)
     else for (const item of decoded) this.receive(item, now)
   }
 
@@ -173,7 +177,11 @@ export class Session implements TransportSink, Flushable {
       return
     }
     if (message.v !== PROTOCOL_VERSION) {
-      this.sendError(message.id, 'UNSUPPORTED_VERSION', `protocol version ${message.v} is not supported (use ${PROTOCOL_VERSION})`)
+      this.sendError(
+        message.id,
+        'UNSUPPORTED_VERSION',
+        `protocol version ${message.v} is not supported (use ${PROTOCOL_VERSION})`,
+      )
       this.close(CloseCode.UNSUPPORTED_VERSION, 'unsupported protocol version')
       return
     }
@@ -184,7 +192,10 @@ export class Session implements TransportSink, Flushable {
   private async authenticate(hello: HelloMessage): Promise<void> {
     let user: AuthUser | null
     try {
-      const result = await this.host.authenticator.authenticate({ token: hello.token, remoteAddress: this.transport.remoteAddress })
+      const result = await this.host.authenticator.authenticate({
+        token: hello.token,
+        remoteAddress: this.transport.remoteAddress,
+      })
       user = result.user
       this.tokenExpiresAt = result.expiresAt
     } catch (err) {
@@ -274,7 +285,9 @@ export class Session implements TransportSink, Flushable {
         texts.push(text)
         chars += text.length
       }
-      this.transport.send(texts.length === 1 ? (pending[count - 1] as EncodedFrame) : new EncodedFrame(codec.batch(texts)))
+      this.transport.send(
+        texts.length === 1 ? (pending[count - 1] as EncodedFrame) : new EncodedFrame(codec.batch(texts)),
+      )
     }
     pending.length = 0
     this.pendingChars = 0
