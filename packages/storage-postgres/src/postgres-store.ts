@@ -60,15 +60,10 @@ export class PostgresRecordStore implements RecordStore {
     // An idle connection that dies must not crash the process; the next query reconnects.
     pool.on('error', () => {})
     try {
-      await pool.query(
-        `CREATE TABLE IF NOT EXISTS ${table} (name text PRIMARY KEY, version bigint NOT NULL, data jsonb)`,
-      )
+      await createTable(pool, table)
     } catch (err) {
-      // Two servers creating the table at once: the loser sees a duplicate; the table exists.
-      if ((err as { code?: string }).code !== '23505' && (err as { code?: string }).code !== '42P07') {
-        await pool.end().catch(() => {})
-        throw toStorageError(err, 'cannot prepare the PostgreSQL records table')
-      }
+      await pool.end().catch(() => {})
+      throw toStorageError(err, 'cannot prepare the PostgreSQL records table')
     }
     return new PostgresRecordStore(pool, table, options.maxBatch ?? 1000)
   }
@@ -195,4 +190,26 @@ function batchParams(batch: readonly StoreWrite[], round: readonly number[]): un
 
 function toStored(row: Row): StoredRecord {
   return { version: Number(row.version), data: row.data === null ? undefined : row.data }
+}
+
+/**
+ * `CREATE TABLE IF NOT EXISTS` is not safe when several nodes start at once (the losers fail
+ * with duplicate-type or duplicate-key errors), so creation is serialised across nodes by a
+ * transaction-scoped advisory lock keyed on the table name.
+ */
+async function createTable(pool: pg.Pool, table: string): Promise<void> {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN')
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`switchboard:create:${table}`])
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${table} (name text PRIMARY KEY, version bigint NOT NULL, data jsonb)`,
+    )
+    await client.query('COMMIT')
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw err
+  } finally {
+    client.release()
+  }
 }

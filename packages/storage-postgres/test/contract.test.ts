@@ -24,6 +24,19 @@ describeRecordStoreContract(
 )
 
 describe('PostgresRecordStore specifics', () => {
+  it('several nodes can open one new table at the same moment', async () => {
+    // Plain CREATE TABLE IF NOT EXISTS races here ("type … already exists"); creation is locked.
+    for (let round = 0; round < 8; round++) {
+      const table = `${schema.name}.race_${round}`
+      const stores = await Promise.all(
+        Array.from({ length: 16 }, () => PostgresRecordStore.open({ url: schema.url, table })),
+      )
+      await stores[0]!.write('x', { round }, 0)
+      expect((await stores[15]!.get('x'))?.data).toEqual({ round })
+      await Promise.all(stores.map((s) => s.close()))
+    }
+  })
+
   it('uses the search_path of the URL for an unqualified table', async () => {
     const store = await PostgresRecordStore.open({ url: schema.url })
     try {
