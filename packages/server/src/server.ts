@@ -203,7 +203,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
       return
     }
     socket.once('close', () => perIp.release(address))
-    websocket.handleUpgrade(req, socket, head)
+    websocket.handleUpgrade(req, socket, head, address)
   }
 
   let own: HttpServer | undefined

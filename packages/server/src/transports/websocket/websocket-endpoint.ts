@@ -26,9 +26,10 @@ export class WebSocketEndpoint {
     })
   }
 
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /** `remoteAddress`: the peer address the caller already read (each read is a syscall). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, remoteAddress?: string): void {
     this.wss.handleUpgrade(req, socket, head, (ws: TaggedSocket) => {
-      const transport = new WebSocketTransport(ws, req.socket.remoteAddress ?? 'unknown')
+      const transport = new WebSocketTransport(ws, remoteAddress ?? req.socket.remoteAddress ?? 'unknown')
       ws[TRANSPORT] = transport
       transport.sink = this.accept(transport)
       ws.on('message', onMessage)
