@@ -35,10 +35,8 @@ const config = (): SwitchboardConfigInput => ({
 
 /** A raw connection authenticated as `sub` with `claims`. */
 async function rawAs(url: string, sub: string | null, claims: Record<string, unknown> = {}): Promise<RawClient> {
-  const c = res.add(await RawClient.open(url, { hello: false }), (x) => x.close())
-  c.send(sub === null ? { t: 'hello', id: 0, v: 1 } : { t: 'hello', id: 0, v: 1, token: await hsToken(sub, claims) })
-  await c.waitFor((m) => m.t === 'welcome')
-  return c
+  const token = sub === null ? undefined : await hsToken(sub, claims)
+  return res.add(await RawClient.open(url, token === undefined ? {} : { token }), (x) => x.close())
 }
 const deliveries = (c: RawClient, ch?: string) =>
   c.messages.filter((m) => m.t === 'msg' && (ch === undefined || m.ch === ch))

@@ -28,10 +28,7 @@ const config = (): SwitchboardConfigInput => {
 }
 
 async function rawAs(url: string, sub: string, claims: Record<string, unknown> = {}): Promise<RawClient> {
-  const c = res.add(await RawClient.open(url, { hello: false }), (x) => x.close())
-  c.send({ t: 'hello', id: 0, v: 1, token: await hsToken(sub, claims) })
-  await c.waitFor((m) => m.t === 'welcome')
-  return c
+  return res.add(await RawClient.open(url, { token: await hsToken(sub, claims) }), (x) => x.close())
 }
 
 describe('records under permission rules (CEL)', () => {

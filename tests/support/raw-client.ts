@@ -13,7 +13,8 @@ export class RawClient {
     ws.on('error', () => {})
   }
 
-  static async open(url: string, options: { hello?: boolean } = {}): Promise<RawClient> {
+  /** Opens a connection; unless `hello: false`, says hello (with `token` if given) and waits for the welcome. */
+  static async open(url: string, options: { hello?: boolean; token?: string } = {}): Promise<RawClient> {
     const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws')
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve())
@@ -21,7 +22,9 @@ export class RawClient {
     })
     const client = new RawClient(ws)
     if (options.hello !== false) {
-      client.send({ t: 'hello', id: 0, v: 1 })
+      client.send(
+        options.token === undefined ? { t: 'hello', id: 0, v: 1 } : { t: 'hello', id: 0, v: 1, token: options.token },
+      )
       await client.waitFor((m) => m.t === 'welcome')
     }
     return client

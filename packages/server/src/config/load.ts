@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, relative, resolve } from 'node:path'
 import { LineCounter, parseDocument, type Document } from 'yaml'
 import { coerce, nest, readEnvOverrides } from './env.js'
 import { ConfigError, type ConfigIssue } from './issues.js'
 import { locateInDocument } from './locate.js'
+import { readUserFile } from './read-text.js'
 import { ConfigValueError, resolveConfig } from './resolve.js'
 import { schemaAt, type PathSegment } from './schema.js'
 import type { SwitchboardConfigInput } from './types.js'
@@ -84,14 +84,8 @@ interface ParsedFile {
 
 function parseFile(file: string): ParsedFile {
   const label = displayName(file)
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException
-    const why = err.code === 'ENOENT' ? 'file not found' : err.message
-    throw new ConfigError([{ path: '', file: label, message: `cannot read config file: ${why}` }])
-  }
+  const { text, issue } = readUserFile(file, 'config file', { label })
+  if (issue) throw new ConfigError([issue])
   const lines = new LineCounter()
   // prettyErrors off: we print our own `file:line:col` prefix, not yaml's code excerpt.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })

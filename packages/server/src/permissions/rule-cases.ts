@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs'
 import { isValidName, isValidPattern } from '@switchboard/protocol'
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
 import type { AuthUser } from '../auth/authenticator.js'
 import type { ConfigIssue } from '../config/issues.js'
+import { readUserFile } from '../config/read-text.js'
 import type { AccessRequest } from './access-policy.js'
 import { ACTIONS, isActionOf, isKind } from './actions.js'
 import { compileRulesFile, displayName } from './load-rules.js'
@@ -43,22 +43,8 @@ export function runRuleCases(rulesFile: string, casesFile: string): { issues: Co
 
 export function readCases(file: string): { cases: RuleCase[]; issues: ConfigIssue[] } {
   const label = displayName(file)
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException
-    return {
-      cases: [],
-      issues: [
-        {
-          path: '',
-          file: label,
-          message: `cannot read cases file: ${err.code === 'ENOENT' ? 'file not found' : err.message}`,
-        },
-      ],
-    }
-  }
+  const { text, issue } = readUserFile(file, 'cases file', { label })
+  if (issue) return { cases: [], issues: [issue] }
   const lines = new LineCounter()
   const doc: Document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
   const lineOf = (node: Node | null | undefined) => lines.linePos(node?.range?.[0] ?? 0).line

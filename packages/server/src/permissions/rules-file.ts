@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs'
 import { isValidPattern } from '@switchboard/protocol'
 import { isMap, isScalar, LineCounter, parseDocument, Scalar, type Node } from 'yaml'
 import type { ConfigIssue } from '../config/issues.js'
+import { readUserFile } from '../config/read-text.js'
 import { ACTIONS, GLOBAL_PRESENCE, isActionOf, isKind, type Action, type Kind } from './actions.js'
 
 /** One rule as written: where it is, and the CEL text. */
@@ -23,17 +23,8 @@ export interface RuleSource {
  * structural problem (unknown kind or action, bad pattern, non-string rule) as an issue.
  */
 export function readRulesFile(file: string, label = file): { rules: RuleSource[]; issues: ConfigIssue[] } {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException
-    const why = err.code === 'ENOENT' ? 'file not found' : err.message
-    return {
-      rules: [],
-      issues: [{ path: 'permissions', file: label, message: `cannot read permissions file: ${why}` }],
-    }
-  }
+  const { text, issue } = readUserFile(file, 'permissions file', { label, path: 'permissions' })
+  if (issue) return { rules: [], issues: [issue] }
   return parseRules(text, label)
 }
 
