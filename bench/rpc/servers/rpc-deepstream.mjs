@@ -1,43 +1,5 @@
-// deepstream.io 7 with its own RPC (provide / make), over its `ws` WebSocket endpoint
-// (ws-binary; the uWebSockets.js endpoint needs a GitHub-only package). No auth, no storage.
+// deepstream.io 7 with its own RPC (provide / make); see bench/lib/deepstream.mjs.
+import { startDeepstream } from '../../lib/deepstream.mjs'
 import { runServer } from '../../servers/common.mjs'
 
-runServer('rpc-deepstream', async () => {
-  const { Deepstream } = await import('@deepstream/server')
-  const { createServer } = await import('node:net')
-  // deepstream takes a fixed port: find a free one first.
-  const port = await new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const p = probe.address().port
-      probe.close(() => resolve(p))
-    })
-  })
-  const server = new Deepstream({
-    serverName: 'bench',
-    showLogo: false,
-    logLevel: 'OFF',
-    logger: { type: 'default', options: { logLevel: 'OFF' } },
-    connectionEndpoints: [
-      { type: 'ws-binary', options: { urlPath: '/deepstream', heartbeatInterval: 30000, maxMessageSize: 1048576 } },
-    ],
-    httpServer: { type: 'default', options: { port, host: '127.0.0.1' } },
-    monitoring: { type: 'none' },
-    telemetry: { type: 'deepstreamIO', options: { enabled: false } },
-  })
-  await new Promise((resolve, reject) => {
-    server.once('started', resolve)
-    server.once('error', reject)
-    server.start()
-  })
-  return {
-    port,
-    info: { endpoint: 'ws-binary' },
-    close: () =>
-      new Promise((resolve) => {
-        server.once('stopped', resolve)
-        server.stop()
-      }),
-  }
-})
+runServer('rpc-deepstream', async () => ({ ...(await startDeepstream()), info: { endpoint: 'ws-binary' } }))
