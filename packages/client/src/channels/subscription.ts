@@ -1,6 +1,7 @@
 import type { PublisherInfo } from '@switchboard/protocol'
 import { Emitter } from '../emitter.js'
 import type { SwitchboardError } from '../errors.js'
+import { readySignal } from '../ready.js'
 
 export interface PublicationInfo {
   channel: string
@@ -25,7 +26,7 @@ export interface SubscriptionEvents extends Record<string, unknown> {
 export class Subscription extends Emitter<SubscriptionEvents> {
   /** Resolves when the server confirmed the subscription; rejects with e.g. PERMISSION_DENIED. */
   readonly ready: Promise<void>
-  private settleReady!: (error?: SwitchboardError) => void
+  private readonly settleReady: (error?: SwitchboardError) => void
   private active = true
 
   constructor(
@@ -35,11 +36,9 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     private readonly onUnsubscribe: (sub: Subscription) => void,
   ) {
     super()
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.settleReady = (error) => (error ? reject(error) : resolve())
-    })
-    // Apps that never await `ready` must not get an unhandled rejection; errors also go to 'error'.
-    this.ready.catch(() => {})
+    const signal = readySignal()
+    this.ready = signal.ready
+    this.settleReady = signal.settle
   }
 
   get subscribed(): boolean {

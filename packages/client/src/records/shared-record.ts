@@ -8,6 +8,7 @@ import {
 } from '@switchboard/protocol'
 import type { Connection, RequestBody } from '../connection/connection.js'
 import type { SwitchboardError } from '../errors.js'
+import { readySignal } from '../ready.js'
 
 /** A write applied locally and not yet part of the confirmed server state. */
 interface PendingWrite {
@@ -47,7 +48,7 @@ export class SharedRecord {
   error: SwitchboardError | undefined
   readonly ready: Promise<void>
   readonly observers = new Set<RecordObserver>()
-  private settleReady!: (error?: SwitchboardError) => void
+  private readonly settleReady: (error?: SwitchboardError) => void
   /** Snapshot requests are numbered; only the latest one's answer counts. */
   private syncGeneration = 0
   /** True until the first snapshot, and while a re-read is on its way. */
@@ -59,10 +60,9 @@ export class SharedRecord {
     private readonly conn: Connection,
     private readonly nextWriteId: () => string,
   ) {
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.settleReady = (error) => (error ? reject(error) : resolve())
-    })
-    this.ready.catch(() => {})
+    const signal = readySignal()
+    this.ready = signal.ready
+    this.settleReady = signal.settle
   }
 
   /** The confirmed version, or the newest acknowledged write's if its change has not arrived yet. */

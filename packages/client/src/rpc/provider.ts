@@ -1,5 +1,6 @@
 import { Emitter } from '../emitter.js'
 import type { SwitchboardError } from '../errors.js'
+import { readySignal } from '../ready.js'
 
 /** What a provider's handler gets besides the args. */
 export interface RpcContext {
@@ -24,7 +25,7 @@ export interface ProviderEvents extends Record<string, unknown> {
 export class RpcProvider extends Emitter<ProviderEvents> {
   /** Resolves when the server registered the provider; rejects with e.g. PERMISSION_DENIED. */
   readonly ready: Promise<void>
-  private settleReady!: (error?: SwitchboardError) => void
+  private readonly settleReady: (error?: SwitchboardError) => void
   private active = true
 
   constructor(
@@ -34,10 +35,9 @@ export class RpcProvider extends Emitter<ProviderEvents> {
     private readonly onStop: (provider: RpcProvider) => Promise<void>,
   ) {
     super()
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.settleReady = (error) => (error ? reject(error) : resolve())
-    })
-    this.ready.catch(() => {})
+    const signal = readySignal()
+    this.ready = signal.ready
+    this.settleReady = signal.settle
   }
 
   /** True until `stop()` or a failure. */
