@@ -101,6 +101,12 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const config = resolveConfig(input)
   const log = options.logger ?? createLogger(config.log.level)
   const lifecycle = new Lifecycle()
+  if (config.engine.type !== 'memory' && !options.broker) {
+    // Never fall back to a single-node engine silently: nodes would not see each other.
+    throw new Error(
+      `engine.type "${config.engine.type}" is not available in this version: use { type: memory } (single node)`,
+    )
+  }
   const broker = options.broker ?? new MemoryBroker()
   // Auth and permission rules from config (or the embedder's own); refuses unsafe production setups.
   const { authenticator, policy } = setupSecurity(input, config, options, log)
