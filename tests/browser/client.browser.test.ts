@@ -1,19 +1,14 @@
-import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { launchChromium } from '../support/browser.js'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Resources } from '../support/server.js'
 import { waitFor } from '../support/wait.js'
 
 const BUNDLE = fileURLToPath(new URL('../../packages/client/dist/browser/switchboard.min.js', import.meta.url))
-
-/** Debian's chromium, installed by .ci/run; the test fails (not skips) without it. */
-function chromiumPath(): string {
-  return process.env.CHROMIUM_PATH ?? execFileSync('which', ['chromium']).toString().trim()
-}
 
 let browser: Browser
 let page: http.Server
@@ -33,19 +28,7 @@ beforeAll(async () => {
   })
   await new Promise<void>((r) => page.listen(0, '127.0.0.1', r))
   pageUrl = `http://127.0.0.1:${(page.address() as AddressInfo).port}/`
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-    ],
-  })
+  browser = await launchChromium()
 })
 
 afterEach(() => res.cleanup())

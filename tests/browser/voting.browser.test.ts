@@ -1,7 +1,7 @@
 // The voting example's page in headless Chromium: two browser viewers, one votes through the
 // page (token pasted, button clicked), both see the tally change.
-import { execFileSync } from 'node:child_process'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { launchChromium } from '../support/browser.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signDevelopmentToken } from '@switchboard/server'
 import { startVoting } from '../../examples/voting/app.mjs'
@@ -12,17 +12,7 @@ let app: Awaited<ReturnType<typeof startVoting>>
 
 beforeAll(async () => {
   app = await startVoting({ server: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' } })
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? execFileSync('which', ['chromium']).toString().trim(),
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      '--disable-background-networking',
-      '--no-first-run',
-    ],
-  })
+  browser = await launchChromium()
 })
 
 afterAll(async () => {
