@@ -4,10 +4,11 @@
 //        [--servers deepstream,switchboard-sqlite,switchboard-postgres] [--duration 10] [--warmup 3]
 //        [--record-subs 200] [--record-rate 100] [--record-workers 1] [--payload 100]
 //        [--write-clients 100] [--write-records 1000] [--write-window 16] [--pin] [--nice 0]
+import { parseOptions } from '../lib/options.mjs'
 import { killAllChildren } from '../lib/ipc.mjs'
 import { printRecordScenario, recordDefaults, recordScenarios } from './scenarios.mjs'
 
-const opts = {
+const opts = parseOptions({
   only: Object.keys(recordScenarios).join(','),
   servers: 'deepstream,switchboard-sqlite,switchboard-postgres',
   duration: 10,
@@ -16,14 +17,7 @@ const opts = {
   pin: false,
   nice: 0,
   ...recordDefaults,
-}
-const argv = process.argv.slice(2)
-for (let i = 0; i < argv.length; i++) {
-  const [k, v] = argv[i].slice(2).split('=', 2)
-  if (!(k in opts)) throw new Error(`unknown option --${k}`)
-  if (typeof opts[k] === 'boolean') opts[k] = v === undefined ? true : v !== 'false'
-  else opts[k] = typeof opts[k] === 'number' ? Number(v ?? argv[++i]) : (v ?? argv[++i])
-}
+})
 process.on('exit', killAllChildren)
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130))
 

@@ -3,10 +3,11 @@
 //   node bench/rpc/run.mjs [--only rpc,presence] [--servers ws,socketio,deepstream,switchboard]
 //                          [--duration 10] [--rpc-calls 2000] [--rpc-inflight 100]
 //                          [--presence-members 1000] [--presence-rate 1] [--payload 100] [--pin]
+import { parseOptions } from '../lib/options.mjs'
 import { killAllChildren } from '../lib/ipc.mjs'
 import { rpcDefaults, rpcScenarios } from './scenarios.mjs'
 
-const opts = {
+const opts = parseOptions({
   only: 'rpc,presence',
   servers: 'ws,socketio,deepstream,switchboard',
   duration: 10,
@@ -14,14 +15,7 @@ const opts = {
   pin: false,
   nice: 0,
   ...rpcDefaults,
-}
-const argv = process.argv.slice(2)
-for (let i = 0; i < argv.length; i++) {
-  const [k, v] = argv[i].slice(2).split('=', 2)
-  if (!(k in opts)) throw new Error(`unknown option --${k}`)
-  if (typeof opts[k] === 'boolean') opts[k] = v === undefined ? true : v !== 'false'
-  else opts[k] = typeof opts[k] === 'number' ? Number(v ?? argv[++i]) : (v ?? argv[++i])
-}
+})
 process.on('exit', killAllChildren)
 const labels = { ws: 'raw ws', socketio: 'socket.io', deepstream: 'deepstream', switchboard: 'Switchboard' }
 const fmt = (v, d) =>

@@ -1,11 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { SwitchboardError, type PresenceMember, type Switchboard } from '@switchboard/client'
-import {
-  createServer,
-  signDevelopmentToken,
-  type AccessRequest,
-  type SwitchboardConfigInput,
-} from '@switchboard/server'
+import { signDevelopmentToken, type AccessRequest, type SwitchboardConfigInput } from '@switchboard/server'
 import { RawClient } from '../support/raw-client.js'
 import { Resources } from '../support/server.js'
 import { TcpProxy } from '../support/tcp-proxy.js'
@@ -171,14 +166,7 @@ describe('presence', () => {
       allows: (r: AccessRequest) =>
         r.kind !== 'presence' || (r.action === 'join' ? r.name !== 'vip/room' : r.name !== 'secret/room'),
     }
-    const server = res.add(
-      createServer(
-        { server: { host: '127.0.0.1', port: 0 }, storage: { type: 'memory' }, log: { level: 'silent' } },
-        { policy },
-      ),
-      (s) => s.close(),
-    )
-    const { url } = await server.listen()
+    const { url } = await res.server({}, { policy })
     const sb = await res.connected(url)
     await expect(sb.presence('vip/room').join()).rejects.toMatchObject({ code: 'PERMISSION_DENIED' })
     const refused = nextEvent<SwitchboardError>((l) => sb.presence('secret/room').on('error', l), 'the refusal')

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { SwitchboardError, type Switchboard } from '@switchboard/client'
-import { createServer, signDevelopmentToken, type AccessRequest } from '@switchboard/server'
+import { signDevelopmentToken, type AccessRequest } from '@switchboard/server'
 import { RawClient } from '../support/raw-client.js'
 import { Resources } from '../support/server.js'
 import { TcpProxy } from '../support/tcp-proxy.js'
@@ -244,14 +244,7 @@ describe('rpc: failures', () => {
       allows: (r: AccessRequest) =>
         r.kind !== 'rpc' || (r.action === 'provide' ? r.name.startsWith('open/') : r.name !== 'open/secret'),
     }
-    const server = res.add(
-      createServer(
-        { server: { host: '127.0.0.1', port: 0 }, storage: { type: 'memory' }, log: { level: 'silent' } },
-        { policy },
-      ),
-      (s) => s.close(),
-    )
-    const { url } = await server.listen()
+    const { url } = await res.server({}, { policy })
     const [provider, caller] = [await res.connected(url), await res.connected(url)]
     expect((await failure(provider.rpc.provide('closed/x', () => 1).ready)).code).toBe('PERMISSION_DENIED')
     await provider.rpc.provide('open/secret', () => 's').ready

@@ -1,4 +1,9 @@
-import { createServer, type SwitchboardConfigInput, type SwitchboardServer } from '@switchboard/server'
+import {
+  createServer,
+  type ServerOptions,
+  type SwitchboardConfigInput,
+  type SwitchboardServer,
+} from '@switchboard/server'
 import { Switchboard, type SwitchboardOptions } from '@switchboard/client'
 
 export interface TestServer {
@@ -8,13 +13,19 @@ export interface TestServer {
 }
 
 /** A real server on an ephemeral loopback port, with in-memory storage and quiet logs. */
-export async function startServer(config: SwitchboardConfigInput = {}): Promise<TestServer> {
-  const server = createServer({
-    ...config,
-    server: { host: '127.0.0.1', port: 0, ...config.server },
-    storage: config.storage ?? { type: 'memory' },
-    log: { level: (process.env.SWITCHBOARD_TEST_LOG as 'info' | undefined) ?? 'silent' },
-  })
+export async function startServer(
+  config: SwitchboardConfigInput = {},
+  options: ServerOptions = {},
+): Promise<TestServer> {
+  const server = createServer(
+    {
+      ...config,
+      server: { host: '127.0.0.1', port: 0, ...config.server },
+      storage: config.storage ?? { type: 'memory' },
+      log: { level: (process.env.SWITCHBOARD_TEST_LOG as 'info' | undefined) ?? 'silent' },
+    },
+    options,
+  )
   const { url, port } = await server.listen()
   return { server, url, port }
 }
@@ -28,8 +39,9 @@ export class Resources {
     return value
   }
 
-  async server(config?: SwitchboardConfigInput): Promise<TestServer> {
-    const s = await startServer(config)
+  /** `options` plugs in parts (a policy, a store, …) the way embedders do. */
+  async server(config?: SwitchboardConfigInput, options?: ServerOptions): Promise<TestServer> {
+    const s = await startServer(config, options)
     return this.add(s, (x) => x.server.close())
   }
 
