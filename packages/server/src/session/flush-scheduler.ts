@@ -10,22 +10,28 @@ export interface Flushable {
 }
 
 export class FlushScheduler {
-  private dirty: Flushable[] = []
-  private scheduled = false
+  // Two lists used in turn, kept at their size: a fan-out to N sessions does not regrow an
+  // array from empty every turn. A flush may schedule again (into the other list).
+  private dirty: (Flushable | undefined)[] = []
+  private spare: (Flushable | undefined)[] = []
+  private count = 0
 
   schedule(target: Flushable): void {
-    this.dirty.push(target)
-    if (!this.scheduled) {
-      this.scheduled = true
-      setImmediate(this.run)
-    }
+    if (this.count === 0) setImmediate(this.run)
+    this.dirty[this.count++] = target
   }
 
   private readonly run = (): void => {
     const batch = this.dirty
-    this.dirty = []
-    this.scheduled = false
+    const count = this.count
+    this.dirty = this.spare
+    this.spare = batch
+    this.count = 0
     const now = Date.now()
-    for (let i = 0; i < batch.length; i++) (batch[i] as Flushable).flush(now)
+    for (let i = 0; i < count; i++) {
+      const target = batch[i] as Flushable
+      batch[i] = undefined // no reference kept to a session that may close
+      target.flush(now)
+    }
   }
 }

@@ -59,8 +59,13 @@ export class Session implements TransportSink, Flushable {
   /** When the credentials expire (epoch ms): the registry's sweep closes the session with TOKEN_EXPIRED then, unless a `refresh` moved it. */
   tokenExpiresAt: number | undefined
 
-  private pending: EncodedFrame[] = []
+  // Outbound queue. Most turns queue one frame per session, so the first waits in a field of its
+  // own and only later ones go to the array: no array growth or truncation per delivery.
+  private pendingFirst: EncodedFrame | undefined
+  private readonly pendingMore: EncodedFrame[] = []
   private pendingChars = 0
+  /** limits.maxBufferedBytes, read once: checked on every enqueue and flush. */
+  private readonly maxBufferedBytes: number
   private inbound: unknown[] | undefined
   private busy = false
   private strikes = 0
@@ -73,7 +78,8 @@ export class Session implements TransportSink, Flushable {
     readonly transport: Transport,
     private readonly host: SessionHost,
   ) {
-    const { messagesPerSecond, messagesBurst } = host.config.limits
+    const { messagesPerSecond, messagesBurst, maxBufferedBytes } = host.config.limits
+    this.maxBufferedBytes = maxBufferedBytes
     this.bucket = new TokenBucket(messagesPerSecond, messagesBurst, this.createdAt)
   }
 
@@ -261,44 +267,58 @@ export class Session implements TransportSink, Flushable {
   /** Queues a frame that may be shared with other sessions (encode once, send many). */
   enqueue(frame: EncodedFrame): void {
     if (this.phase === 'closed') return
-    if (this.pending.push(frame) === 1) this.host.scheduler.schedule(this)
+    if (this.pendingFirst === undefined) {
+      this.pendingFirst = frame
+      this.host.scheduler.schedule(this)
+    } else {
+      this.pendingMore.push(frame)
+    }
     this.pendingChars += frame.size
-    if (this.pendingChars > this.host.config.limits.maxBufferedBytes) this.slowConsumer()
+    if (this.pendingChars > this.maxBufferedBytes) this.slowConsumer()
   }
 
   flush(now: number = Date.now()): void {
-    const pending = this.pending
-    if (pending.length === 0 || this.phase === 'closed') return
-    const count = pending.length
-    if (count === 1) {
-      this.transport.send(pending[0] as EncodedFrame)
-    } else {
-      const texts: string[] = []
-      let chars = 0
-      for (let i = 0; i < count; i++) {
-        const text = (pending[i] as EncodedFrame).text
-        if (chars + text.length > MAX_BATCH_CHARS && texts.length > 0) {
-          this.transport.send(new EncodedFrame(codec.batch(texts)))
-          texts.length = 0
-          chars = 0
-        }
-        texts.push(text)
-        chars += text.length
-      }
-      this.transport.send(
-        texts.length === 1 ? (pending[count - 1] as EncodedFrame) : new EncodedFrame(codec.batch(texts)),
-      )
-    }
-    pending.length = 0
+    const first = this.pendingFirst
+    if (first === undefined || this.phase === 'closed') return
+    this.pendingFirst = undefined
     this.pendingChars = 0
+    if (this.pendingMore.length === 0) this.transport.send(first)
+    else this.sendBatched(first)
     this.lastSentAt = now
-    if (this.transport.bufferedBytes() > this.host.config.limits.maxBufferedBytes) this.slowConsumer()
+    if (this.transport.bufferedBytes() > this.maxBufferedBytes) this.slowConsumer()
+  }
+
+  /** Several frames waited: they leave as array frames of at most MAX_BATCH_CHARS each. */
+  private sendBatched(first: EncodedFrame): void {
+    const more = this.pendingMore
+    const texts = [first.text]
+    let chars = first.text.length
+    for (let i = 0; i < more.length; i++) {
+      const text = (more[i] as EncodedFrame).text
+      if (chars + text.length > MAX_BATCH_CHARS) {
+        this.transport.send(
+          texts.length === 1 ? new EncodedFrame(texts[0] as string) : new EncodedFrame(codec.batch(texts)),
+        )
+        texts.length = 0
+        chars = 0
+      }
+      texts.push(text)
+      chars += text.length
+    }
+    const last = more[more.length - 1] as EncodedFrame
+    more.length = 0
+    this.transport.send(texts.length === 1 ? last : new EncodedFrame(codec.batch(texts)))
+  }
+
+  private dropPending(): void {
+    this.pendingFirst = undefined
+    this.pendingMore.length = 0
+    this.pendingChars = 0
   }
 
   private slowConsumer(): void {
     this.host.log.warn({ client: this.id }, 'closing slow consumer')
-    this.pending.length = 0
-    this.pendingChars = 0
+    this.dropPending()
     this.close(CloseCode.SLOW_CONSUMER, 'slow consumer: outbound buffer exceeded maxBufferedBytes')
   }
 
@@ -319,7 +339,7 @@ export class Session implements TransportSink, Flushable {
   private markClosed(code: number, reason: string): void {
     if (this.phase === 'closed') return
     this.phase = 'closed'
-    this.pending.length = 0
+    this.dropPending()
     this.inbound = undefined
     this.host.sessionClosed(this, code, reason)
   }
