@@ -4,6 +4,7 @@
 //        [--servers deepstream,switchboard-sqlite,switchboard-postgres] [--duration 10] [--warmup 3]
 //        [--record-subs 200] [--record-rate 100] [--record-workers 1] [--payload 100]
 //        [--write-clients 100] [--write-records 1000] [--write-window 16] [--pin] [--nice 0]
+//        [--profile] [--profile-dir /tmp/profiles]
 import { parseOptions } from '../lib/options.mjs'
 import { killAllChildren } from '../lib/ipc.mjs'
 import { printRecordScenario, recordDefaults, recordScenarios } from './scenarios.mjs'
@@ -16,6 +17,8 @@ const opts = parseOptions({
   payload: 100,
   pin: false,
   nice: 0,
+  profile: false,
+  'profile-dir': '/tmp/profiles',
   ...recordDefaults,
 })
 process.on('exit', killAllChildren)

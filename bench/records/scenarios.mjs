@@ -44,14 +44,33 @@ export const recordServerDefs = {
     args: ['postgres'],
     client: 'sb',
   },
+  ws: {
+    label: 'raw ws floor',
+    file: join(here, '..', 'servers', 'raw-ws.mjs'),
+    args: [],
+    client: 'ws',
+  },
+  'switchboard-memory': {
+    label: 'SB memory',
+    file: join(here, 'servers', 'records-switchboard.mjs'),
+    args: ['memory'],
+    client: 'sb',
+  },
 }
+
+const profileDir = (opts) =>
+  opts['profile-dir'] ?? (opts.out ? join(dirname(opts.out), 'profiles') : join(here, '..', 'results', 'profiles'))
 
 async function withSetup(opts, key, workerCount, fn) {
   const def = recordServerDefs[key]
   if (!def) throw new Error(`no record server ${key}`)
   const server = await startChild(def.file, {
     args: def.args,
-    execArgv: ['--expose-gc'],
+    execArgv: [
+      '--expose-gc',
+      // --profile: a V8 CPU profile of the server, warm-up included (bench/run.mjs does the same)
+      ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir(opts)}`] : []),
+    ],
     name: `${key} server`,
     pinCpu: opts.pin ? 0 : undefined,
     nice: opts.nice ?? 0,
@@ -77,6 +96,7 @@ async function withSetup(opts, key, workerCount, fn) {
 }
 
 const cpuUs = (a, b) => b.cpu.user + b.cpu.system - (a.cpu.user + a.cpu.system)
+const systemUs = (a, b) => b.cpu.system - a.cpu.system
 
 /** One measured window: server CPU from the server, counts and latency from the workers. */
 async function window(server, workers, seconds) {
@@ -86,14 +106,14 @@ async function window(server, workers, seconds) {
   const s1 = await server.call('cpu')
   const reports = await Promise.all(workers.map((w) => w.call('report')))
   const wallMs = s1.t - s0.t
-  return { cpuUs: cpuUs(s0, s1), wallMs, reports }
+  return { cpuUs: cpuUs(s0, s1), systemUs: systemUs(s0, s1), wallMs, reports }
 }
 
 const RECORD = 'bench/fanout'
 
 export const recordScenarios = {
   'record-fanout': {
-    servers: ['deepstream', 'switchboard-sqlite', 'switchboard-postgres'],
+    servers: ['deepstream', 'switchboard-sqlite', 'switchboard-postgres', 'switchboard-memory', 'ws'],
     title: (o) =>
       `Record-update fan-out: 1 writer, ${o['record-subs']} subscribers on one record, ${o['record-rate']} updates/s x ~${o.payload} B, ${o.duration} s`,
     run: (opts, key) =>
@@ -120,6 +140,7 @@ export const recordScenarios = {
           maxMs: lat.maxMs ?? null,
           cpuPerDeliveryUs: delivered > 0 ? m.cpuUs / delivered : null,
           cpuPer1000DeliveriesMs: delivered > 0 ? m.cpuUs / delivered : null,
+          systemPer1000DeliveriesMs: delivered > 0 ? m.systemUs / delivered : null,
           serverCpuPct: (m.cpuUs / 1000 / m.wallMs) * 100,
           loadgenCpuPct: m.reports.map((r) => +r.loadgenCpuPct.toFixed(0)),
           errors: m.reports.reduce((a, r) => a + r.errors, 0),
@@ -128,6 +149,7 @@ export const recordScenarios = {
       }),
     rows: [
       ['server CPU / 1,000 deliveries (ms)', 'cpuPer1000DeliveriesMs', 2],
+      ['  of which in the kernel (ms)', 'systemPer1000DeliveriesMs', 2],
       ['latency p50 (ms)', 'p50Ms', 2],
       ['latency p99 (ms)', 'p99Ms', 2],
       ['latency max (ms)', 'maxMs', 1],
@@ -223,6 +245,14 @@ export function printRecordScenario(name, opts, keys, results) {
       `  target: ${recordServerDefs[t.sb].label} ${t.key} <= ${t.max}x ${recordServerDefs[t.vs].label}: ${r === null ? '-' : r.toFixed(2) + 'x'} ${verdict}`,
     )
   }
+  // What no record server can go below on this machine: the relay with no record logic.
+  const floor = results.ws?.cpuPerDeliveryUs
+  if (typeof floor === 'number')
+    for (const k of keys) {
+      const v = results[k]?.cpuPerDeliveryUs
+      if (k !== 'ws' && typeof v === 'number')
+        console.log(`  floor: raw ws relay CPU / delivery = ${(floor / v).toFixed(2)}x ${recordServerDefs[k].label}`)
+    }
   for (const k of keys) {
     const r = results[k]
     if (r?.error) console.log(`  ${recordServerDefs[k].label}: ERROR ${r.error.split('\n')[0]}`)

@@ -3,6 +3,9 @@
 //            ('sb' = @switchboard/client, 'deepstream' = @deepstream/client), so each side pays
 //            for its own client's record handling; the writer sets one path at a fixed rate
 //            with a timestamp, subscribers record the latency of every change they see.
+//            'ws' is the floor: plain `ws` clients of bench/servers/raw-ws.mjs, a relay with no
+//            record logic at all (no versions, no storage) that writes one pre-framed buffer per
+//            subscriber; the "record" is a room and a set is a publication to it.
 //   writes:  lean WebSocket clients speaking Switchboard's wire protocol (rupd frames), each
 //            keeping a window of writes in flight; counts acknowledged (= committed) writes.
 import { performance } from 'node:perf_hooks'
@@ -59,6 +62,35 @@ const adapters = {
     watch: (rec, path, fn) => rec.subscribe(path, fn),
     set: (rec, path, value) => rec.set(path, value),
   },
+  ws: {
+    async connect() {
+      const { WebSocket } = await import('ws')
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false })
+      ws.on('error', onError)
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve)
+        ws.once('error', reject)
+      })
+      return { close: () => ws.close(), ws }
+    },
+    async open(c, name, { writer = false } = {}) {
+      // The writer does not join the room: the relay would echo its own publications.
+      if (writer) return { ws: c.ws, name, watchers: [] }
+      const watchers = []
+      const acked = new Promise((resolve) => {
+        c.ws.on('message', (data) => {
+          const m = JSON.parse(data)
+          if (m.t === 'ok') resolve()
+          else if (m.t === 'msg') for (const fn of watchers) fn(m.d.p)
+        })
+      })
+      c.ws.send(JSON.stringify({ t: 'sub', id: 1, ch: name }))
+      await acked
+      return { ws: c.ws, name, watchers }
+    },
+    watch: (rec, _path, fn) => rec.watchers.push(fn),
+    set: (rec, path, value) => rec.ws.send(JSON.stringify({ t: 'pub', ch: rec.name, d: { [path]: value } })),
+  },
 }
 
 // ---- fan-out ---------------------------------------------------------------------------------
@@ -98,7 +130,7 @@ async function startWriter({ name, rate, payloadBytes }) {
   const a = adapters[kind]
   const c = await a.connect()
   clients.push(c)
-  writer = await a.open(c, name)
+  writer = await a.open(c, name, { writer: true })
   padding = 'x'.repeat(Math.max(0, payloadBytes - 40))
   const start = performance.now()
   let sent = 0

@@ -1,6 +1,7 @@
 // Switchboard for the record scenarios, with persistence ON: `sqlite` (a fresh database file in a
 // temp directory, the zero-config default store) or `postgres` (a fresh schema on the local
 // PostgreSQL, PGHOST/PGUSER/PGDATABASE or 127.0.0.1 / postgres / test). Both are removed on close.
+// `memory` (no persistence) is there to show what persistence costs; no target uses it.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -37,13 +38,15 @@ runServer(`records-switchboard-${kind}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-bench-records-'))
     storage = { type: 'sqlite', path: join(dir, 'records.db') }
     cleanup = async () => rmSync(dir, { recursive: true, force: true })
+  } else if (kind === 'memory') {
+    storage = { type: 'memory' }
   } else if (kind === 'postgres') {
     const schema = `sb_bench_${randomBytes(5).toString('hex')}`
     await admin(`CREATE SCHEMA "${schema}"`)
     storage = { type: 'postgres', url: postgresUrl(schema) }
     cleanup = () => admin(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
   } else {
-    throw new Error(`unknown storage ${kind} (sqlite or postgres)`)
+    throw new Error(`unknown storage ${kind} (sqlite, postgres or memory)`)
   }
   const server = createServer({
     server: { host: '127.0.0.1', port: 0 },
