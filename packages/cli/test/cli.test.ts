@@ -126,6 +126,27 @@ describe('switchboard check', () => {
     ])
   })
 
+  it('compiles the JSON Schemas the config names, and reports each one it cannot use', async () => {
+    freshDir()
+    writeFileSync(join(cwd, 'todo.json'), '{ "type": "object", "properties": { "title": { "type": "string" } } }')
+    writeFileSync(join(cwd, 'broken.json'), '{\n  "type": "object",\n  "required": ["a",]\n}\n')
+    writeFileSync(join(cwd, 'wrong.json'), '{ "type": "no-such-type" }')
+    writeFileSync(join(cwd, 'good.yaml'), "schemas:\n  'todos/*': ./todo.json\n")
+    expect(await complete(['check', '-c', 'good.yaml'])).toMatchObject({ code: 0, stdout: 'ok\n' })
+
+    writeFileSync(
+      join(cwd, 'bad.yaml'),
+      "schemas:\n  'todos/*': ./todo.json\n  'a/*': ./broken.json\n  'b/*': ./wrong.json\n  'c/*': ./missing.json\n",
+    )
+    const { code, stdout } = await complete(['check', '-c', 'bad.yaml'])
+    expect(code).toBe(1)
+    const lines = stdout.trim().split('\n')
+    expect(lines).toHaveLength(3)
+    expect(lines[0]).toMatch(/broken\.json:3:20 schemas\.a\/\*: JSON Schema is not JSON: Unexpected token ']'$/)
+    expect(lines[1]).toMatch(/wrong\.json schemas\.b\/\*: not a valid JSON Schema: /)
+    expect(lines[2]).toMatch(/missing\.json schemas\.c\/\*: cannot read JSON Schema/)
+  })
+
   it('reports env overrides by variable name', async () => {
     freshDir()
     const { code, stdout } = await complete(['check'], { SWITCHBOARD_SERVER_PORT: 'x', SWITCHBOARD_WHAT: '1' })

@@ -18,6 +18,7 @@ export type { Authenticator, AuthUser, AuthResult, Credentials } from './auth/au
 export { isBackend } from './auth/backend.js'
 export { signDevelopmentToken, type DevTokenOptions } from './auth/dev-token.js'
 export { securityConfigIssues } from './auth/setup.js'
+export { schemaConfigIssues } from './data-schemas/schema-registry.js'
 export type { AccessPolicy, AccessRequest } from './permissions/access-policy.js'
 export { allowAll } from './permissions/access-policy.js'
 export { RulesPolicy, type Decision } from './permissions/rules-policy.js'

@@ -3,6 +3,7 @@ import {
   ConfigError,
   formatIssue,
   loadConfig,
+  schemaConfigIssues,
   securityConfigIssues,
   type ConfigIssue,
   type SwitchboardConfigInput,
@@ -12,14 +13,17 @@ import { configFile, configOption } from '../options.js'
 /** A further check on a loaded config (e.g. permission rules); returns its issues. */
 export type ConfigCheck = (config: SwitchboardConfigInput) => ConfigIssue[] | Promise<ConfigIssue[]>
 
-/** Checks run after the config itself is valid: JWT keys, permission rules, production safety. */
-export const checks: ConfigCheck[] = [securityConfigIssues]
+/**
+ * Checks run after the config itself is valid: JWT keys, permission rules, production safety,
+ * record/channel JSON Schemas.
+ */
+export const checks: ConfigCheck[] = [securityConfigIssues, schemaConfigIssues]
 
 export function registerCheck(program: Command): void {
   program
     .command('check')
     .description(
-      'validate a config file (and env overrides), its JWT key and its permission rules; prints ok or every error as file:line:col path: message',
+      'validate a config file (and env overrides), its JWT key, its permission rules and its JSON Schemas; prints ok or every error as file:line:col path: message',
     )
     .addOption(configOption())
     .action(async (opts: { config?: string }) => {

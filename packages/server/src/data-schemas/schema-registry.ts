@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { compareSpecificity, compilePattern, type NamePattern } from '@switchboard/protocol'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import { formatIssue, type ConfigIssue } from '../config/issues.js'
+import type { SwitchboardConfigInput } from '../config/types.js'
 
 interface Rule {
   pattern: NamePattern
@@ -20,22 +22,13 @@ export class SchemaRegistry {
 
   /** Reads and compiles every schema file; throws an Error naming the file when one is unusable. */
   constructor(config: Record<string, string>) {
-    const ajv = new Ajv({ allErrors: false, strict: false })
+    const ajv = newAjv()
     this.rules = Object.keys(config)
       .sort(compareSpecificity)
       .map((source) => {
-        const file = config[source] as string
-        let schema: unknown
-        try {
-          schema = JSON.parse(readFileSync(file, 'utf8'))
-        } catch (err) {
-          throw new Error(`schemas.${source}: cannot read JSON Schema ${file}: ${(err as Error).message}`)
-        }
-        try {
-          return { pattern: compilePattern(source), file, validate: ajv.compile(schema as object) }
-        } catch (err) {
-          throw new Error(`schemas.${source}: ${file} is not a valid JSON Schema: ${(err as Error).message}`)
-        }
+        const rule = compileRule(ajv, source, config[source] as string)
+        if ('issue' in rule) throw new Error(formatIssue(rule.issue))
+        return rule
       })
   }
 
@@ -59,6 +52,93 @@ export class SchemaRegistry {
     this.cache.set(name, rule)
     return rule
   }
+}
+
+/**
+ * What `new SchemaRegistry(config.schemas)` would refuse, one issue per schema file (for
+ * `switchboard check`): unreadable files, invalid JSON (with its line and column), schemas ajv
+ * cannot compile, bad patterns.
+ */
+export function schemaConfigIssues(input: SwitchboardConfigInput): ConfigIssue[] {
+  const schemas = input.schemas ?? {}
+  const ajv = newAjv()
+  const issues: ConfigIssue[] = []
+  for (const source of Object.keys(schemas)) {
+    const rule = compileRule(ajv, source, schemas[source] as string)
+    if ('issue' in rule) issues.push(rule.issue)
+  }
+  return issues
+}
+
+const newAjv = () => new Ajv({ allErrors: false, strict: false })
+
+function compileRule(ajv: Ajv, source: string, file: string): Rule | { issue: ConfigIssue } {
+  const path = `schemas.${source}`
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    return { issue: { path, file, message: `cannot read JSON Schema: ${(err as Error).message}` } }
+  }
+  let schema: unknown
+  try {
+    schema = JSON.parse(text)
+  } catch (err) {
+    // V8 quotes a snippet of the text (newlines and all): keep the message to one line.
+    const message = (err as Error).message.replace(/, (\.\.\.)?"[\s\S]*" is not valid JSON$/, '')
+    return {
+      issue: {
+        path,
+        file,
+        ...lineAndColumn(text, jsonErrorOffset(text)),
+        message: `JSON Schema is not JSON: ${message}`,
+      },
+    }
+  }
+  let pattern: NamePattern
+  try {
+    pattern = compilePattern(source)
+  } catch (err) {
+    return { issue: { path, message: `invalid name pattern: ${(err as Error).message}` } }
+  }
+  try {
+    return { pattern, file, validate: ajv.compile(schema as object) }
+  } catch (err) {
+    return { issue: { path, file, message: `not a valid JSON Schema: ${(err as Error).message}` } }
+  }
+}
+
+/**
+ * Where JSON.parse fails, as an offset: V8 names a position for some errors only, so find the
+ * shortest prefix that fails for a reason other than ending too early.
+ */
+function jsonErrorOffset(text: string): number | undefined {
+  const failsInside = (length: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, length))
+      return false
+    } catch (err) {
+      const message = (err as Error).message
+      if (message.includes('end of JSON input')) return false
+      const at = /at position (\d+)/.exec(message)
+      return !at || Number(at[1]) < length
+    }
+  }
+  if (!failsInside(text.length)) return undefined
+  let lo = 0 // a prefix this long does not fail inside
+  let hi = text.length // a prefix this long does
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1
+    if (failsInside(mid)) hi = mid
+    else lo = mid
+  }
+  return hi - 1
+}
+
+function lineAndColumn(text: string, offset: number | undefined): { line?: number; column?: number } {
+  if (offset === undefined) return {}
+  const before = text.slice(0, offset)
+  return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') }
 }
 
 function describe(error: ErrorObject | undefined): string {
