@@ -28,6 +28,7 @@ import { resolveConfig } from './config/resolve.js'
 import type { SwitchboardConfig, SwitchboardConfigInput } from './config/types.js'
 import { SwitchboardError } from './errors.js'
 import { sendError, sendJson, Router } from './http/router.js'
+import { recordsApi, RECORDS_API_PREFIX } from './records/http-api.js'
 import { Lifecycle, type ServerState } from './lifecycle.js'
 import { ConnectionsPerIp } from './limits/connections-per-ip.js'
 import { createLogger, type Logger } from './log.js'
@@ -190,6 +191,16 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     .add('GET', '/readyz', (_req, res) => {
       sendJson(res, lifecycle.state === 'running' ? 200 : 503, { status: lifecycle.state })
     })
+    .addPrefix(
+      RECORDS_API_PREFIX,
+      recordsApi({
+        records,
+        authenticator,
+        limits: config.limits,
+        cors: config.server.cors,
+        accepting: () => lifecycle.state === 'running',
+      }),
+    )
 
   const perIp = new ConnectionsPerIp(config.limits.maxConnectionsPerIp)
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, standalone: boolean): void => {

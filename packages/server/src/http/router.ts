@@ -3,9 +3,18 @@ import { errorCodes, type ErrorCode } from '@switchboard/protocol'
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>
 
-/** Exact-path routes by method. Small on purpose; the HTTP API adds its routes here. */
+/**
+ * Exact-path routes by method, plus prefix routes (`/api/records/` + a name) whose handler
+ * sees every method. Small on purpose; the HTTP API adds its routes here.
+ */
 export class Router {
   private readonly routes = new Map<string, Map<string, RouteHandler>>()
+  private readonly prefixes: [prefix: string, handler: RouteHandler][] = []
+
+  addPrefix(prefix: string, handler: RouteHandler): this {
+    this.prefixes.push([prefix, handler])
+    return this
+  }
 
   add(method: string, path: string, handler: RouteHandler): this {
     let byMethod = this.routes.get(path)
@@ -16,17 +25,29 @@ export class Router {
 
   /** Returns false when no route matches the path, so an embedding app can handle it. */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const url = new URL(req.url ?? '/', 'http://localhost')
-    const byMethod = this.routes.get(url.pathname)
-    if (!byMethod) return false
-    const handler = byMethod.get(req.method ?? 'GET') ?? (req.method === 'HEAD' ? byMethod.get('GET') : undefined)
-    if (!handler) {
-      res.setHeader('allow', [...byMethod.keys()].join(', '))
-      sendError(res, 405, 'INVALID_MESSAGE', `method ${req.method} not allowed`)
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost')
+    } catch {
+      sendError(res, 400, 'INVALID_MESSAGE', 'invalid request URL')
       return true
     }
+    const byMethod = this.routes.get(url.pathname)
+    let handler: RouteHandler | undefined
+    if (byMethod) {
+      handler = byMethod.get(req.method ?? 'GET') ?? (req.method === 'HEAD' ? byMethod.get('GET') : undefined)
+      if (!handler) {
+        res.setHeader('allow', [...byMethod.keys()].join(', '))
+        sendError(res, 405, 'INVALID_MESSAGE', `method ${req.method} not allowed`)
+        return true
+      }
+    } else {
+      handler = this.prefixes.find(([prefix]) => url.pathname.startsWith(prefix))?.[1]
+      if (!handler) return false
+    }
+    const route = handler
     Promise.resolve()
-      .then(() => handler(req, res, url))
+      .then(() => route(req, res, url))
       .catch(() => {
         if (!res.headersSent) sendError(res, 500, 'INTERNAL', 'internal server error')
         else res.destroy()
@@ -44,6 +65,14 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text)
 }
 
-export function sendError(res: ServerResponse, status: number | undefined, code: ErrorCode, message: string): void {
-  sendJson(res, status ?? errorCodes[code].http, { error: { code, message } })
+export function sendError(
+  res: ServerResponse,
+  status: number | undefined,
+  code: ErrorCode,
+  message: string,
+  data?: unknown,
+): void {
+  sendJson(res, status ?? errorCodes[code].http, {
+    error: data === undefined ? { code, message } : { code, message, data },
+  })
 }

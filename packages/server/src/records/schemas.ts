@@ -5,7 +5,7 @@ const Version = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 const Path = Type.String({ minLength: 1, maxLength: 1024 })
 const WriteId = Type.String({ minLength: 1, maxLength: 64 })
 const WriteIds = Type.Array(WriteId, { maxItems: 1000 })
-const Ops = Type.Object(
+export const UpdateOpsSchema = Type.Object(
   {
     increment: Type.Optional(Type.Record(Type.String(), Type.Number())),
     push: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
@@ -31,7 +31,7 @@ export const recordSchemas = {
     t: Type.Literal('rupd'),
     id: Id,
     n: Name,
-    ops: Ops,
+    ops: UpdateOpsSchema,
     iv: Type.Optional(Version),
     w: Type.Optional(WriteId),
   }),

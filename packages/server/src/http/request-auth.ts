@@ -1,0 +1,20 @@
+import type { IncomingMessage } from 'node:http'
+import type { Authenticator, AuthUser } from '../auth/authenticator.js'
+import { SwitchboardError } from '../errors.js'
+
+/**
+ * The user of an HTTP API request: `Authorization: Bearer <jwt or API key>` goes through the
+ * same Authenticator as a connection's token (an API key yields the trusted backend user);
+ * no header asks for an anonymous user, which the authenticator allows or refuses.
+ */
+export async function authenticateRequest(
+  req: IncomingMessage,
+  authenticator: Authenticator,
+): Promise<AuthUser | null> {
+  const header = req.headers.authorization
+  const remoteAddress = req.socket.remoteAddress ?? 'unknown'
+  if (header === undefined) return (await authenticator.authenticate({ remoteAddress })).user
+  const m = /^Bearer +(\S+)\s*$/i.exec(header)
+  if (!m) throw new SwitchboardError('AUTH_FAILED', 'the Authorization header must be "Bearer <token>"')
+  return (await authenticator.authenticate({ token: m[1] as string, remoteAddress })).user
+}
