@@ -28,7 +28,11 @@ import { resolveConfig } from './config/resolve.js'
 import type { SwitchboardConfig, SwitchboardConfigInput } from './config/types.js'
 import { SwitchboardError } from './errors.js'
 import { sendError, sendJson, Router } from './http/router.js'
+import type { ApiDeps } from './http/api-route.js'
+import { CHANNELS_API_PREFIX, historyApi, publishApi, PUBLISH_API_PATH } from './channels/http-api.js'
 import { recordsApi, RECORDS_API_PREFIX } from './records/http-api.js'
+import { presenceApi, PRESENCE_API_PATH } from './presence/http-api.js'
+import { rpcApi, RPC_API_PREFIX } from './rpc/http-api.js'
 import { Lifecycle, type ServerState } from './lifecycle.js'
 import { ConnectionsPerIp } from './limits/connections-per-ip.js'
 import { createLogger, type Logger } from './log.js'
@@ -191,16 +195,20 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     .add('GET', '/readyz', (_req, res) => {
       sendJson(res, lifecycle.state === 'running' ? 200 : 503, { status: lifecycle.state })
     })
-    .addPrefix(
-      RECORDS_API_PREFIX,
-      recordsApi({
-        records,
-        authenticator,
-        limits: config.limits,
-        cors: config.server.cors,
-        accepting: () => lifecycle.state === 'running',
-      }),
-    )
+  // The HTTP API (SPEC §3): the same auth, rules and services as connections.
+  const api: ApiDeps = {
+    authenticator,
+    cors: config.server.cors,
+    maxBodyBytes: config.limits.maxMessageBytes,
+    accepting: () => lifecycle.state === 'running',
+  }
+  router
+    .add('*', PUBLISH_API_PATH, publishApi(api, channels, { policy, limits: config.limits, schemas }))
+    .addPrefix(CHANNELS_API_PREFIX, historyApi(api, channels, policy))
+    .addPrefix(RECORDS_API_PREFIX, recordsApi(api, records, config.limits))
+    .addPrefix(RPC_API_PREFIX, rpcApi(api, rpc, policy, config.limits))
+    .add('*', PRESENCE_API_PATH, presenceApi(api, presence, policy))
+    .addPrefix(`${PRESENCE_API_PATH}/`, presenceApi(api, presence, policy))
 
   const perIp = new ConnectionsPerIp(config.limits.maxConnectionsPerIp)
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, standalone: boolean): void => {

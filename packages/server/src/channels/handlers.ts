@@ -1,10 +1,10 @@
 import type { HistoryReply, PublishReply } from '@switchboard/protocol'
 import type { AccessPolicy } from '../permissions/access-policy.js'
-import { checkData } from '../protocol/data-guard.js'
 import type { HandlerMap } from '../protocol/dispatch.js'
 import { SwitchboardError } from '../errors.js'
 import { EncodedFrame } from '../transport/transport.js'
 import { encodePublication, type ChannelService } from './channel-service.js'
+import { checkPublish } from './publish-check.js'
 
 /** Wire handlers for channel messages: validation and permission checks, then the service. */
 export function channelHandlers(
@@ -14,6 +14,7 @@ export function channelHandlers(
   /** JSON Schemas from config, enforced on published data. */
   schemas?: { check(name: string, data: unknown): string | null },
 ): Pick<HandlerMap, 'sub' | 'unsub' | 'pub' | 'hist'> {
+  const guard = { policy, limits, schemas }
   return {
     sub(session, m) {
       if (!policy.allows({ kind: 'channels', action: 'subscribe', name: m.ch, user: session.user })) {
@@ -37,13 +38,7 @@ export function channelHandlers(
       session.send({ t: 'ok', id: m.id })
     },
     pub(session, m) {
-      const problem = checkData(m.d, limits.maxJsonDepth)
-      if (problem) throw new SwitchboardError('INVALID_DATA', problem)
-      const invalid = schemas?.check(m.ch, m.d)
-      if (invalid) throw new SwitchboardError('INVALID_DATA', `${m.ch}: ${invalid}`)
-      if (!policy.allows({ kind: 'channels', action: 'publish', name: m.ch, user: session.user, data: m.d })) {
-        throw new SwitchboardError('PERMISSION_DENIED', `not allowed to publish to ${m.ch}`)
-      }
+      checkPublish(guard, session.user, m.ch, m.d)
       // Not returned: publishes are ordered by the broker call, not by holding the inbound queue.
       channels.publish(m.ch, m.d, { user: session.user?.id ?? null, client: session.id }).then(
         (pos) => session.send({ t: 'ok', id: m.id, r: { o: pos.offset, e: pos.epoch } satisfies PublishReply }),

@@ -16,6 +16,7 @@ export class Router {
     return this
   }
 
+  /** `method` '*': the handler takes every method (it answers 405 itself). */
   add(method: string, path: string, handler: RouteHandler): this {
     let byMethod = this.routes.get(path)
     if (!byMethod) this.routes.set(path, (byMethod = new Map()))
@@ -35,7 +36,10 @@ export class Router {
     const byMethod = this.routes.get(url.pathname)
     let handler: RouteHandler | undefined
     if (byMethod) {
-      handler = byMethod.get(req.method ?? 'GET') ?? (req.method === 'HEAD' ? byMethod.get('GET') : undefined)
+      handler =
+        byMethod.get(req.method ?? 'GET') ??
+        (req.method === 'HEAD' ? byMethod.get('GET') : undefined) ??
+        byMethod.get('*')
       if (!handler) {
         res.setHeader('allow', [...byMethod.keys()].join(', '))
         sendError(res, 405, 'INVALID_MESSAGE', `method ${req.method} not allowed`)
