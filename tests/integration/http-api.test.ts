@@ -205,6 +205,23 @@ rpc:
   })
 })
 
+describe('HTTP API: rate limit', () => {
+  it('holds each address to limits.messagesPerSecond with a burst, answering 429', async () => {
+    const { url } = await res.server({ limits: { messagesPerSecond: 1, messagesBurst: 3 } })
+    // Ten at once: the burst of 3 passes, and at 1/s the rest cannot all have refilled.
+    const statuses = (await Promise.all(Array.from({ length: 10 }, () => http(url, 'GET', '/api/presence')))).map(
+      (r) => r.status,
+    )
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(3)
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(1)
+    expect(statuses.every((s) => s === 200 || s === 429)).toBe(true)
+    const r = await fetch(`${url}/api/presence`)
+    expect(r.status).toBe(429)
+    expect(r.headers.get('retry-after')).toBe('1')
+    expect(await r.json()).toMatchObject({ error: { code: 'RATE_LIMITED' } })
+  })
+})
+
 describe('HTTP API: CORS', () => {
   it('answers preflights on every API route for the configured origins', async () => {
     const { url } = await res.server({ server: { cors: ['*'] } })

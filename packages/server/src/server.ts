@@ -29,6 +29,7 @@ import type { SwitchboardConfig, SwitchboardConfigInput } from './config/types.j
 import { SwitchboardError } from './errors.js'
 import { sendError, sendJson, Router } from './http/router.js'
 import type { ApiDeps } from './http/api-route.js'
+import { RequestsPerIp } from './limits/requests-per-ip.js'
 import { CHANNELS_API_PREFIX, historyApi, publishApi, PUBLISH_API_PATH } from './channels/http-api.js'
 import { recordsApi, RECORDS_API_PREFIX } from './records/http-api.js'
 import { presenceApi, PRESENCE_API_PATH } from './presence/http-api.js'
@@ -201,6 +202,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     cors: config.server.cors,
     maxBodyBytes: config.limits.maxMessageBytes,
     accepting: () => lifecycle.state === 'running',
+    rate: new RequestsPerIp(config.limits.messagesPerSecond, config.limits.messagesBurst),
   }
   router
     .add('*', PUBLISH_API_PATH, publishApi(api, channels, { policy, limits: config.limits, schemas }))

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Authenticator, AuthUser } from '../auth/authenticator.js'
 import { SwitchboardError, toSwitchboardError } from '../errors.js'
+import type { RequestsPerIp } from '../limits/requests-per-ip.js'
 import { readJsonBody } from './body.js'
 import { applyCors } from './cors.js'
 import { authenticateRequest } from './request-auth.js'
@@ -15,6 +16,8 @@ export interface ApiDeps {
   maxBodyBytes: number
   /** False while starting or draining: requests get 503 UNAVAILABLE. */
   accepting: () => boolean
+  /** Per-address request rate (limits.messagesPerSecond / messagesBurst); over it: 429. */
+  rate: RequestsPerIp
 }
 
 /** One API request, authenticated. */
@@ -29,7 +32,8 @@ export interface ApiRequest {
 }
 
 /**
- * Wraps an API route: CORS (and preflights), 503 while not running, the Bearer token through
+ * Wraps an API route: CORS (and preflights), 503 while not running, a per-address request
+ * rate (429), the Bearer token through
  * the Authenticator, 405 for other methods, and every failure as `{ error: { code, message } }`
  * with the error code's HTTP status, never a stack trace.
  */
@@ -47,6 +51,11 @@ export function apiRoute(
         return sendError(res, 405, 'INVALID_MESSAGE', `method ${req.method} not allowed`)
       }
       if (!deps.accepting()) throw new SwitchboardError('UNAVAILABLE', 'the server is starting or shutting down')
+      // Before authentication: verifying tokens is the work a flood would make the server do.
+      if (!deps.rate.take(req.socket.remoteAddress ?? 'unknown')) {
+        res.setHeader('retry-after', '1')
+        throw new SwitchboardError('RATE_LIMITED', 'too many requests from this address; slow down')
+      }
       const user = await authenticateRequest(req, deps.authenticator)
       await handle({ req, res, url, user, body: () => readJsonBody(req, deps.maxBodyBytes) })
     } catch (err) {
