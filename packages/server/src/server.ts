@@ -30,6 +30,8 @@ import { SwitchboardError } from './errors.js'
 import { sendError, sendJson, Router } from './http/router.js'
 import type { ApiDeps } from './http/api-route.js'
 import { RequestsPerIp } from './limits/requests-per-ip.js'
+import { countingDispatch, ServerCounters } from './metrics/counters.js'
+import { prometheusMetrics } from './metrics/prometheus.js'
 import { CHANNELS_API_PREFIX, historyApi, publishApi, PUBLISH_API_PATH } from './channels/http-api.js'
 import { recordsApi, RECORDS_API_PREFIX } from './records/http-api.js'
 import { presenceApi, PRESENCE_API_PATH } from './presence/http-api.js'
@@ -134,9 +136,17 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     log,
   })
   // Internal `$records/…` streams carry record changes; every other stream is a user channel.
+  const counters = new ServerCounters()
   const brokerHandler: BrokerHandler = {
-    onPublication: (p) =>
-      p.channel.startsWith(RECORD_STREAM_PREFIX) ? records.onPublication(p) : channels.onPublication(p),
+    onPublication: (p) => {
+      if (p.channel.startsWith(RECORD_STREAM_PREFIX)) {
+        counters.recordChanges++
+        records.onPublication(p)
+      } else {
+        counters.publications++
+        channels.onPublication(p)
+      }
+    },
   }
   /**
    * After a token refresh replaced `session.user` (same user id, possibly other claims): each
@@ -169,8 +179,9 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     config,
     log,
     scheduler,
+    counters,
     authenticator,
-    dispatch: dispatcher(handlers),
+    dispatch: countingDispatch(counters, dispatcher(handlers)),
     sessionClosed(session) {
       registry.delete(session)
       for (const cleanup of onSessionClosed) cleanup(session)
@@ -203,6 +214,15 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     maxBodyBytes: config.limits.maxMessageBytes,
     accepting: () => lifecycle.state === 'running',
     rate: new RequestsPerIp(config.limits.messagesPerSecond, config.limits.messagesBurst),
+    counters,
+  }
+  if (config.server.metrics) {
+    const metrics = prometheusMetrics({ counters, connections: () => registry.size })
+    router.add('GET', '/metrics', async (_req, res) => {
+      const text = await metrics.render()
+      res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text) })
+      res.end(text)
+    })
   }
   router
     .add('*', PUBLISH_API_PATH, publishApi(api, channels, { policy, limits: config.limits, schemas }))

@@ -16,7 +16,7 @@ const MAX_HISTORY_LIMIT = 10_000
  * publication is in the channel's history.
  */
 export function publishApi(deps: ApiDeps, channels: ChannelService, guard: PublishGuard): RouteHandler {
-  return apiRoute(deps, ['POST'], async ({ res, user, body }) => {
+  return apiRoute(deps, 'publish', ['POST'], async ({ res, user, body }) => {
     const b = await body()
     if (!isPlainObject(b) || typeof b.channel !== 'string' || !('data' in b) || Object.keys(b).length !== 2) {
       throw new SwitchboardError('INVALID_MESSAGE', 'expected a JSON body { "channel": "...", "data": ... }')
@@ -34,7 +34,7 @@ export function publishApi(deps: ApiDeps, channels: ChannelService, guard: Publi
  * offset }`, oldest first; `since` is exclusive and needs the epoch it belongs to.
  */
 export function historyApi(deps: ApiDeps, channels: ChannelService, policy: PublishGuard['policy']): RouteHandler {
-  return apiRoute(deps, ['GET'], async ({ res, url, user }) => {
+  return apiRoute(deps, 'history', ['GET'], async ({ res, url, user }) => {
     if (!url.pathname.endsWith(HISTORY_SUFFIX)) {
       throw new SwitchboardError(
         'NOT_FOUND',

@@ -36,6 +36,7 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
       heartbeat: { intervalMs: s.heartbeat?.intervalMs ?? 10_000, timeoutMs: s.heartbeat?.timeoutMs ?? 30_000 },
       handshakeTimeoutMs: s.handshakeTimeoutMs ?? 10_000,
       drainTimeoutMs: s.drainTimeoutMs ?? 10_000,
+      metrics: s.metrics ?? true,
     },
     auth: {
       anonymous: input.auth?.anonymous ?? true,

@@ -48,6 +48,7 @@ export const ConfigSchema = Type.Object(
           ),
           handshakeTimeoutMs: Type.Optional(Millis),
           drainTimeoutMs: Type.Optional(Count),
+          metrics: Type.Optional(Type.Boolean()),
         },
         closed,
       ),

@@ -46,6 +46,8 @@ export interface SwitchboardConfigInput {
     handshakeTimeoutMs?: number
     /** How long `close()` waits for sessions to leave before cutting them. */
     drainTimeoutMs?: number
+    /** Serve Prometheus metrics at `GET /metrics` (default true). */
+    metrics?: boolean
   }
   auth?: {
     anonymous?: boolean
@@ -96,6 +98,7 @@ export interface SwitchboardConfig {
     heartbeat: { intervalMs: number; timeoutMs: number }
     handshakeTimeoutMs: number
     drainTimeoutMs: number
+    metrics: boolean
   }
   auth: {
     anonymous: boolean

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Authenticator, AuthUser } from '../auth/authenticator.js'
 import { SwitchboardError, toSwitchboardError } from '../errors.js'
 import type { RequestsPerIp } from '../limits/requests-per-ip.js'
+import type { ServerCounters } from '../metrics/counters.js'
 import { readJsonBody } from './body.js'
 import { applyCors } from './cors.js'
 import { authenticateRequest } from './request-auth.js'
@@ -18,6 +19,8 @@ export interface ApiDeps {
   accepting: () => boolean
   /** Per-address request rate (limits.messagesPerSecond / messagesBurst); over it: 429. */
   rate: RequestsPerIp
+  /** Counted per route and status class for /metrics. */
+  counters: ServerCounters
 }
 
 /** One API request, authenticated. */
@@ -39,11 +42,17 @@ export interface ApiRequest {
  */
 export function apiRoute(
   deps: ApiDeps,
+  /** The route family in metrics: `records`, `publish`, … */
+  route: string,
   methods: readonly string[],
   handle: (r: ApiRequest) => Promise<void>,
 ): RouteHandler {
   const allowed = [...methods, 'OPTIONS'].join(', ')
   return async (req, res, url) => {
+    res.once('finish', () => {
+      const key = `${route} ${Math.floor(res.statusCode / 100)}xx`
+      deps.counters.http[key] = (deps.counters.http[key] ?? 0) + 1
+    })
     if (applyCors(req, res, deps.cors, allowed)) return
     try {
       if (!methods.includes(req.method ?? '') && !(req.method === 'HEAD' && methods.includes('GET'))) {

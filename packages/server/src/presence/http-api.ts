@@ -13,7 +13,7 @@ export const PRESENCE_API_PATH = '/api/presence'
  * configured as counts-only answer `{ count }` alone, as they do over a connection.
  */
 export function presenceApi(deps: ApiDeps, presence: PresenceService, policy: AccessPolicy): RouteHandler {
-  return apiRoute(deps, ['GET'], async ({ res, url, user }) => {
+  return apiRoute(deps, 'presence', ['GET'], async ({ res, url, user }) => {
     const room =
       url.pathname === PRESENCE_API_PATH
         ? GLOBAL_ROOM

@@ -27,7 +27,7 @@ export function recordsApi(deps: ApiDeps, records: RecordService, limits: { maxJ
       records.write(req, (outcome) => (outcome.ok ? resolve(outcome.version) : reject(outcome.error)))
     })
 
-  return apiRoute(deps, ['GET', 'PUT', 'PATCH', 'DELETE'], async ({ req, res, url, user, body }) => {
+  return apiRoute(deps, 'records', ['GET', 'PUT', 'PATCH', 'DELETE'], async ({ req, res, url, user, body }) => {
     const name = nameAfter(url.pathname, RECORDS_API_PREFIX, 'record')
     switch (req.method) {
       case 'PUT':

@@ -20,7 +20,7 @@ export function rpcApi(
   policy: AccessPolicy,
   limits: { maxJsonDepth: number },
 ): RouteHandler {
-  return apiRoute(deps, ['POST'], async ({ req, res, url, user, body }) => {
+  return apiRoute(deps, 'rpc', ['POST'], async ({ req, res, url, user, body }) => {
     const name = nameAfter(url.pathname, RPC_API_PREFIX, 'RPC')
     if (!isValidName(name)) throw new SwitchboardError('INVALID_NAME', `invalid RPC name: ${name}`)
     const args = req.headers['content-length'] === '0' ? undefined : await body()

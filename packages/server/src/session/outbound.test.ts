@@ -32,6 +32,7 @@ function setup(limits: { maxBufferedBytes?: number } = {}) {
     config: resolveConfig({ limits }),
     log: pino({ level: 'silent' }),
     scheduler: new FlushScheduler(),
+    counters: { framesSent: 0 },
     authenticator: { authenticate: async () => ({ user: null }) } as unknown as SessionHost['authenticator'],
     dispatch: () => {},
     sessionClosed: (_s, code) => closed.push(code),
@@ -39,7 +40,7 @@ function setup(limits: { maxBufferedBytes?: number } = {}) {
   }
   const transport = new RecordingTransport()
   const session = new Session('c1', transport, host)
-  return { session, transport, closed }
+  return { session, transport, closed, host }
 }
 
 const frame = (m: object) => new EncodedFrame(JSON.stringify(m))
@@ -57,17 +58,19 @@ describe('Session outbound', () => {
   })
 
   it('joins the frames of one turn into one array frame, in order, then starts afresh', async () => {
-    const { session, transport } = setup()
+    const { session, transport, host } = setup()
     for (let n = 1; n <= 3; n++) session.enqueue(frame({ n }))
     await nextTurn()
     expect(texts(transport)).toEqual(['[{"n":1},{"n":2},{"n":3}]'])
+    expect(host.counters.framesSent).toBe(1)
     session.enqueue(frame({ n: 4 }))
     await nextTurn()
     expect(texts(transport)).toEqual(['[{"n":1},{"n":2},{"n":3}]', '{"n":4}'])
+    expect(host.counters.framesSent).toBe(2)
   })
 
   it('splits a large turn into batches of at most 64 KiB without losing or reordering frames', async () => {
-    const { session, transport } = setup()
+    const { session, transport, host } = setup()
     const pad = 'x'.repeat(10_000)
     for (let n = 0; n < 20; n++) session.enqueue(frame({ n, pad }))
     await nextTurn()
@@ -79,6 +82,7 @@ describe('Session outbound', () => {
       for (const m of Array.isArray(v) ? v : [v]) seen.push(m.n)
     }
     expect(seen).toEqual(Array.from({ length: 20 }, (_, n) => n))
+    expect(host.counters.framesSent).toBe(transport.sent.length)
   })
 
   it('closes a slow consumer whose queue outgrows maxBufferedBytes, and drops what it queued', async () => {

@@ -10,6 +10,8 @@ export interface SessionHost {
   readonly config: SwitchboardConfig
   readonly log: Logger
   readonly scheduler: FlushScheduler
+  /** Frames sent, for /metrics. */
+  readonly counters: { framesSent: number }
   readonly authenticator: Authenticator
   /** Handles a validated message of an open session; a returned promise holds the inbound queue. */
   dispatch(session: Session, message: ClientMessage): void | Promise<void>

@@ -282,8 +282,12 @@ export class Session implements TransportSink, Flushable {
     if (first === undefined || this.phase === 'closed') return
     this.pendingFirst = undefined
     this.pendingChars = 0
-    if (this.pendingMore.length === 0) this.transport.send(first)
-    else this.sendBatched(first)
+    if (this.pendingMore.length === 0) {
+      this.transport.send(first)
+      this.host.counters.framesSent++
+    } else {
+      this.sendBatched(first)
+    }
     this.lastSentAt = now
     if (this.transport.bufferedBytes() > this.maxBufferedBytes) this.slowConsumer()
   }
@@ -296,6 +300,7 @@ export class Session implements TransportSink, Flushable {
     for (let i = 0; i < more.length; i++) {
       const text = (more[i] as EncodedFrame).text
       if (chars + text.length > MAX_BATCH_CHARS) {
+        this.host.counters.framesSent++
         this.transport.send(
           texts.length === 1 ? new EncodedFrame(texts[0] as string) : new EncodedFrame(codec.batch(texts)),
         )
@@ -308,6 +313,7 @@ export class Session implements TransportSink, Flushable {
     const last = more[more.length - 1] as EncodedFrame
     more.length = 0
     this.transport.send(texts.length === 1 ? last : new EncodedFrame(codec.batch(texts)))
+    this.host.counters.framesSent++
   }
 
   private dropPending(): void {
