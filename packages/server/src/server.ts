@@ -32,6 +32,7 @@ import type { ApiDeps } from './http/api-route.js'
 import { RequestsPerIp } from './limits/requests-per-ip.js'
 import { countingDispatch, ServerCounters } from './metrics/counters.js'
 import { prometheusMetrics } from './metrics/prometheus.js'
+import { sseEndpoint, SSE_PATH } from './transports/sse/sse-endpoint.js'
 import { CHANNELS_API_PREFIX, historyApi, publishApi, PUBLISH_API_PATH } from './channels/http-api.js'
 import { recordsApi, RECORDS_API_PREFIX } from './records/http-api.js'
 import { presenceApi, PRESENCE_API_PATH } from './presence/http-api.js'
@@ -233,6 +234,18 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     .addPrefix(`${PRESENCE_API_PATH}/`, presenceApi(api, presence, policy))
 
   const perIp = new ConnectionsPerIp(config.limits.maxConnectionsPerIp)
+  router.add(
+    '*',
+    SSE_PATH,
+    sseEndpoint({
+      accept,
+      cors: config.server.cors,
+      maxChannels: config.limits.maxSubscriptionsPerConnection,
+      accepting: () => lifecycle.state === 'running',
+      perIp,
+      rate: api.rate,
+    }),
+  )
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, standalone: boolean): void => {
     const path = (req.url ?? '/').split('?')[0]
     if (path !== '/ws') {
