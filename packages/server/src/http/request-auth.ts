@@ -14,7 +14,14 @@ export async function authenticateRequest(
   const header = req.headers.authorization
   const remoteAddress = req.socket.remoteAddress ?? 'unknown'
   if (header === undefined) return (await authenticator.authenticate({ remoteAddress })).user
-  const m = /^Bearer +(\S+)\s*$/i.exec(header)
-  if (!m) throw new SwitchboardError('AUTH_FAILED', 'the Authorization header must be "Bearer <token>"')
-  return (await authenticator.authenticate({ token: m[1] as string, remoteAddress })).user
+  const token = bearerToken(header)
+  if (token === undefined)
+    throw new SwitchboardError('AUTH_FAILED', 'the Authorization header must be "Bearer <token>"')
+  return (await authenticator.authenticate({ token, remoteAddress })).user
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const m = header === undefined ? null : /^Bearer +(\S+)\s*$/i.exec(header)
+  return m ? (m[1] as string) : undefined
 }

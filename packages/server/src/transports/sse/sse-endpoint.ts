@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { PROTOCOL_VERSION } from '@switchboard/protocol'
 import { SwitchboardError } from '../../errors.js'
 import { applyCors } from '../../http/cors.js'
+import { bearerToken } from '../../http/request-auth.js'
 import { sendError, type RouteHandler } from '../../http/router.js'
 import type { ConnectionsPerIp } from '../../limits/connections-per-ip.js'
 import type { RequestsPerIp } from '../../limits/requests-per-ip.js'
@@ -60,7 +61,7 @@ function open(req: IncomingMessage, res: ServerResponse, url: URL, options: SseE
   const lastId = req.headers['last-event-id'] ?? url.searchParams.get('lastEventId') ?? undefined
   const since = lastId === undefined || lastId === '' ? new Map() : decodeEventId(String(lastId))
   if (!since) throw new SwitchboardError('INVALID_MESSAGE', 'Last-Event-ID is not a position of this server')
-  const token = url.searchParams.get('token') ?? bearer(req.headers.authorization)
+  const token = url.searchParams.get('token') ?? bearerToken(req.headers.authorization)
 
   if (!options.perIp.tryAcquire(address)) {
     throw new SwitchboardError('RATE_LIMITED', 'too many connections from this address')
@@ -86,9 +87,4 @@ function open(req: IncomingMessage, res: ServerResponse, url: URL, options: SseE
       JSON.stringify(pos ? { t: 'sub', id, ch, since: { offset: pos[0], epoch: pos[1] } } : { t: 'sub', id, ch }),
     )
   }
-}
-
-function bearer(header: string | undefined): string | undefined {
-  const m = header === undefined ? null : /^Bearer +(\S+)\s*$/i.exec(header)
-  return m ? (m[1] as string) : undefined
 }
