@@ -1,6 +1,6 @@
 import { compareSpecificity, compilePattern } from '@switchboard/protocol'
 import type { ChannelOptions } from '../config/types.js'
-import type { HistoryOptions } from './broker.js'
+import type { HistoryOptions } from '../engine/broker.js'
 
 const NO_HISTORY: HistoryOptions = Object.freeze({ size: 0, ttlMs: 0 })
 

@@ -1,8 +1,8 @@
 import type { HistoryReply, PublishReply } from '@switchboard/protocol'
 import type { AccessPolicy } from '../permissions/access-policy.js'
-import type { HandlerMap } from '../protocol/dispatch.js'
+import type { HandlerMap } from '../wire/dispatch.js'
 import { SwitchboardError } from '../errors.js'
-import { EncodedFrame } from '../transport/transport.js'
+import { EncodedFrame } from '../transports/transport.js'
 import { encodePublication, type ChannelService } from './channel-service.js'
 import { checkPublish } from './publish-check.js'
 

@@ -1,7 +1,7 @@
 import type { AuthUser } from '../auth/authenticator.js'
 import { SwitchboardError } from '../errors.js'
 import type { AccessPolicy } from '../permissions/access-policy.js'
-import { checkData } from '../protocol/data-guard.js'
+import { checkData } from '../wire/data-guard.js'
 
 export interface PublishGuard {
   policy: AccessPolicy

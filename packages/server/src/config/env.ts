@@ -7,7 +7,7 @@ import {
   UNIT_KEY,
   type PathSegment,
   type SchemaNode,
-} from './schema.js'
+} from './config-schema.js'
 
 export const ENV_PREFIX = 'SWITCHBOARD_'
 

@@ -2,7 +2,7 @@ export * from './types.js'
 export * from './units.js'
 export * from './resolve.js'
 export * from './issues.js'
-export { ConfigSchema } from './schema.js'
+export { ConfigSchema } from './config-schema.js'
 export {
   validateConfig,
   assertValidConfig,

@@ -1,4 +1,4 @@
-import type { PathSegment } from './schema.js'
+import type { PathSegment } from './config-schema.js'
 
 /** One problem in a configuration, located as precisely as its origin allows. */
 export interface ConfigIssue {

@@ -5,7 +5,7 @@ import { ConfigError, type ConfigIssue } from './issues.js'
 import { locateInDocument } from './locate.js'
 import { readUserFile } from './read-text.js'
 import { ConfigValueError, resolveConfig } from './resolve.js'
-import { schemaAt, type PathSegment } from './schema.js'
+import { schemaAt, type PathSegment } from './config-schema.js'
 import type { SwitchboardConfigInput } from './types.js'
 import { findIssues, locateIssue, type ConfigSource, type RawIssue } from './validate.js'
 

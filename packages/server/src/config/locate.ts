@@ -1,5 +1,5 @@
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair } from 'yaml'
-import type { PathSegment } from './schema.js'
+import type { PathSegment } from './config-schema.js'
 import type { IssueTarget } from './validate.js'
 
 export interface Position {

@@ -11,7 +11,7 @@ import {
   UNIT_KEY,
   type PathSegment,
   type SchemaNode,
-} from './schema.js'
+} from './config-schema.js'
 import type { SwitchboardConfigInput } from './types.js'
 import { parseDuration, parseSize } from './units.js'
 

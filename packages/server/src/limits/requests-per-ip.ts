@@ -1,4 +1,4 @@
-import { TokenBucket } from '../session/rate-limiter.js'
+import { TokenBucket } from './token-bucket.js'
 import { addressKey } from './connections-per-ip.js'
 
 interface Entry {

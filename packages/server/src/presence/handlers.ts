@@ -1,6 +1,6 @@
 import { allowAll, type AccessPolicy } from '../permissions/access-policy.js'
-import { checkData } from '../protocol/data-guard.js'
-import type { HandlerMap } from '../protocol/dispatch.js'
+import { checkData } from '../wire/data-guard.js'
+import type { HandlerMap } from '../wire/dispatch.js'
 import type { Session } from '../session/session.js'
 import { SwitchboardError } from '../errors.js'
 import { PresenceService } from './presence-service.js'

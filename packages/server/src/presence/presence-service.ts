@@ -11,8 +11,8 @@ import {
 import type { Logger } from 'pino'
 import { SwitchboardError } from '../errors.js'
 import type { Session } from '../session/session.js'
-import { EncodedFrame } from '../transport/transport.js'
-import type { PresenceMember, PresenceStore } from './presence-store.js'
+import { EncodedFrame } from '../transports/transport.js'
+import type { PresenceMember, PresenceStore } from '../engine/presence-store.js'
 import { RoomWatch, toWire } from './room-watch.js'
 import type { PresenceSessionState } from './session-state.js'
 

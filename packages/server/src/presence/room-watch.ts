@@ -1,6 +1,6 @@
 import type { WireMember } from '@switchboard/protocol'
 import type { Session } from '../session/session.js'
-import type { PresenceMember } from './presence-store.js'
+import type { PresenceMember } from '../engine/presence-store.js'
 
 /**
  * The watchers of one room and the changes waiting for the next batch window. Pure data: the

@@ -1,5 +1,5 @@
 import { GLOBAL_ROOM } from '@switchboard/protocol'
-import type { PresenceMember } from './presence-store.js'
+import type { PresenceMember } from '../engine/presence-store.js'
 import type { PresenceService } from './presence-service.js'
 
 /** `server.presence`: read-only views (the HTTP API's `GET /api/presence/{channel}` uses `members`). */

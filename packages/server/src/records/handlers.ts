@@ -1,6 +1,6 @@
 import type { RecordMutation, RecordWriteReply } from '@switchboard/protocol'
 import { toSwitchboardError } from '../errors.js'
-import type { HandlerMap } from '../protocol/dispatch.js'
+import type { HandlerMap } from '../wire/dispatch.js'
 import type { Session } from '../session/session.js'
 import type { RecordService } from './record-service.js'
 import { checkMutation, type WriteRequest } from './write-plan.js'

@@ -6,7 +6,7 @@ import { SwitchboardError } from '../errors.js'
 import { apiRoute, nameAfter, type ApiDeps } from '../http/api-route.js'
 import { sendJson, type RouteHandler } from '../http/router.js'
 import type { RecordService } from './record-service.js'
-import { UpdateOpsSchema } from './schemas.js'
+import { UpdateOpsSchema } from './wire-schemas.js'
 import { checkMutation, type WriteRequest } from './write-plan.js'
 
 export const RECORDS_API_PREFIX = '/api/records/'

@@ -12,7 +12,7 @@ import type { AuthUser } from '../auth/authenticator.js'
 import type { SchemaRegistry } from '../data-schemas/schema-registry.js'
 import { SwitchboardError } from '../errors.js'
 import type { AccessPolicy } from '../permissions/access-policy.js'
-import { checkData } from '../protocol/data-guard.js'
+import { checkData } from '../wire/data-guard.js'
 
 /** A record as core knows it: version 0 and no data = never written; no data = deleted. */
 export interface RecordState {

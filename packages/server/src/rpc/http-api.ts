@@ -3,7 +3,7 @@ import { SwitchboardError } from '../errors.js'
 import { apiRoute, nameAfter, type ApiDeps } from '../http/api-route.js'
 import { sendJson, type RouteHandler } from '../http/router.js'
 import type { AccessPolicy } from '../permissions/access-policy.js'
-import { checkData } from '../protocol/data-guard.js'
+import { checkData } from '../wire/data-guard.js'
 import type { RpcService } from './rpc-service.js'
 
 export const RPC_API_PREFIX = '/api/rpc/'

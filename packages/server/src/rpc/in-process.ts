@@ -1,6 +1,6 @@
 import type { AuthUser } from '../auth/authenticator.js'
 import { SwitchboardError } from '../errors.js'
-import type { RpcCall, RpcOutcome } from './rpc-router.js'
+import type { RpcCall, RpcOutcome } from '../engine/rpc-router.js'
 
 /** What an RPC handler gets besides the args. */
 export interface RpcContext {

@@ -13,7 +13,7 @@ import {
   type RpcRouter,
   type RpcRouterHandler,
   type SyncRpcPicker,
-} from './rpc-router.js'
+} from '../engine/rpc-router.js'
 import type { RpcSessionState } from './session-state.js'
 
 export interface RpcLimits {

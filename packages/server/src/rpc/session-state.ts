@@ -1,4 +1,4 @@
-import type { RpcOutcome } from './rpc-router.js'
+import type { RpcOutcome } from '../engine/rpc-router.js'
 
 /** An invocation handed to a provider connection and not answered yet. */
 export interface Invocation {

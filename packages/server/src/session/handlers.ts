@@ -1,6 +1,6 @@
 import type { RefreshReply } from '@switchboard/protocol'
 import type { Authenticator } from '../auth/authenticator.js'
-import type { HandlerMap } from '../protocol/dispatch.js'
+import type { HandlerMap } from '../wire/dispatch.js'
 import { SwitchboardError } from '../errors.js'
 import type { Session } from './session.js'
 

@@ -1,6 +1,6 @@
 import { randomFillSync } from 'node:crypto'
 import { CloseCode } from '@switchboard/protocol'
-import type { Transport } from '../transport/transport.js'
+import type { Transport } from '../transports/transport.js'
 import { Session } from './session.js'
 import type { SessionHost } from './session-host.js'
 

@@ -1,4 +1,4 @@
-import type { EncodedFrame, Transport, TransportSink } from '../../transport/transport.js'
+import type { EncodedFrame, Transport, TransportSink } from '../transport.js'
 
 /** The client end of an in-memory connection: frames as strings, close as a callback. */
 export interface MemoryPeer {

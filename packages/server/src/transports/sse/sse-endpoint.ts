@@ -6,7 +6,7 @@ import { bearerToken } from '../../http/request-auth.js'
 import { sendError, type RouteHandler } from '../../http/router.js'
 import type { ConnectionsPerIp } from '../../limits/connections-per-ip.js'
 import type { RequestsPerIp } from '../../limits/requests-per-ip.js'
-import type { Transport, TransportSink } from '../../transport/transport.js'
+import type { Transport, TransportSink } from '../transport.js'
 import { decodeEventId } from './event-id.js'
 import { SseTransport } from './sse-transport.js'
 

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import { errorCodes, type ErrorCode } from '@switchboard/protocol'
-import type { EncodedFrame, Transport, TransportSink } from '../../transport/transport.js'
+import type { EncodedFrame, Transport, TransportSink } from '../transport.js'
 import { encodeEventId, type Positions } from './event-id.js'
 
 const SSE = Symbol('sse-event')

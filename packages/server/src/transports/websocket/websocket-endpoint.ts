@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
-import type { Transport, TransportSink } from '../../transport/transport.js'
+import type { Transport, TransportSink } from '../transport.js'
 import { WebSocketTransport } from './websocket-transport.js'
 
 const TRANSPORT = Symbol('switchboard-transport')

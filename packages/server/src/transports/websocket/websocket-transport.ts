@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import * as ws from 'ws'
 import { WebSocket } from 'ws'
-import type { EncodedFrame, Transport, TransportSink } from '../../transport/transport.js'
+import type { EncodedFrame, Transport, TransportSink } from '../transport.js'
 
 const WIRE = Symbol('websocket-frame')
 /** After sending a close frame, a peer that does not answer is cut after this long. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryRpcRouter } from './memory-rpc-router.js'
-import { canPickNow } from './rpc-router.js'
-import { describeRpcRouterContract } from './rpc-router.contract.js'
+import { canPickNow } from '../rpc-router.js'
+import { describeRpcRouterContract } from '../contract/rpc-router.contract.js'
 
 describeRpcRouterContract('memory', { create: async () => new MemoryRpcRouter() })
 

@@ -3,7 +3,7 @@
  * through `describePresenceStoreContract(name, factory)`; the factory returns a fresh store.
  */
 import { describe, expect, it } from 'vitest'
-import type { PresenceMember, PresenceStore } from './presence-store.js'
+import type { PresenceMember, PresenceStore } from '../presence-store.js'
 
 export interface PresenceStoreFactory {
   create(): Promise<PresenceStore>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { describeBrokerContract } from './broker.contract.js'
+import { describeBrokerContract } from '../contract/broker.contract.js'
 import { MemoryBroker } from './memory-broker.js'
 
 describeBrokerContract('memory', { create: async () => new MemoryBroker() })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TokenBucket } from './rate-limiter.js'
+import { TokenBucket } from './token-bucket.js'
 
 describe('token bucket', () => {
   it('allows the burst, then the rate', () => {

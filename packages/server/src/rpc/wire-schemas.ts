@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { Id, Name, strict } from '../protocol/schema-parts.js'
+import { Id, Name, strict } from '../wire/schema-parts.js'
 
 /** Timeouts a caller may ask for (the server still caps them at rpc.maxTimeoutMs). */
 const Timeout = Type.Integer({ minimum: 1, maximum: 2_147_483_647 })

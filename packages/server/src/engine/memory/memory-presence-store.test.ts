@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryPresenceStore } from './memory-presence-store.js'
-import { describePresenceStoreContract } from './presence-store.contract.js'
+import { describePresenceStoreContract } from '../contract/presence-store.contract.js'
 
 describePresenceStoreContract('memory', { create: async () => new MemoryPresenceStore() })
 

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { Id, Name, Position, strict } from '../protocol/schema-parts.js'
+import { Id, Name, Position, strict } from '../wire/schema-parts.js'
 
 export const channelSchemas = {
   sub: strict({ t: Type.Literal('sub'), id: Id, ch: Name, since: Type.Optional(Position) }),

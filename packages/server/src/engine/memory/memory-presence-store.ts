@@ -1,4 +1,4 @@
-import type { JoinResult, PresenceMember, PresenceStore } from './presence-store.js'
+import type { JoinResult, PresenceMember, PresenceStore } from '../presence-store.js'
 
 interface Entry {
   member: PresenceMember

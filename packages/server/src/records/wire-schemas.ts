@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { Id, Name, strict } from '../protocol/schema-parts.js'
+import { Id, Name, strict } from '../wire/schema-parts.js'
 
 const Version = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 const Path = Type.String({ minLength: 1, maxLength: 1024 })

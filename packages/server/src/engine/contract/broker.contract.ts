@@ -3,7 +3,7 @@
  * `describeBrokerContract(name, factory)`; the factory returns a fresh, isolated broker.
  */
 import { describe, expect, it } from 'vitest'
-import type { Broker, BrokerHandler, HistoryOptions, Publication } from './broker.js'
+import type { Broker, BrokerHandler, HistoryOptions, Publication } from '../broker.js'
 
 export interface BrokerFactory {
   create(): Promise<Broker>

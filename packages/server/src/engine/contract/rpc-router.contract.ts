@@ -3,7 +3,7 @@
  * `describeRpcRouterContract(name, factory)`; the factory returns a fresh, isolated router.
  */
 import { describe, expect, it } from 'vitest'
-import type { RpcCall, RpcOutcome, RpcRouter, RpcRouterHandler } from './rpc-router.js'
+import type { RpcCall, RpcOutcome, RpcRouter, RpcRouterHandler } from '../rpc-router.js'
 
 export interface RpcRouterFactory {
   create(): Promise<RpcRouter>

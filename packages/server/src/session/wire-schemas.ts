@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { Id, strict } from '../protocol/schema-parts.js'
+import { Id, strict } from '../wire/schema-parts.js'
 
 export const connectionSchemas = {
   hello: strict({

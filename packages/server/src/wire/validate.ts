@@ -3,11 +3,11 @@
 import type { TSchema } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { ClientMessage, ClientMessageType } from '@switchboard/protocol'
-import { channelSchemas } from '../channels/schemas.js'
-import { recordSchemas } from '../records/schemas.js'
-import { presenceSchemas } from '../presence/schemas.js'
-import { rpcSchemas } from '../rpc/schemas.js'
-import { connectionSchemas } from '../session/schemas.js'
+import { channelSchemas } from '../channels/wire-schemas.js'
+import { recordSchemas } from '../records/wire-schemas.js'
+import { presenceSchemas } from '../presence/wire-schemas.js'
+import { rpcSchemas } from '../rpc/wire-schemas.js'
+import { connectionSchemas } from '../session/wire-schemas.js'
 
 /** One compiled check per message type; the type tag is switched on first. Each concept adds its own. */
 const schemas: { [K in ClientMessageType]: TSchema } = {

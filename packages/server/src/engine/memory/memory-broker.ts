@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { PublisherInfo, StreamPosition } from '@switchboard/protocol'
-import type { Broker, BrokerHandler, HistoryOptions, HistoryQuery, HistoryResult, Publication } from './broker.js'
+import type { Broker, BrokerHandler, HistoryOptions, HistoryQuery, HistoryResult, Publication } from '../broker.js'
 
 interface Entry {
   offset: number

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { Id, Name, strict } from '../protocol/schema-parts.js'
+import { Id, Name, strict } from '../wire/schema-parts.js'
 
 export const presenceSchemas = {
   pjoin: strict({ t: Type.Literal('pjoin'), id: Id, r: Name, m: Type.Optional(Type.Unknown()) }),

@@ -1,4 +1,4 @@
-import type { RpcCall, RpcOutcome, RpcRouter, RpcRouterHandler, SyncRpcPicker } from './rpc-router.js'
+import type { RpcCall, RpcOutcome, RpcRouter, RpcRouterHandler, SyncRpcPicker } from '../rpc-router.js'
 
 interface Pool {
   ids: string[]
