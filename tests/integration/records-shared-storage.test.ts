@@ -1,12 +1,10 @@
 /**
  * Several servers on one PostgreSQL table, as in a cluster: compare-and-set in SQL keeps every
- * write whichever server takes it; with a shared engine (here an in-process hub standing in for
- * Redis) record changes reach subscribers on every server and no server serves a stale read.
+ * write whichever server takes it; with a shared engine (here the in-process memory hub) record changes reach subscribers on every server and no server serves a stale read.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createServer, type SwitchboardConfigInput } from '@switchboard/server'
+import { createServer, MemoryHub, type SwitchboardConfigInput } from '@switchboard/server'
 import { Resources } from '../support/server.js'
-import { BrokerHub } from '../support/shared-broker.js'
 import { storageKinds } from '../support/storages.js'
 import { waitFor } from '../support/wait.js'
 
@@ -21,10 +19,10 @@ async function postgresStorage(): Promise<NonNullable<SwitchboardConfigInput['st
   return storage
 }
 
-async function node(storage: SwitchboardConfigInput['storage'], hub?: BrokerHub) {
+async function node(storage: SwitchboardConfigInput['storage'], hub?: MemoryHub) {
   const server = createServer(
     { server: { host: '127.0.0.1', port: 0 }, storage, log: { level: 'silent' } },
-    hub ? { broker: hub.broker() } : {},
+    hub ? { engine: hub.engine() } : {},
   )
   res.add(server, (s) => s.close())
   const { url } = await server.listen()
@@ -51,7 +49,7 @@ describe('servers sharing PostgreSQL storage', () => {
 
   it('with a shared engine: subscribers on every server converge and reads are never stale', async () => {
     const storage = await postgresStorage()
-    const hub = new BrokerHub()
+    const hub = new MemoryHub()
     const [a, b] = await Promise.all([node(storage, hub), node(storage, hub)])
     const [ca, cb] = await Promise.all([res.connected(a.url), res.connected(b.url)])
     await a.server.records.set('shared/n', { n: 0 })

@@ -37,6 +37,11 @@ export const errorCodes = {
   TOO_LARGE: { http: 413, retryable: false, description: 'The message exceeds maxMessageBytes.' },
   RATE_LIMITED: { http: 429, retryable: true, description: 'Too many messages; slow down.' },
   TOO_MANY_SUBSCRIPTIONS: { http: 429, retryable: false, description: 'maxSubscriptionsPerConnection reached.' },
+  TOO_MANY_CONNECTIONS: {
+    http: 429,
+    retryable: true,
+    description: 'The client address has limits.maxConnectionsPerIp connections open; retry later.',
+  },
   ALREADY_SUBSCRIBED: {
     http: 409,
     retryable: false,
@@ -99,6 +104,11 @@ export const closeCodes = {
     description: 'The token expired; reconnect with a new one.',
   },
   4005: { name: 'RATE_LIMITED', reconnect: true, description: 'Sustained flooding after RATE_LIMITED errors.' },
+  4006: {
+    name: 'CONNECTION_LIMIT',
+    reconnect: true,
+    description: 'Refused by a connection limit (the err frame before it names which); retry with backoff.',
+  },
   4500: { name: 'AUTH_FAILED', reconnect: false, description: 'Authentication failed.' },
   4501: { name: 'PROTOCOL_ERROR', reconnect: false, description: 'Repeated invalid messages.' },
   4502: { name: 'UNSUPPORTED_VERSION', reconnect: false, description: 'The protocol version is not supported.' },
@@ -116,6 +126,7 @@ export const CloseCode = {
   HANDSHAKE_TIMEOUT: 4003,
   TOKEN_EXPIRED: 4004,
   RATE_LIMITED: 4005,
+  CONNECTION_LIMIT: 4006,
   AUTH_FAILED: 4500,
   PROTOCOL_ERROR: 4501,
   UNSUPPORTED_VERSION: 4502,

@@ -1,5 +1,5 @@
 export { createServer } from './server.js'
-export type { SwitchboardServer, ServerOptions, ListenOptions } from './server.js'
+export type { SwitchboardServer, ServerOptions, ListenOptions, AttachOptions } from './server.js'
 export type { ServerState } from './lifecycle.js'
 export { SwitchboardError } from './errors.js'
 export type { Transport, TransportSink } from './transports/transport.js'
@@ -14,6 +14,10 @@ export type {
   HistoryResult,
 } from './engine/broker.js'
 export { MemoryBroker } from './engine/memory/memory-broker.js'
+export type { Engine } from './engine/engine.js'
+export type { NodeBus, NodeBusHandler, NodeMessage } from './engine/node-bus.js'
+export { createMemoryEngine } from './engine/memory/memory-engine.js'
+export { MemoryHub } from './engine/memory/memory-hub.js'
 export type { Authenticator, AuthUser, AuthResult, Credentials } from './auth/authenticator.js'
 export { isBackend } from './auth/backend.js'
 export { signDevelopmentToken, type DevTokenOptions } from './auth/dev-token.js'

@@ -10,6 +10,7 @@ import {
 } from '@switchboard/protocol'
 import type { Logger } from 'pino'
 import { SwitchboardError } from '../errors.js'
+import type { SubscriptionBudget } from '../limits/subscription-budget.js'
 import { allowAll, type AccessPolicy } from '../permissions/access-policy.js'
 import type { Session } from '../session/session.js'
 import { EncodedFrame } from '../transports/transport.js'
@@ -25,19 +26,29 @@ export interface Subscribed {
 /** A session that is catching up on history: live publications wait here until it is done. */
 type RecoveryBuffer = Map<Session, Publication[]>
 
+/** What the channel service keeps per session; fan-out iterates these, not sessions. */
+class ChannelMember {
+  /** Channel names and patterns subscribed to. */
+  readonly subscriptions = new Set<string>()
+  /** Delivers a publication once even when a channel and patterns both match. */
+  stamp = 0
+  constructor(readonly session: Session) {}
+}
+
 /**
  * Channels in core: local subscriptions, recovery and fan-out. The broker only moves
  * publications and keeps history; everything about sessions happens here.
  */
 export class ChannelService implements BrokerHandler {
-  private readonly index = new SubscriptionIndex<Session>()
+  private readonly index = new SubscriptionIndex<ChannelMember>()
+  private readonly members = new Map<Session, ChannelMember>()
   private readonly recovering = new Map<string, RecoveryBuffer>()
   private stamp = 0
 
   constructor(
     private readonly broker: Broker,
     private readonly options: ChannelOptionsResolver,
-    private readonly limits: { maxSubscriptionsPerConnection: number },
+    private readonly budget: SubscriptionBudget,
     private readonly log: Logger,
     /** Checked per delivery on the pattern path only: exact subscribers were checked when they subscribed. */
     private readonly policy: AccessPolicy = allowAll,
@@ -55,19 +66,19 @@ export class ChannelService implements BrokerHandler {
     const stamp = ++this.stamp
     if (exact) {
       // Stamps only matter when patterns could deliver the same publication a second time.
-      if (patterns) for (const session of exact) session.deliveryStamp = stamp
-      for (const session of exact) session.enqueue(frame)
+      if (patterns) for (const member of exact) member.stamp = stamp
+      for (const member of exact) member.session.enqueue(frame)
     }
     if (patterns) {
       const policy = this.policy === allowAll ? undefined : this.policy
       this.index.forEachPatternMatch(pub.channel, (members) => {
-        for (const session of members) {
-          if (session.deliveryStamp === stamp) continue
+        for (const member of members) {
+          if (member.stamp === stamp) continue
           // A pattern spans channels the user may not read: each delivery asks for this channel.
-          const user = session.user
+          const user = member.session.user
           if (policy && !policy.allows({ kind: 'channels', action: 'subscribe', name: pub.channel, user })) continue
-          session.deliveryStamp = stamp
-          session.enqueue(frame)
+          member.stamp = stamp
+          member.session.enqueue(frame)
         }
       })
     }
@@ -93,33 +104,37 @@ export class ChannelService implements BrokerHandler {
     if (pattern ? !isValidPattern(channel) : !isValidName(channel)) {
       throw new SwitchboardError('INVALID_NAME', `invalid channel name: ${channel}`)
     }
-    const subs = (session.subscriptions ??= new Set())
-    if (subs.has(channel)) throw new SwitchboardError('ALREADY_SUBSCRIBED', `already subscribed to ${channel}`)
-    if (subs.size >= this.limits.maxSubscriptionsPerConnection) {
-      throw new SwitchboardError(
-        'TOO_MANY_SUBSCRIPTIONS',
-        `at most ${this.limits.maxSubscriptionsPerConnection} subscriptions per connection`,
-      )
+    const member = this.member(session)
+    if (member.subscriptions.has(channel)) {
+      throw new SwitchboardError('ALREADY_SUBSCRIBED', `already subscribed to ${channel}`)
     }
-    subs.add(channel)
-    if (pattern) {
-      // Patterns receive live publications only: there is no single stream to recover.
-      if (this.index.add(channel, session, true)) await this.broker.subscribe(channel)
-      return { reply: {}, replay: [] }
+    this.budget.take(session)
+    member.subscriptions.add(channel)
+    try {
+      if (pattern) {
+        // Patterns receive live publications only: there is no single stream to recover.
+        if (this.index.add(channel, member, true)) await this.broker.subscribe(channel)
+        return { reply: {}, replay: [] }
+      }
+      if (!since) {
+        if (this.index.add(channel, member, false)) await this.broker.subscribe(channel)
+        const h = await this.broker.history(channel, { limit: 0 }, this.options.history(channel))
+        return { reply: { o: h.position.offset, e: h.position.epoch }, replay: [] }
+      }
+      return await this.recover(member, channel, since)
+    } catch (err) {
+      // A failed subscribe must not leave the name reserved.
+      if (member.subscriptions.delete(channel)) this.leave(member, channel)
+      throw err
     }
-    if (!since) {
-      if (this.index.add(channel, session, false)) await this.broker.subscribe(channel)
-      const h = await this.broker.history(channel, { limit: 0 }, this.options.history(channel))
-      return { reply: { o: h.position.offset, e: h.position.epoch }, replay: [] }
-    }
-    return this.recover(session, channel, since)
   }
 
   /**
    * Subscribes and replays what was missed after `since`, then what arrived meanwhile, so the
    * client sees every publication exactly once and in order.
    */
-  private async recover(session: Session, channel: string, since: StreamPosition): Promise<Subscribed> {
+  private async recover(member: ChannelMember, channel: string, since: StreamPosition): Promise<Subscribed> {
+    const session = member.session
     let buffers = this.recovering.get(channel)
     if (!buffers) this.recovering.set(channel, (buffers = new Map()))
     const buffered: Publication[] = []
@@ -148,18 +163,19 @@ export class ChannelService implements BrokerHandler {
         complete: history.complete,
       },
     }
-    if (session.phase === 'closed' || !session.subscriptions?.has(channel)) return { reply, replay: [] }
-    this.index.add(channel, session, false)
+    if (session.phase === 'closed' || !member.subscriptions.has(channel)) return { reply, replay: [] }
+    this.index.add(channel, member, false)
     // Live publications that raced with the history read go out after the reply, minus duplicates.
     const replay = buffered.filter((p) => p.epoch === history.position.epoch && p.offset > last)
     return { reply, replay }
   }
 
   unsubscribe(session: Session, channel: string): void {
-    if (!session.subscriptions?.delete(channel)) {
+    const member = this.members.get(session)
+    if (!member?.subscriptions.delete(channel)) {
       throw new SwitchboardError('NOT_SUBSCRIBED', `not subscribed to ${channel}`)
     }
-    this.leave(session, channel)
+    this.leave(member, channel)
   }
 
   async history(channel: string, query: { since?: StreamPosition; limit?: number }): Promise<HistoryResult> {
@@ -172,10 +188,11 @@ export class ChannelService implements BrokerHandler {
 
   /** Drops every subscription of a closed session. */
   removeSession(session: Session): void {
-    const subs = session.subscriptions
-    if (!subs) return
-    for (const channel of subs) this.leave(session, channel)
-    subs.clear()
+    const member = this.members.get(session)
+    if (!member) return
+    this.members.delete(session)
+    for (const channel of member.subscriptions) this.leave(member, channel)
+    member.subscriptions.clear()
   }
 
   /**
@@ -183,12 +200,12 @@ export class ChannelService implements BrokerHandler {
    * subscription the new user may no longer hold. Pattern deliveries re-check on their own.
    */
   recheck(session: Session): void {
-    const subs = session.subscriptions
-    if (!subs || this.policy === allowAll) return
-    for (const channel of [...subs]) {
+    const member = this.members.get(session)
+    if (!member || this.policy === allowAll) return
+    for (const channel of [...member.subscriptions]) {
       if (this.policy.allows({ kind: 'channels', action: 'subscribe', name: channel, user: session.user })) continue
-      subs.delete(channel)
-      this.leave(session, channel)
+      member.subscriptions.delete(channel)
+      this.leave(member, channel)
       session.send({
         t: 'unsubbed',
         ch: channel,
@@ -202,8 +219,15 @@ export class ChannelService implements BrokerHandler {
     return this.index.count()
   }
 
-  private leave(session: Session, channel: string): void {
-    if (this.index.remove(channel, session, isPattern(channel))) {
+  private member(session: Session): ChannelMember {
+    let member = this.members.get(session)
+    if (!member) this.members.set(session, (member = new ChannelMember(session)))
+    return member
+  }
+
+  private leave(member: ChannelMember, channel: string): void {
+    this.budget.release(member.session)
+    if (this.index.remove(channel, member, isPattern(channel))) {
       this.broker
         .unsubscribe(channel)
         .catch((err: unknown) => this.log.error({ err, channel }, 'broker unsubscribe failed'))

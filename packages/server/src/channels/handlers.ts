@@ -20,18 +20,10 @@ export function channelHandlers(
       if (!policy.allows({ kind: 'channels', action: 'subscribe', name: m.ch, user: session.user })) {
         throw new SwitchboardError('PERMISSION_DENIED', `not allowed to subscribe to ${m.ch}`)
       }
-      return channels.subscribe(session, m.ch, m.since).then(
-        ({ reply, replay }) => {
-          session.send({ t: 'ok', id: m.id, r: reply })
-          for (const p of replay) session.enqueue(new EncodedFrame(encodePublication(p)))
-        },
-        (err: unknown) => {
-          // A failed subscribe must not leave the name reserved.
-          if (!(err instanceof SwitchboardError && err.code === 'ALREADY_SUBSCRIBED'))
-            session.subscriptions?.delete(m.ch)
-          throw err
-        },
-      )
+      return channels.subscribe(session, m.ch, m.since).then(({ reply, replay }) => {
+        session.send({ t: 'ok', id: m.id, r: reply })
+        for (const p of replay) session.enqueue(new EncodedFrame(encodePublication(p)))
+      })
     },
     unsub(session, m) {
       channels.unsubscribe(session, m.ch)

@@ -49,6 +49,7 @@ export const ConfigSchema = Type.Object(
           handshakeTimeoutMs: Type.Optional(Millis),
           drainTimeoutMs: Type.Optional(Count),
           metrics: Type.Optional(Type.Boolean()),
+          trustProxy: Type.Optional(Type.Array(NonEmpty)),
         },
         closed,
       ),

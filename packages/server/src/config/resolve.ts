@@ -37,6 +37,7 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
       handshakeTimeoutMs: s.handshakeTimeoutMs ?? 10_000,
       drainTimeoutMs: s.drainTimeoutMs ?? 10_000,
       metrics: s.metrics ?? true,
+      trustProxy: s.trustProxy ?? ['loopback', 'private'],
     },
     auth: {
       anonymous: input.auth?.anonymous ?? true,

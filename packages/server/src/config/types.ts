@@ -48,6 +48,11 @@ export interface SwitchboardConfigInput {
     drainTimeoutMs?: number
     /** Serve Prometheus metrics at `GET /metrics` (default true). */
     metrics?: boolean
+    /**
+     * Reverse proxies whose `X-Forwarded-For` is believed (per-address limits, logs): addresses,
+     * CIDR blocks and the presets `loopback`, `private`, `linklocal`. Default: loopback + private.
+     */
+    trustProxy?: string[]
   }
   auth?: {
     anonymous?: boolean
@@ -99,6 +104,7 @@ export interface SwitchboardConfig {
     handshakeTimeoutMs: number
     drainTimeoutMs: number
     metrics: boolean
+    trustProxy: string[]
   }
   auth: {
     anonymous: boolean

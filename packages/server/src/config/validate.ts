@@ -2,6 +2,7 @@ import type { TSchema } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import { isValidPattern } from '@switchboard/protocol'
+import { trustProxyIssue } from '../http/client-address.js'
 import { ConfigError, formatPath, sortIssues, type ConfigIssue } from './issues.js'
 import {
   ConfigSchema,
@@ -56,7 +57,7 @@ export function locateIssue(raw: RawIssue, source?: ConfigSource): ConfigIssue {
 }
 
 export function findIssues(value: unknown): RawIssue[] {
-  if (compiled.Check(value)) return patternKeyIssues(value)
+  if (compiled.Check(value)) return [...patternKeyIssues(value), ...trustProxyIssues(value)]
   const issues = explain(compiled, value, [])
   // Pattern keys are checked too when the rest is broken, so one run reports everything.
   if (isObject(value)) issues.push(...patternKeyIssues(value))
@@ -200,4 +201,12 @@ function editDistance(a: string, b: string): number {
     prev = row
   }
   return prev[b.length] as number
+}
+
+/** Each `server.trustProxy` entry must be an address, a CIDR block or a preset. */
+function trustProxyIssues(value: SwitchboardConfigInput): RawIssue[] {
+  return (value.server?.trustProxy ?? []).flatMap((entry, i) => {
+    const problem = trustProxyIssue(entry)
+    return problem ? [{ path: ['server', 'trustProxy', i], target: 'value' as const, message: problem }] : []
+  })
 }

@@ -21,6 +21,8 @@ export interface ApiDeps {
   rate: RequestsPerIp
   /** Counted per route and status class for /metrics. */
   counters: ServerCounters
+  /** The client's address (X-Forwarded-For from trusted proxies only). */
+  clientAddress(req: IncomingMessage): string
 }
 
 /** One API request, authenticated. */
@@ -61,11 +63,12 @@ export function apiRoute(
       }
       if (!deps.accepting()) throw new SwitchboardError('UNAVAILABLE', 'the server is starting or shutting down')
       // Before authentication: verifying tokens is the work a flood would make the server do.
-      if (!deps.rate.take(req.socket.remoteAddress ?? 'unknown')) {
+      const address = deps.clientAddress(req)
+      if (!deps.rate.take(address)) {
         res.setHeader('retry-after', '1')
         throw new SwitchboardError('RATE_LIMITED', 'too many requests from this address; slow down')
       }
-      const user = await authenticateRequest(req, deps.authenticator)
+      const user = await authenticateRequest(req, deps.authenticator, address)
       await handle({ req, res, url, user, body: () => readJsonBody(req, deps.maxBodyBytes) })
     } catch (err) {
       const e = toSwitchboardError(err)

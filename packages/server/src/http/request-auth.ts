@@ -10,9 +10,9 @@ import { SwitchboardError } from '../errors.js'
 export async function authenticateRequest(
   req: IncomingMessage,
   authenticator: Authenticator,
+  remoteAddress: string,
 ): Promise<AuthUser | null> {
   const header = req.headers.authorization
-  const remoteAddress = req.socket.remoteAddress ?? 'unknown'
   if (header === undefined) return (await authenticator.authenticate({ remoteAddress })).user
   const token = bearerToken(header)
   if (token === undefined)

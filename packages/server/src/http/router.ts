@@ -24,11 +24,18 @@ export class Router {
     return this
   }
 
-  /** Returns false when no route matches the path, so an embedding app can handle it. */
-  handle(req: IncomingMessage, res: ServerResponse): boolean {
+  /**
+   * Returns false when no route matches the path, so an embedding app can handle it. With a
+   * `prefix` (the mount path), only paths under it are considered and routes see them without it.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, prefix = ''): boolean {
+    const raw = req.url ?? '/'
+    if (prefix && !(raw.startsWith(prefix) && (raw.length === prefix.length || '/?'.includes(raw[prefix.length]!)))) {
+      return false
+    }
     let url: URL
     try {
-      url = new URL(req.url ?? '/', 'http://localhost')
+      url = new URL(raw.slice(prefix.length) || '/', 'http://localhost')
     } catch {
       sendError(res, 400, 'INVALID_MESSAGE', 'invalid request URL')
       return true

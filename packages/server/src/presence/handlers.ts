@@ -46,7 +46,7 @@ export function presenceHandlers(
 /** After a token refresh: joins and watches the new claims no longer allow end, and the client is told. */
 export function presenceRecheck(presence: PresenceService, policy: AccessPolicy): (session: Session) => void {
   return (session) => {
-    const st = session.presence
+    const st = presence.stateOf(session)
     if (!st || policy === allowAll) return
     const user = session.user
     for (const [room, meta] of [...st.joined]) {

@@ -30,6 +30,8 @@ export interface PresenceOptions {
  */
 export class PresenceService {
   private readonly watches = new Map<string, RoomWatch>()
+  /** Joined and watched rooms, by session. */
+  private readonly sessions = new Map<Session, PresenceSessionState>()
   private readonly countsOnly: ((room: string) => boolean)[]
   private closed = false
 
@@ -59,7 +61,7 @@ export class PresenceService {
   async join(session: Session, room: string, meta: unknown): Promise<void> {
     PresenceService.check(room)
     const member: PresenceMember = { userId: session.user?.id ?? null, clientId: session.id, meta: meta ?? null }
-    state(session).joined.set(room, member.meta)
+    this.state(session).joined.set(room, member.meta)
     await this.store.join(room, member)
     // Closed meanwhile: its cleanup (removeClient, queued after this join) takes it out again.
     if (session.phase !== 'closed') this.changed(room, member, null)
@@ -67,7 +69,7 @@ export class PresenceService {
 
   async leave(session: Session, room: string): Promise<void> {
     PresenceService.check(room)
-    if (!session.presence?.joined.delete(room)) return
+    if (!this.sessions.get(session)?.joined.delete(room)) return
     const removed = await this.store.leave(room, session.id)
     if (removed) this.changed(room, null, session.id)
   }
@@ -81,7 +83,7 @@ export class PresenceService {
         `presence room ${room} is counts-only: watch it with counts (room.subscribeCount)`,
       )
     }
-    state(session).watching.set(room, countsOnly)
+    this.state(session).watching.set(room, countsOnly)
     let w = this.watches.get(room)
     if (!w) this.watches.set(room, (w = new RoomWatch(room)))
     w.add(session, countsOnly)
@@ -89,7 +91,7 @@ export class PresenceService {
   }
 
   unwatch(session: Session, room: string): void {
-    if (!session.presence?.watching.delete(room)) return
+    if (!this.sessions.get(session)?.watching.delete(room)) return
     const w = this.watches.get(room)
     if (!w) return
     w.delete(session)
@@ -98,9 +100,10 @@ export class PresenceService {
 
   /** A connection closed: its watches end and it leaves every room it joined. */
   removeSession(session: Session): void {
-    const st = session.presence
+    const st = this.sessions.get(session)
     if (!st) return
     for (const room of [...st.watching.keys()]) this.unwatch(session, room)
+    this.sessions.delete(session)
     if (st.joined.size === 0) return
     st.joined.clear()
     this.store.removeClient(session.id).then(
@@ -198,10 +201,21 @@ export class PresenceService {
   private stillWatching(s: Session, w: RoomWatch, countsOnly: boolean): boolean {
     return (
       s.phase !== 'closed' &&
-      s.presence?.watching.get(w.room) === countsOnly &&
+      this.sessions.get(s)?.watching.get(w.room) === countsOnly &&
       !w.fresh.has(s) &&
       this.watches.get(w.room) === w
     )
+  }
+
+  /** What a session joined and watches (undefined: nothing yet). */
+  stateOf(session: Session): Readonly<PresenceSessionState> | undefined {
+    return this.sessions.get(session)
+  }
+
+  private state(session: Session): PresenceSessionState {
+    let st = this.sessions.get(session)
+    if (!st) this.sessions.set(session, (st = { joined: new Map(), watching: new Map() }))
+    return st
   }
 
   private dropIfUnwatched(w: RoomWatch): void {
@@ -209,10 +223,6 @@ export class PresenceService {
     clearTimeout(w.timer)
     this.watches.delete(w.room)
   }
-}
-
-function state(session: Session): PresenceSessionState {
-  return (session.presence ??= { joined: new Map(), watching: new Map() })
 }
 
 function sendAll(sessions: Set<Session>, message: PresenceDiffMessage): void {

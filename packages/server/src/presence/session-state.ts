@@ -1,4 +1,4 @@
-/** What the presence service keeps on a session (`session.presence`). */
+/** What the presence service keeps on a session (keyed by session). */
 export interface PresenceSessionState {
   /** Rooms this connection joined, with the meta it joined with. */
   readonly joined: Map<string, unknown>

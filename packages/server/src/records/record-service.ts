@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import type { AuthUser } from '../auth/authenticator.js'
 import type { Broker, BrokerHandler, Publication } from '../engine/broker.js'
 import { SwitchboardError } from '../errors.js'
+import type { SubscriptionBudget } from '../limits/subscription-budget.js'
 import type { AccessPolicy } from '../permissions/access-policy.js'
 import type { Session } from '../session/session.js'
 import { EncodedFrame } from '../transports/transport.js'
@@ -30,7 +31,8 @@ export interface RecordServiceOptions {
   broker: Broker
   policy: AccessPolicy
   planner: WritePlanner
-  limits: { maxSubscriptionsPerConnection: number }
+  /** limits.maxSubscriptionsPerConnection, shared with channels. */
+  budget: SubscriptionBudget
   log: Logger
 }
 
@@ -125,26 +127,34 @@ export class RecordService implements BrokerHandler {
     writeIds: string[] | undefined,
   ): Promise<void> {
     if (!isValidName(name)) return Promise.reject(invalidName(name))
-    const mine = this.bySession.get(session)
-    if (!mine?.has(name)) {
-      const max = this.options.limits.maxSubscriptionsPerConnection
-      if ((session.subscriptions?.size ?? 0) + (mine?.size ?? 0) >= max) {
-        return Promise.reject(
-          new SwitchboardError('TOO_MANY_SUBSCRIPTIONS', `at most ${max} subscriptions per connection`),
-        )
+    const { budget } = this.options
+    // A unit of the budget is taken up front and handed back unless this call is what joins.
+    const taken = !this.bySession.get(session)?.has(name)
+    if (taken) {
+      try {
+        budget.take(session)
+      } catch (err) {
+        return Promise.reject(err)
       }
     }
+    const giveBack = () => taken && budget.release(session)
     return new Promise<void>((resolve, reject) => {
       this.lane(name).push({
         kind: 'read',
         run: (state) => {
-          if (session.phase === 'closed') return resolve()
-          if (!this.canRead(name, session.user, state)) return reject(denied(name))
-          this.join(session, name)
+          if (session.phase === 'closed') return resolve(void giveBack())
+          if (!this.canRead(name, session.user, state)) {
+            giveBack()
+            return reject(denied(name))
+          }
+          if (!this.join(session, name)) giveBack()
           session.send({ t: 'ok', id, r: this.snapshotReply(state, session.user, known, writeIds) })
           resolve()
         },
-        failed: reject,
+        failed: (err) => {
+          giveBack()
+          reject(err)
+        },
       })
     })
   }
@@ -215,9 +225,11 @@ export class RecordService implements BrokerHandler {
       .catch((err: unknown) => this.options.log.error({ err, record: change.n }, 'record change publish failed'))
   }
 
-  private join(session: Session, name: string): void {
+  /** Returns false when the session was already subscribed. */
+  private join(session: Session, name: string): boolean {
     let names = this.bySession.get(session)
     if (!names) this.bySession.set(session, (names = new Set()))
+    if (names.has(name)) return false
     names.add(name)
     let set = this.subscribers.get(name)
     if (!set) {
@@ -227,9 +239,11 @@ export class RecordService implements BrokerHandler {
         .catch((err: unknown) => this.options.log.error({ err }, 'broker subscribe failed'))
     }
     set.add(session)
+    return true
   }
 
   private leave(session: Session, name: string): void {
+    this.options.budget.release(session)
     const set = this.subscribers.get(name)
     if (!set?.delete(session) || set.size > 0) return
     this.subscribers.delete(name)

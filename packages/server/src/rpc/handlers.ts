@@ -65,8 +65,8 @@ export function rpcHandlers(
 /** After a token refresh: names the new claims no longer allow this connection to provide end. */
 export function rpcRecheck(rpc: RpcService, policy: AccessPolicy): (session: Session) => void {
   return (session) => {
-    const provided = session.rpc?.provided
-    if (!provided || policy === allowAll) return
+    const provided = rpc.provided(session)
+    if (provided.size === 0 || policy === allowAll) return
     for (const name of [...provided]) {
       if (policy.allows({ kind: 'rpc', action: 'provide', name, user: session.user })) continue
       rpc.unprovide(session, name).catch(() => {})

@@ -16,6 +16,8 @@ import {
 } from '../engine/rpc-router.js'
 import type { RpcSessionState } from './session-state.js'
 
+const NONE: ReadonlySet<string> = new Set()
+
 export interface RpcLimits {
   /** Used when a call gives no timeout. */
   defaultTimeoutMs: number
@@ -48,6 +50,8 @@ const SWEEP_ABOVE = 1024
  */
 export class RpcService implements RpcRouterHandler {
   private readonly local = new Map<string, LocalProvider>()
+  /** Provider connections' state, by session. */
+  private readonly sessions = new Map<Session, RpcSessionState>()
   private readonly pending = new Map<string, PendingCall>()
   private readonly prefix = randomBytes(6).toString('base64url') + ':'
   private seq = 0
@@ -169,7 +173,7 @@ export class RpcService implements RpcRouterHandler {
     if (!provider) return reply({ kind: 'unavailable' })
     if (provider.handler) return runHandler(provider.handler, call, reply)
     const session = provider.session
-    const state = session.rpc
+    const state = this.sessions.get(session)
     if (session.phase === 'closed' || !state?.provided.has(call.name)) return reply({ kind: 'unavailable' })
     if (state.invocations.size >= SWEEP_ABOVE) sweep(state, Date.now())
     const c = ++state.lastInvocation
@@ -183,7 +187,7 @@ export class RpcService implements RpcRouterHandler {
 
   /** A provider connection answered invocation `c`; unknown or late answers are ignored. */
   answer(session: Session, c: number, outcome: RpcOutcome): void {
-    const invocations = session.rpc?.invocations
+    const invocations = this.sessions.get(session)?.invocations
     const inv = invocations?.get(c)
     if (!inv) return
     invocations!.delete(c)
@@ -192,7 +196,8 @@ export class RpcService implements RpcRouterHandler {
 
   async provide(session: Session, name: string): Promise<void> {
     if (!isValidName(name)) throw new SwitchboardError('INVALID_NAME', `invalid RPC name: ${name}`)
-    const state = (session.rpc ??= { provided: new Set(), invocations: new Map(), lastInvocation: 0 })
+    let state = this.sessions.get(session)
+    if (!state) this.sessions.set(session, (state = { provided: new Set(), invocations: new Map(), lastInvocation: 0 }))
     if (state.provided.has(name))
       throw new SwitchboardError('ALREADY_PROVIDED', `this connection already provides ${name}`)
     state.provided.add(name)
@@ -208,20 +213,26 @@ export class RpcService implements RpcRouterHandler {
   }
 
   async unprovide(session: Session, name: string): Promise<void> {
-    if (!session.rpc?.provided.delete(name)) return
+    if (!this.sessions.get(session)?.provided.delete(name)) return
     await this.router.unregister(name, session.id)
   }
 
   /** A connection closed: it leaves every pool, and the calls it owed an answer fail. */
   removeSession(session: Session): void {
-    const state = session.rpc
+    const state = this.sessions.get(session)
     if (!state) return
+    this.sessions.delete(session)
     this.local.delete(session.id)
     state.provided.clear()
     this.router.unregisterAll(session.id).catch((err: unknown) => this.log.error({ err }, 'rpc unregister failed'))
     const owed = [...state.invocations.values()]
     state.invocations.clear()
     for (const inv of owed) inv.reply({ kind: 'lost' })
+  }
+
+  /** Names this connection provides. */
+  provided(session: Session): ReadonlySet<string> {
+    return this.sessions.get(session)?.provided ?? NONE
   }
 
   /** Registers an in-process handler; it takes part in routing like a client provider. */

@@ -7,7 +7,7 @@ export interface Invocation {
   deadline: number
 }
 
-/** What the RPC service keeps on a session (`session.rpc`). */
+/** What the RPC service keeps on a session (keyed by session). */
 export interface RpcSessionState {
   /** Names this connection provides. */
   readonly provided: Set<string>

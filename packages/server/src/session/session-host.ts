@@ -2,6 +2,7 @@ import type { ClientMessage } from '@switchboard/protocol'
 import type { Logger } from 'pino'
 import type { Authenticator } from '../auth/authenticator.js'
 import type { SwitchboardConfig } from '../config/types.js'
+import type { MessageValidator } from '../wire/validate.js'
 import type { FlushScheduler } from './flush-scheduler.js'
 import type { Session } from './session.js'
 
@@ -13,6 +14,8 @@ export interface SessionHost {
   /** Frames sent, for /metrics. */
   readonly counters: { framesSent: number }
   readonly authenticator: Authenticator
+  /** Checks decoded values against the modules' message schemas. */
+  readonly validator: MessageValidator
   /** Handles a validated message of an open session; a returned promise holds the inbound queue. */
   dispatch(session: Session, message: ClientMessage): void | Promise<void>
   sessionClosed(session: Session, code: number, reason: string): void

@@ -10,9 +10,6 @@ import {
 } from '@switchboard/protocol'
 import type { AuthUser } from '../auth/authenticator.js'
 import { SwitchboardError, toSwitchboardError } from '../errors.js'
-import type { PresenceSessionState } from '../presence/session-state.js'
-import { checkMessage } from '../wire/validate.js'
-import type { RpcSessionState } from '../rpc/session-state.js'
 import { EncodedFrame, type Transport, type TransportSink } from '../transports/transport.js'
 import type { Flushable } from './flush-scheduler.js'
 import { TokenBucket } from '../limits/token-bucket.js'
@@ -38,7 +35,9 @@ class Rejection {
 }
 
 /**
- * One client connection, independent of its transport. Inbound messages are handled strictly
+ * One client connection, independent of its transport: the wire only (inbound queue, outbound
+ * flush, heartbeat bookkeeping, close). What a concept holds for a session lives in that
+ * concept's service, keyed by the session. Inbound messages are handled strictly
  * in arrival order (a handler that returns a promise holds the queue until it settles);
  * outbound frames are queued and flushed once per event-loop turn, batched when several wait.
  */
@@ -48,14 +47,6 @@ export class Session implements TransportSink, Flushable {
   readonly createdAt = Date.now()
   lastReceivedAt = this.createdAt
   lastSentAt = this.createdAt
-  /** Channel names and patterns this session is subscribed to (owned by the channel service). */
-  subscriptions: Set<string> | undefined
-  /** RPC provider state (owned by the RPC service). */
-  rpc: RpcSessionState | undefined
-  /** Joined and watched presence rooms (owned by the presence service). */
-  presence: PresenceSessionState | undefined
-  /** Used by fan-out to deliver a publication once even when several subscriptions match. */
-  deliveryStamp = 0
   /** When the credentials expire (epoch ms): the registry's sweep closes the session with TOKEN_EXPIRED then, unless a `refresh` moved it. */
   tokenExpiresAt: number | undefined
 
@@ -138,7 +129,7 @@ export class Session implements TransportSink, Flushable {
       this.reject(undefined, value.code, value.reason)
       return
     }
-    const checked = checkMessage(value)
+    const checked = this.host.validator.check(value)
     if (!checked.ok) {
       this.reject(checked.id, 'INVALID_MESSAGE', checked.reason)
       return

@@ -4,7 +4,7 @@ import { SwitchboardError } from '../../errors.js'
 import { applyCors } from '../../http/cors.js'
 import { bearerToken } from '../../http/request-auth.js'
 import { sendError, type RouteHandler } from '../../http/router.js'
-import type { ConnectionsPerIp } from '../../limits/connections-per-ip.js'
+import type { ConnectionGate } from '../../limits/connection-gate.js'
 import type { RequestsPerIp } from '../../limits/requests-per-ip.js'
 import type { Transport, TransportSink } from '../transport.js'
 import { decodeEventId } from './event-id.js'
@@ -19,8 +19,8 @@ export interface SseEndpointOptions {
   /** limits.maxSubscriptionsPerConnection: the most `channel` parameters. */
   maxChannels: number
   accepting(): boolean
-  /** A stream is a connection: it counts against limits.maxConnectionsPerIp. */
-  perIp: ConnectionsPerIp
+  /** A stream is a connection: it must pass the per-address connection limit. */
+  admit: ConnectionGate
   rate: RequestsPerIp
 }
 
@@ -50,7 +50,8 @@ function open(req: IncomingMessage, res: ServerResponse, url: URL, options: SseE
     throw new SwitchboardError('INVALID_MESSAGE', `method ${req.method} not allowed`)
   }
   if (!options.accepting()) throw new SwitchboardError('UNAVAILABLE', 'the server is starting or shutting down')
-  const address = req.socket.remoteAddress ?? 'unknown'
+  const admission = options.admit.check(req)
+  const address = admission.address
   if (!options.rate.take(address)) throw new SwitchboardError('RATE_LIMITED', 'too many requests from this address')
 
   const channels = [...new Set(url.searchParams.getAll('channel'))]
@@ -63,13 +64,11 @@ function open(req: IncomingMessage, res: ServerResponse, url: URL, options: SseE
   if (!since) throw new SwitchboardError('INVALID_MESSAGE', 'Last-Event-ID is not a position of this server')
   const token = url.searchParams.get('token') ?? bearerToken(req.headers.authorization)
 
-  if (!options.perIp.tryAcquire(address)) {
-    throw new SwitchboardError('RATE_LIMITED', 'too many connections from this address')
-  }
+  const release = options.admit.acquire(admission)
   const subscriptions = new Map(channels.map((channel, i) => [i + 1, channel]))
   const transport = new SseTransport(res, address, subscriptions)
   res.once('close', () => {
-    options.perIp.release(address)
+    release()
     transport.ended()
   })
   const sink = options.accept(transport)

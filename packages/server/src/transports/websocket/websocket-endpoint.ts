@@ -26,6 +26,25 @@ export class WebSocketEndpoint {
     })
   }
 
+  /**
+   * Completes the handshake only to say why the connection is refused: an `err` frame with the
+   * code, then a close code from the catalogue. Browsers cannot read an HTTP status on a failed
+   * upgrade, so this is how a refusal reaches the app.
+   */
+  refuse(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    error: { code: string; message: string },
+    closeCode: number,
+  ): void {
+    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      ws.on('error', onError)
+      ws.send(JSON.stringify({ t: 'err', code: error.code, msg: error.message }))
+      ws.close(closeCode, error.message.slice(0, 120))
+    })
+  }
+
   /** `remoteAddress`: the peer address the caller already read (each read is a syscall). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, remoteAddress?: string): void {
     this.wss.handleUpgrade(req, socket, head, (ws: TaggedSocket) => {

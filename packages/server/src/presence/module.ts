@@ -1,0 +1,38 @@
+import type { ConceptModule } from '../core/concept-module.js'
+import { wireEntries } from '../core/concept-module.js'
+import type { ModuleContext } from '../core/module-context.js'
+import { presenceHandlers, presenceRecheck } from './handlers.js'
+import { presenceApi, PRESENCE_API_PATH } from './http-api.js'
+import { PresenceService } from './presence-service.js'
+import { serverPresence, type ServerPresence } from './server-api.js'
+import { presenceSchemas } from './wire-schemas.js'
+
+export interface PresenceModule extends ConceptModule<'pjoin' | 'pleave' | 'pwatch' | 'punwatch'> {
+  /** `server.presence` for the embedding app. */
+  readonly api: ServerPresence
+}
+
+/** Presence: who is online per room and globally, with batched diffs. */
+export function presenceModule(ctx: ModuleContext): PresenceModule {
+  const { config, policy } = ctx
+  const store = ctx.engine.presenceStore
+  const service = new PresenceService(store, config.presence, ctx.log)
+  return {
+    name: 'presence',
+    api: serverPresence(service),
+    messages: wireEntries(presenceSchemas, presenceHandlers(service, policy, config.limits)),
+    routes: (api) => {
+      const handler = presenceApi(api, service, policy)
+      return [
+        { path: PRESENCE_API_PATH, handler },
+        { prefix: `${PRESENCE_API_PATH}/`, handler },
+      ]
+    },
+    userChanged: presenceRecheck(service, policy),
+    sessionClosed: (session) => service.removeSession(session),
+    close: async () => {
+      await service.close()
+      await store.close()
+    },
+  }
+}
