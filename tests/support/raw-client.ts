@@ -14,8 +14,11 @@ export class RawClient {
   }
 
   /** Opens a connection; unless `hello: false`, says hello (with `token` if given) and waits for the welcome. */
-  static async open(url: string, options: { hello?: boolean; token?: string } = {}): Promise<RawClient> {
-    const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws')
+  static async open(
+    url: string,
+    options: { hello?: boolean; token?: string; headers?: Record<string, string> } = {},
+  ): Promise<RawClient> {
+    const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws', { headers: options.headers })
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve())
       ws.once('error', reject)

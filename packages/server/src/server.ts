@@ -17,6 +17,7 @@ import { createMemoryEngine } from './engine/memory/memory-engine.js'
 import { StreamRouter } from './engine/stream-router.js'
 import { SwitchboardError } from './errors.js'
 import type { ApiDeps } from './http/api-route.js'
+import { BROWSER_BUNDLE_PATH, browserAsset } from './http/browser-bundle.js'
 import { ClientAddresses } from './http/client-address.js'
 import { FrontDoor, type AttachOptions } from './http/front-door.js'
 import { Router, sendJson } from './http/router.js'
@@ -195,6 +196,9 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     rate: api.rate,
   })
   router.add('*', SSE_PATH, sse)
+  // The client SDK for plain <script> tags, all transports included.
+  router.add('*', BROWSER_BUNDLE_PATH, browserAsset('switchboard.min.js', 'text/javascript; charset=utf-8'))
+  router.add('*', `${BROWSER_BUNDLE_PATH}.map`, browserAsset('switchboard.min.js.map', 'application/json'))
 
   const websocket = new WebSocketEndpoint(accept, {
     // Frames a little over the limit get a TOO_LARGE error; far over it, ws closes with 1009.

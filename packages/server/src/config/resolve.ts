@@ -6,6 +6,7 @@ import type {
   SwitchboardConfigInput,
   WebhookConfig,
 } from './types.js'
+import { trustProxyIssue } from '../http/client-address.js'
 import { parseDuration, parseSize } from './units.js'
 
 export const DEFAULT_PORT = 7070
@@ -37,7 +38,11 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
       handshakeTimeoutMs: s.handshakeTimeoutMs ?? 10_000,
       drainTimeoutMs: s.drainTimeoutMs ?? 10_000,
       metrics: s.metrics ?? true,
-      trustProxy: s.trustProxy ?? ['loopback', 'private'],
+      trustProxy: (s.trustProxy ?? ['loopback', 'private']).map((entry, i) => {
+        const problem = trustProxyIssue(entry)
+        if (problem) throw new Error(`server.trustProxy.${i}: ${problem}`)
+        return entry
+      }),
     },
     auth: {
       anonymous: input.auth?.anonymous ?? true,

@@ -79,7 +79,8 @@ export class FrontDoor {
     })
     // Other upgrade listeners (the app's own WebSocket servers) see the upgrades we do not take.
     server.prependListener('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      this.routeUpgrade(req, socket, head, prefix)
+      // Nobody else listens: an upgrade that is not ours would otherwise hang forever.
+      if (!this.routeUpgrade(req, socket, head, prefix) && server.listenerCount('upgrade') === 1) socket.destroy()
     })
   }
 
