@@ -44,8 +44,8 @@ export class Attempt {
   /** The token this attempt authenticates with. */
   token: string | undefined
   private transport: ClientTransport | undefined
-  private over = false
-  private welcomed = false
+  /** handshake → welcomed → over; `over` also when abandoned, and then nothing is reported. */
+  private phase: 'handshake' | 'welcomed' | 'over' = 'handshake'
   /** An `err` the server sent during the handshake: its answer to this attempt. */
   private refusal: ErrorMessage | undefined
   private readonly watchdog = new SilenceWatchdog(() =>
@@ -66,7 +66,7 @@ export class Attempt {
       this.end({ code: CloseCode.AUTH_FAILED, reason, error: new SwitchboardError('AUTH_FAILED', reason) })
       return
     }
-    if (this.over) return
+    if (this.phase === 'over') return
     try {
       this.transport = this.options.transport(this.options.url, {
         onOpen: () => this.hello(),
@@ -80,20 +80,24 @@ export class Attempt {
   }
 
   send(frame: string): void {
-    if (!this.over) this.transport?.send(frame)
+    if (this.phase !== 'over') this.transport?.send(frame)
   }
 
   /** Closes without reporting an end: the connection has moved on. */
   abandon(code: number, reason: string): void {
-    if (this.over) return
-    this.over = true
+    if (this.phase === 'over') return
+    this.phase = 'over'
     this.watchdog.stop()
     this.transport?.close(code, reason)
   }
 
+  private isOver(): boolean {
+    return this.phase === 'over'
+  }
+
   private end(end: AttemptEnd): void {
-    if (this.over) return
-    this.over = true
+    if (this.phase === 'over') return
+    this.phase = 'over'
     this.watchdog.stop()
     this.events.onEnd(end)
   }
@@ -105,14 +109,14 @@ export class Attempt {
   }
 
   private hello(): void {
-    if (this.over) return
+    if (this.phase === 'over') return
     const hello: ClientMessage = { t: 'hello', id: HELLO_ID, v: PROTOCOL_VERSION, agent: this.options.agent }
     if (this.token !== undefined) hello.token = this.token
     this.transport?.send(JSON.stringify(hello))
   }
 
   private onFrame(frame: string): void {
-    if (this.over) return
+    if (this.phase === 'over') return
     this.watchdog.heard()
     let value: unknown
     try {
@@ -122,7 +126,7 @@ export class Attempt {
       return
     }
     for (const m of Array.isArray(value) ? value : [value]) {
-      if (this.over) return
+      if (this.isOver()) return // a message earlier in the batch ended it
       if (typeof m === 'object' && m !== null) this.onMessage(m as ServerMessage)
       else this.events.onInvalidFrame(new SwitchboardError('INVALID_MESSAGE', 'the server sent a non-object message'))
     }
@@ -136,18 +140,18 @@ export class Attempt {
       case 'pong':
         return
       case 'welcome':
-        if (m.id !== HELLO_ID || this.welcomed) return
-        this.welcomed = true
+        if (m.id !== HELLO_ID || this.phase !== 'handshake') return
+        this.phase = 'welcomed'
         this.watchdog.start(m.hb.timeout)
         this.events.onWelcome(m)
         // An error that came before the welcome did not refuse anything after all: pass it on.
-        if (this.refusal && !this.over) this.events.onMessage(this.refusal)
+        if (this.refusal && this.phase === 'welcomed') this.events.onMessage(this.refusal)
         this.refusal = undefined
         return
       case 'err':
         // During the handshake an error is the server's answer to this attempt (a refused hello,
         // a limit): held, and reported with the close that follows.
-        if (!this.welcomed && (m.id === undefined || m.id === HELLO_ID)) {
+        if (this.phase === 'handshake' && (m.id === undefined || m.id === HELLO_ID)) {
           this.refusal ??= m
           return
         }
