@@ -18,6 +18,8 @@ export type {
   ClientTransport,
   ClientTransportEvents,
   TransportFactory,
+  UpgradeRefusal,
+  UpgradeResponse,
   WebSocketConstructor,
   WebSocketLike,
 } from './transport/transport.js'

@@ -1,5 +1,3 @@
-// Several engineers edit this tree at once: read CONTRIBUTING.md first (small targeted edits to shared
-// files, commit only your own files, never `git add -A`/stash/reset, one `npm install` at a time).
 import type { StreamPosition } from '@switchboard/protocol'
 import { Channels, type HistoryResult } from './channels/channels.js'
 import type { PublicationHandler, SubscribeOptions, Subscription } from './channels/subscription.js'
@@ -89,7 +87,11 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
     return this.connection.clientId
   }
 
-  /** Resolves when connected and authenticated; rejects on auth failure. Keeps retrying network errors. */
+  /**
+   * Resolves when connected and authenticated. Waits through network failures. Rejects when the
+   * server refuses: for good (AUTH_FAILED; the client stops, state 'closed') or for now (a
+   * limit's code such as RATE_LIMITED; the client keeps retrying, 'state' says when it is in).
+   */
   connect(): Promise<void> {
     return this.connection.connect()
   }

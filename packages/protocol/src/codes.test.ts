@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { closeCodeInfo, closeCodes, errorCodes, isErrorCode } from './codes.js'
+import {
+  CloseCode,
+  closeCodeInfo,
+  closeCodes,
+  errorCodeForUpgradeStatus,
+  errorCodes,
+  isErrorCode,
+  upgradeStatusErrors,
+} from './codes.js'
 
 describe('code catalogue', () => {
   it('every error code has an HTTP status and a retry policy', () => {
@@ -21,5 +29,27 @@ describe('code catalogue', () => {
     expect(closeCodeInfo(4321).reconnect).toBe(true)
     expect(closeCodeInfo(4999).reconnect).toBe(false)
     expect(closeCodeInfo(4000).immediate).toBe(true)
+  })
+})
+
+describe('what a client makes of a close or a refused upgrade', () => {
+  it('a refusal by a connection limit asks the client to retry later, reporting TOO_MANY_CONNECTIONS', () => {
+    const info = closeCodeInfo(CloseCode.CONNECTION_LIMIT)
+    expect(info).toMatchObject({ name: 'CONNECTION_LIMIT', reconnect: true, error: 'TOO_MANY_CONNECTIONS' })
+    expect(info.immediate).toBeUndefined()
+    expect(errorCodes.TOO_MANY_CONNECTIONS.retryable).toBe(true)
+  })
+
+  it('terminal closes name the error the client fails with', () => {
+    expect(closeCodeInfo(CloseCode.AUTH_FAILED).error).toBe('AUTH_FAILED')
+    expect(closeCodeInfo(CloseCode.UNSUPPORTED_VERSION).error).toBe('UNSUPPORTED_VERSION')
+  })
+
+  it('every upgrade status maps to the error code whose HTTP status it is', () => {
+    for (const [status, code] of Object.entries(upgradeStatusErrors)) expect(errorCodes[code].http).toBe(Number(status))
+    expect(errorCodeForUpgradeStatus(429)).toBe('RATE_LIMITED')
+    expect(errorCodeForUpgradeStatus(503)).toBe('UNAVAILABLE')
+    expect(errorCodeForUpgradeStatus(401)).toBe('AUTH_FAILED')
+    expect(errorCodeForUpgradeStatus(502)).toBe('UNAVAILABLE') // a proxy whose upstream is down
   })
 })

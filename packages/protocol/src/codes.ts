@@ -35,7 +35,11 @@ export const errorCodes = {
     description: 'The payload is not acceptable (schema, depth, forbidden keys).',
   },
   TOO_LARGE: { http: 413, retryable: false, description: 'The message exceeds maxMessageBytes.' },
-  RATE_LIMITED: { http: 429, retryable: true, description: 'Too many messages; slow down.' },
+  RATE_LIMITED: {
+    http: 429,
+    retryable: true,
+    description: 'Too many messages or requests; slow down and retry later.',
+  },
   TOO_MANY_SUBSCRIPTIONS: { http: 429, retryable: false, description: 'maxSubscriptionsPerConnection reached.' },
   TOO_MANY_CONNECTIONS: {
     http: 429,
@@ -68,12 +72,25 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(errorCodes, value)
 }
 
+/**
+ * What a close means to a client:
+ * - `reconnect: false`: terminal; the client reports `error` (or DISCONNECTED) and stops.
+ * - `reconnect: true, immediate: true`: reconnect at once, quietly (a drain, an expired session).
+ * - `reconnect: true` with an `error`: a refusal or penalty; the client reports it and reconnects
+ *   with backoff.
+ * - `reconnect: true` without an `error`: an ordinary drop; the client reconnects quietly with backoff.
+ */
 export interface CloseCodeInfo {
   readonly name: string
   /** May the client reconnect on its own? Ranges carry the policy: 4000–4499 yes, 4500–4999 no. */
   readonly reconnect: boolean
   /** Reconnect at once (ideally to another URL) instead of waiting for the backoff delay. */
   readonly immediate?: boolean
+  /**
+   * The error this close stands for: reported for refusals and terminal closes, and the reason a
+   * client gives up when it cannot cure it (TOKEN_EXPIRED with a fixed token). Absent: a drop.
+   */
+  readonly error?: ErrorCode
   readonly description: string
 }
 
@@ -95,23 +112,45 @@ export const closeCodes = {
     reconnect: true,
     description: 'No frame from the peer within the heartbeat timeout.',
   },
-  4002: { name: 'SLOW_CONSUMER', reconnect: true, description: 'The outbound buffer exceeded maxBufferedBytes.' },
+  4002: {
+    name: 'SLOW_CONSUMER',
+    reconnect: true,
+    error: 'SLOW_CONSUMER',
+    description: 'The outbound buffer exceeded maxBufferedBytes.',
+  },
   4003: { name: 'HANDSHAKE_TIMEOUT', reconnect: true, description: 'The hello message did not arrive in time.' },
   4004: {
     name: 'TOKEN_EXPIRED',
     reconnect: true,
     immediate: true,
+    error: 'TOKEN_EXPIRED',
     description: 'The token expired; reconnect with a new one.',
   },
-  4005: { name: 'RATE_LIMITED', reconnect: true, description: 'Sustained flooding after RATE_LIMITED errors.' },
+  4005: {
+    name: 'RATE_LIMITED',
+    reconnect: true,
+    error: 'RATE_LIMITED',
+    description: 'Sustained flooding after RATE_LIMITED errors.',
+  },
   4006: {
     name: 'CONNECTION_LIMIT',
     reconnect: true,
+    error: 'TOO_MANY_CONNECTIONS',
     description: 'Refused by a connection limit (the err frame before it names which); retry with backoff.',
   },
-  4500: { name: 'AUTH_FAILED', reconnect: false, description: 'Authentication failed.' },
-  4501: { name: 'PROTOCOL_ERROR', reconnect: false, description: 'Repeated invalid messages.' },
-  4502: { name: 'UNSUPPORTED_VERSION', reconnect: false, description: 'The protocol version is not supported.' },
+  4500: { name: 'AUTH_FAILED', reconnect: false, error: 'AUTH_FAILED', description: 'Authentication failed.' },
+  4501: {
+    name: 'PROTOCOL_ERROR',
+    reconnect: false,
+    error: 'INVALID_MESSAGE',
+    description: 'Repeated invalid messages.',
+  },
+  4502: {
+    name: 'UNSUPPORTED_VERSION',
+    reconnect: false,
+    error: 'UNSUPPORTED_VERSION',
+    description: 'The protocol version is not supported.',
+  },
 } as const satisfies Record<number, CloseCodeInfo>
 
 export type CloseCode = keyof typeof closeCodes
@@ -138,4 +177,21 @@ export function closeCodeInfo(code: number): CloseCodeInfo {
   if (known) return known
   if (code >= 4500 && code <= 4999) return { name: 'TERMINAL', reconnect: false, description: 'Terminal close.' }
   return { name: 'UNKNOWN', reconnect: true, description: 'Unknown close code.' }
+}
+
+/**
+ * The error a WebSocket upgrade answered with an HTTP status instead of 101 means, e.g. the
+ * server's 429 when `limits.maxConnectionsPerIp` is reached, or 503 while it starts or drains.
+ * Each status maps to the code whose `http` it is; statuses not listed (a proxy's 404 or 502
+ * during a deploy) mean UNAVAILABLE: the client reports them and keeps retrying.
+ */
+export const upgradeStatusErrors = {
+  401: 'AUTH_FAILED',
+  403: 'PERMISSION_DENIED',
+  429: 'RATE_LIMITED',
+  503: 'UNAVAILABLE',
+} as const satisfies Record<number, ErrorCode>
+
+export function errorCodeForUpgradeStatus(status: number): ErrorCode {
+  return (upgradeStatusErrors as Record<number, ErrorCode>)[status] ?? 'UNAVAILABLE'
 }

@@ -1,6 +1,5 @@
 import {
-  closeCodeInfo,
-  PROTOCOL_VERSION,
+  CloseCode,
   type ClientMessage,
   type RefreshReply,
   type ServerMessage,
@@ -9,14 +8,14 @@ import {
 } from '@switchboard/protocol'
 import { Emitter } from '../emitter.js'
 import { SwitchboardError } from '../errors.js'
-import type { ClientTransport, TransportFactory } from '../transport/transport.js'
+import type { TransportFactory } from '../transport/transport.js'
+import { Attempt } from './attempt.js'
 import { Backoff } from './backoff.js'
-import { transition, type ConnectionEvent, type ConnectionState, type Effect } from './state-machine.js'
+import { Outbox, type RequestBody } from './outbox.js'
+import { transition, type ConnectionEvent, type ConnectionState, type Effect, type Step } from './state-machine.js'
 import { TokenRefresher } from './token-refresh.js'
 
-type Request = Exclude<Extract<ClientMessage, { id: number }>, { t: 'hello' }>
-/** A request as callers write it: the connection assigns the id. */
-export type RequestBody = Request extends infer M ? (M extends Request ? Omit<M, 'id'> : never) : never
+export type { RequestBody } from './outbox.js'
 /** Messages that are not requests (no id, no answer), e.g. a provider's answer to an invocation. */
 export type Notification = Exclude<ClientMessage, { id: number } | { t: 'ping' | 'pong' }>
 
@@ -36,16 +35,6 @@ export interface ConnectionOptions {
   agent: string
 }
 
-interface Pending {
-  resolve(value: unknown): void
-  reject(error: SwitchboardError): void
-  timer?: ReturnType<typeof setTimeout>
-}
-interface Queued extends Pending {
-  body: RequestBody
-  timeoutMs?: number
-}
-
 /** Server pushes that are not answers to requests, handed to the concept that owns them. */
 export type PushHandlers = { [K in ServerPushType]?: (m: Extract<ServerPush, { t: K }>) => void }
 
@@ -55,49 +44,39 @@ export interface ConnectionEvents extends Record<string, unknown> {
 }
 
 /**
- * One logical connection across many transports over time: handshake, heartbeats, reconnect
- * with backoff and URL failover, request/response matching and the offline queue. State
- * changes come only from the table in state-machine.ts.
+ * One logical connection across many transport attempts over time: reconnects with backoff and
+ * URL failover, token refresh, request/response matching and the offline queue. The table in
+ * state-machine.ts decides every transition, including whether to reconnect; this class only
+ * runs the effects it names.
  */
 export class Connection extends Emitter<ConnectionEvents> {
   state: ConnectionState = 'idle'
   user: Record<string, unknown> | null = null
   clientId: string | null = null
+  readonly push: PushHandlers = {}
 
-  private transport: ClientTransport | undefined
-  private attempt = 0
+  private attempt: Attempt | undefined
   private urlIndex = 0
-  private nextId = 1
-  private helloId = -1
-  private readonly inFlight = new Map<number, Pending>()
-  private readonly queue: Queued[] = []
+  private readonly outbox: Outbox
   private readonly backoff: Backoff
   private retryTimer: ReturnType<typeof setTimeout> | undefined
-  private heartbeatTimer: ReturnType<typeof setInterval> | undefined
-  private lastReceivedAt = 0
-  private heartbeatTimeoutMs = 30_000
-  private lastError: SwitchboardError | undefined
-  private retryImmediately = false
-  /** The token this connection authenticated with (or last refreshed to). */
-  private token: string | undefined
   /** Refreshes the token before it expires; only when `options.token` is a function. */
   private readonly refresher: TokenRefresher | undefined
   private connectWaiters: { resolve(): void; reject(e: SwitchboardError): void }[] = []
   private readonly restorers: (() => void)[] = []
-  readonly push: PushHandlers = {}
+  /** Events not yet handled, oldest first (see `fire`). */
+  private readonly pendingEvents: ConnectionEvent[] = []
 
   constructor(private readonly options: ConnectionOptions) {
     super()
     this.backoff = new Backoff(options.minDelayMs, options.maxDelayMs)
+    this.outbox = new Outbox(options.offlineQueueLimit, (frame) => this.attempt?.send(frame))
     const fetchToken = options.token
     if (typeof fetchToken === 'function') {
       this.refresher = new TokenRefresher({
         fetchToken,
-        sendRefresh: async (token) => {
-          const r = await this.request<RefreshReply>({ t: 'refresh', token }, { timeoutMs: 10_000 })
-          this.token = token
-          return r.user
-        },
+        sendRefresh: async (token) =>
+          (await this.request<RefreshReply>({ t: 'refresh', token }, { timeoutMs: 10_000 })).user,
         onRefreshed: (user) => (this.user = user),
         onError: (err) =>
           this.emit(
@@ -110,16 +89,19 @@ export class Connection extends Emitter<ConnectionEvents> {
     }
   }
 
+  /**
+   * Resolves once connected. Rejects when the server refuses the connection: for good (e.g.
+   * AUTH_FAILED, the client stops) or for now (e.g. RATE_LIMITED, it keeps retrying).
+   */
   connect(): Promise<void> {
     if (this.state === 'connected') return Promise.resolve()
     const done = new Promise<void>((resolve, reject) => this.connectWaiters.push({ resolve, reject }))
-    this.fire('connect')
+    this.fire({ type: 'connect' })
     return done
   }
 
   async close(): Promise<void> {
-    this.lastError = new SwitchboardError('CLOSED', 'the client was closed')
-    this.fire('close')
+    this.fire({ type: 'close' })
   }
 
   /** Registers state to re-send after every (re)connect, before queued operations. */
@@ -128,234 +110,137 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   request<R>(body: RequestBody, options: RequestOptions = {}): Promise<R> {
-    if (this.state === 'connected') return this.send<R>(body, options.timeoutMs)
+    if (this.state === 'connected') return this.outbox.send<R>(body, options.timeoutMs)
     if (this.state === 'closed') return Promise.reject(new SwitchboardError('CLOSED', 'the client is closed'))
     if (!options.queue) return Promise.reject(new SwitchboardError('DISCONNECTED', 'not connected'))
-    if (this.queue.length >= this.options.offlineQueueLimit) {
-      return Promise.reject(
-        new SwitchboardError('QUEUE_FULL', `offline queue is full (${this.options.offlineQueueLimit} operations)`),
-      )
-    }
-    return new Promise<R>((resolve, reject) => {
-      const q: Queued = { body, resolve: resolve as (v: unknown) => void, reject }
-      if (options.timeoutMs !== undefined) q.timeoutMs = options.timeoutMs
-      this.queue.push(q)
-    })
+    return this.outbox.enqueue<R>(body, options.timeoutMs)
   }
 
   /** Sends a message that gets no answer; dropped (returns false) unless connected. */
   notify(message: Notification): boolean {
-    if (this.state !== 'connected' || !this.transport) return false
-    this.transport.send(JSON.stringify(message))
+    if (this.state !== 'connected' || !this.attempt) return false
+    this.attempt.send(JSON.stringify(message))
     return true
   }
 
-  private send<R>(body: RequestBody, timeoutMs?: number): Promise<R> {
-    return new Promise<R>((resolve, reject) =>
-      this.sendPending(body, { resolve: resolve as (v: unknown) => void, reject }, timeoutMs),
-    )
-  }
-
-  private sendPending(body: RequestBody, pending: Pending, timeoutMs?: number): void {
-    const id = this.nextId++
-    if (timeoutMs !== undefined) {
-      pending.timer = setTimeout(() => {
-        this.inFlight.delete(id)
-        pending.reject(new SwitchboardError('TIMEOUT', `no answer within ${timeoutMs} ms`))
-      }, timeoutMs)
-    }
-    this.inFlight.set(id, pending)
-    this.transport?.send(JSON.stringify({ ...body, id }))
-  }
-
-  // ---- state machine ---------------------------------------------------------------------
-
+  /**
+   * Run to completion: an event raised while a transition's effects run (a transport closing
+   * inside a send) waits for them to finish, so effects never see a state they did not plan for.
+   */
   private fire(event: ConnectionEvent): void {
-    const t = transition(this.state, event)
-    if (!t) return
-    const previous = this.state
-    this.state = t.to
-    for (const effect of t.effects) this.run(effect)
-    if (previous !== t.to) this.emit('state', t.to)
+    this.pendingEvents.push(event)
+    if (this.pendingEvents.length > 1) return // the loop below, further up the stack, takes it
+    while (this.pendingEvents.length > 0) {
+      try {
+        this.step(this.pendingEvents[0] as ConnectionEvent)
+      } catch (err) {
+        // A bug in an effect must not wedge the machine: surface it, go on with the next event.
+        setTimeout(() => {
+          throw err
+        })
+      } finally {
+        this.pendingEvents.shift()
+      }
+    }
   }
 
-  private run(effect: Effect): void {
+  private step(event: ConnectionEvent): void {
+    const step = transition(this.state, event, { renewableToken: typeof this.options.token === 'function' })
+    if (!step) return
+    const previous = this.state
+    this.state = step.to
+    for (const effect of step.effects) this.run(effect, step)
+    if (previous !== step.to) this.emit('state', step.to)
+  }
+
+  private run(effect: Effect, step: Step): void {
     switch (effect) {
       case 'openTransport':
-        void this.openTransport()
-        break
-      case 'scheduleRetry': {
-        this.stopHeartbeat()
-        this.urlIndex++
-        const delay = this.retryImmediately ? 0 : this.backoff.next()
-        this.retryImmediately = false
-        this.retryTimer = setTimeout(() => this.fire('retry'), delay)
-        break
-      }
+        return this.open()
+      case 'closeTransport':
+        this.refresher?.stop()
+        this.attempt?.abandon(CloseCode.NORMAL, 'client closed')
+        this.attempt = undefined
+        return
+      case 'scheduleRetry':
+        // After the server's Retry-After, if it gave one; the jittered backoff on top spreads a
+        // crowd of refused clients instead of sending them all back at the same instant.
+        return this.retryAfter((step.retryAfterMs ?? 0) + this.backoff.next())
+      case 'retryNow':
+        return this.retryAfter(0)
       case 'cancelRetry':
-        clearTimeout(this.retryTimer)
-        break
+        return clearTimeout(this.retryTimer)
       case 'resetBackoff':
-        this.backoff.reset()
-        break
+        return this.backoff.reset()
       case 'restore':
         for (const restore of this.restorers) restore()
-        break
+        return
       case 'flushQueue':
-        for (const q of this.queue.splice(0)) this.sendPending(q.body, q, q.timeoutMs)
-        break
+        return this.outbox.flush()
       case 'failInFlight':
-        for (const p of this.inFlight.values()) {
-          clearTimeout(p.timer)
-          p.reject(new SwitchboardError('DISCONNECTED', 'the connection dropped before an answer arrived'))
+        return this.outbox.failInFlight(
+          new SwitchboardError('DISCONNECTED', 'the connection dropped before an answer arrived'),
+        )
+      case 'failQueued':
+        return this.outbox.failQueued(step.error ?? new SwitchboardError('CLOSED', 'the client is closed'))
+      case 'reportError':
+        if (step.error) this.emit('error', step.error)
+        return
+      case 'rejectConnect':
+        for (const w of this.connectWaiters.splice(0)) w.reject(step.error ?? closed())
+        return
+      case 'settleConnect':
+        for (const w of this.connectWaiters.splice(0)) {
+          if (this.state === 'connected') w.resolve()
+          else w.reject(step.error ?? closed())
         }
-        this.inFlight.clear()
-        break
-      case 'failQueued': {
-        const error = this.lastError ?? new SwitchboardError('CLOSED', 'the client is closed')
-        for (const q of this.queue.splice(0)) q.reject(error)
-        break
-      }
-      case 'closeTransport':
-        this.stopHeartbeat()
-        this.refresher?.stop()
-        this.attempt++ // events from the old transport are now stale
-        this.transport?.close(1000, 'client closed')
-        this.transport = undefined
-        break
-      case 'settleConnect': {
-        const waiters = this.connectWaiters.splice(0)
-        if (this.state === 'connected') for (const w of waiters) w.resolve()
-        else for (const w of waiters) w.reject(this.lastError ?? new SwitchboardError('CLOSED', 'the client is closed'))
-        break
-      }
     }
   }
 
-  private async openTransport(): Promise<void> {
-    const attempt = ++this.attempt
-    const stale = () => attempt !== this.attempt
-    let token: string | undefined
-    try {
-      token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token
-    } catch (err) {
-      if (stale()) return
-      this.lastError = new SwitchboardError('AUTH_FAILED', `token function failed: ${(err as Error)?.message ?? err}`)
-      this.fire('fatal')
-      return
-    }
-    if (stale()) return
-    this.token = token
+  private retryAfter(delayMs: number): void {
+    this.urlIndex++ // the next attempt tries the next URL
+    this.retryTimer = setTimeout(() => this.fire({ type: 'retry' }), delayMs)
+  }
+
+  private open(): void {
     const urls = this.options.urls
-    const url = urls[this.urlIndex % urls.length] as string
-    this.lastError = undefined
-    this.transport = this.options.transport(url, {
-      onOpen: () => {
-        if (stale()) return
-        this.helloId = this.nextId++
-        const hello: ClientMessage = { t: 'hello', id: this.helloId, v: PROTOCOL_VERSION, agent: this.options.agent }
-        if (token !== undefined) hello.token = token
-        this.lastReceivedAt = Date.now()
-        this.transport?.send(JSON.stringify(hello))
+    const attempt = new Attempt(
+      {
+        url: urls[this.urlIndex % urls.length] as string,
+        token: this.options.token,
+        transport: this.options.transport,
+        agent: this.options.agent,
       },
-      onFrame: (frame) => {
-        if (!stale()) this.onFrame(frame)
+      {
+        onWelcome: (welcome) => {
+          this.user = welcome.user
+          this.clientId = welcome.client
+          this.refresher?.start(attempt.token)
+          this.fire({ type: 'welcome' })
+        },
+        onMessage: (m) => this.onMessage(m),
+        onInvalidFrame: (error) => this.emit('error', error),
+        onEnd: (end) => this.fire({ type: 'ended', ...end }),
       },
-      onClose: (code, reason) => {
-        if (stale()) return
-        this.transport = undefined
-        this.stopHeartbeat()
-        this.refresher?.stop()
-        const policy = closeCodeInfo(code)
-        // An expired static token can never succeed; a token function gets called again.
-        const expiredForGood = this.lastError?.code === 'TOKEN_EXPIRED' && typeof this.options.token !== 'function'
-        if (!policy.reconnect || this.lastError?.code === 'AUTH_FAILED' || expiredForGood) {
-          this.lastError ??= new SwitchboardError(
-            code === 4500 ? 'AUTH_FAILED' : 'DISCONNECTED',
-            reason || policy.description,
-          )
-          this.emit('error', this.lastError)
-          this.fire('fatal')
-        } else {
-          // 4004 after a session expired: reconnect at once; a hello refused as expired: back off.
-          this.retryImmediately = policy.immediate === true && this.lastError?.code !== 'TOKEN_EXPIRED'
-          this.fire('lost')
-        }
-      },
-    })
-  }
-
-  // ---- inbound -----------------------------------------------------------------------------
-
-  private onFrame(frame: string): void {
-    this.lastReceivedAt = Date.now()
-    let value: unknown
-    try {
-      value = JSON.parse(frame)
-    } catch {
-      this.emit('error', new SwitchboardError('INVALID_MESSAGE', 'the server sent a frame that is not JSON'))
-      return
-    }
-    if (Array.isArray(value)) for (const m of value) this.onMessage(m as ServerMessage)
-    else this.onMessage(value as ServerMessage)
+    )
+    this.attempt = attempt
+    void attempt.start()
   }
 
   private onMessage(m: ServerMessage): void {
     switch (m.t) {
       case 'ok':
-        this.settle(m.id, m.r)
+        this.outbox.settle(m.id, m.r)
         return
       case 'err': {
         const error = SwitchboardError.from(m.code, m.msg, m.data)
-        if (m.id === this.helloId) this.lastError = error
-        else if (m.id !== undefined && this.inFlight.has(m.id)) this.settle(m.id, undefined, error)
-        else this.emit('error', error)
+        if (m.id === undefined || !this.outbox.settle(m.id, undefined, error)) this.emit('error', error)
         return
       }
-      case 'welcome':
-        if (m.id !== this.helloId) return
-        this.user = m.user
-        this.clientId = m.client
-        this.heartbeatTimeoutMs = m.hb.timeout
-        this.startHeartbeat()
-        this.refresher?.start(this.token)
-        this.fire('welcome')
-        return
-      case 'ping':
-        this.transport?.send('{"t":"pong"}')
-        return
-      case 'pong':
-        return
       default:
         ;(this.push[m.t] as ((m: ServerPush) => void) | undefined)?.(m)
     }
   }
-
-  private settle(id: number, result: unknown, error?: SwitchboardError): void {
-    const pending = this.inFlight.get(id)
-    if (!pending) return
-    this.inFlight.delete(id)
-    clearTimeout(pending.timer)
-    if (error) pending.reject(error)
-    else pending.resolve(result)
-  }
-
-  // ---- heartbeat ---------------------------------------------------------------------------
-
-  /** The server pings when idle, so silence longer than its timeout means it is gone. */
-  private startHeartbeat(): void {
-    this.stopHeartbeat()
-    const every = Math.max(50, Math.min(1000, Math.floor(this.heartbeatTimeoutMs / 4)))
-    this.heartbeatTimer = setInterval(() => {
-      if (Date.now() - this.lastReceivedAt > this.heartbeatTimeoutMs) {
-        this.transport?.close(4001, 'no frame from the server within the heartbeat timeout')
-      }
-    }, every)
-    ;(this.heartbeatTimer as { unref?: () => void }).unref?.()
-  }
-
-  private stopHeartbeat(): void {
-    clearInterval(this.heartbeatTimer)
-    this.heartbeatTimer = undefined
-  }
 }
+
+const closed = () => new SwitchboardError('CLOSED', 'the client is closed')

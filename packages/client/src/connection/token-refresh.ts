@@ -2,7 +2,7 @@
  * Token refresh for long-lived connections: when `options.token` is a function, the client
  * reads the JWT's `exp` (without verifying it — only the server can) and, shortly before it,
  * calls the function again and sends the new token in a `refresh` message. If that fails, the
- * server closes the connection at expiry (4004 TOKEN_EXPIRED) and the client reconnects with a
+ * server closes the connection at expiry (close code TOKEN_EXPIRED) and the client reconnects with a
  * fresh token on its own. Browser-safe: no Node imports, no atob/TextDecoder needed.
  */
 

@@ -1,0 +1,75 @@
+import { CloseCode } from '@switchboard/protocol'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { Switchboard } from '../switchboard.js'
+import type { SwitchboardError } from '../errors.js'
+import type { ClientTransportEvents, TransportFactory, UpgradeRefusal } from '../transport/transport.js'
+
+/**
+ * A scripted server behind the public `transport` option: the first `refusals` attempts are
+ * refused at the upgrade with `refusal`, later ones are welcomed. Everything happens a
+ * microtask later, as a real transport would.
+ */
+function refusingThenWelcoming(refusals: number, refusal: UpgradeRefusal) {
+  const opened: ClientTransportEvents[] = []
+  const later = (f: () => void) => void Promise.resolve().then(f)
+  const factory: TransportFactory = (_url, events) => {
+    opened.push(events)
+    if (opened.length <= refusals) later(() => events.onClose(CloseCode.ABNORMAL, '', refusal))
+    else later(() => events.onOpen())
+    return {
+      send(frame) {
+        const m = JSON.parse(frame) as { t: string; id: number }
+        const hb = { interval: 10_000, timeout: 30_000 }
+        if (m.t === 'hello')
+          later(() => events.onFrame(JSON.stringify({ t: 'welcome', id: m.id, v: 1, client: 'c', user: null, hb })))
+      },
+      close: (code = CloseCode.NORMAL, reason = '') => later(() => events.onClose(code, reason)),
+    }
+  }
+  return { factory, opened }
+}
+
+const client = (factory: TransportFactory) =>
+  new Switchboard('http://x.invalid', { transport: factory, reconnect: { minDelayMs: 10, maxDelayMs: 10 } })
+
+afterEach(() => void vi.useRealTimers())
+
+describe('a refused connection', () => {
+  it("waits at least the server's Retry-After before the next attempt", async () => {
+    vi.useFakeTimers()
+    const server = refusingThenWelcoming(1, { status: 503, retryAfterMs: 5000 })
+    const sb = client(server.factory)
+    const errors: SwitchboardError[] = []
+    sb.on('error', (e) => errors.push(e))
+    await expect(sb.connect()).rejects.toMatchObject({ code: 'UNAVAILABLE', data: { status: 503, retryAfterMs: 5000 } })
+    expect(errors.map((e) => e.code)).toEqual(['UNAVAILABLE'])
+    expect(sb.state).toBe('reconnecting')
+
+    await vi.advanceTimersByTimeAsync(4999)
+    expect(server.opened).toHaveLength(1) // the backoff alone (under 10 ms) would have retried long ago
+    await vi.advanceTimersByTimeAsync(10) // Retry-After, plus the jitter of one backoff step
+    expect(server.opened).toHaveLength(2)
+    expect(sb.state).toBe('connected')
+    await sb.close()
+  })
+
+  it("a connect() called from an 'error' listener waits for the next attempt instead of failing with this one", async () => {
+    const server = refusingThenWelcoming(1, { status: 429 })
+    const sb = client(server.factory)
+    let retried: Promise<void> | undefined
+    sb.on('error', () => (retried ??= sb.connect()))
+    await expect(sb.connect()).rejects.toMatchObject({ code: 'RATE_LIMITED' })
+    await expect(retried).resolves.toBeUndefined()
+    expect(sb.state).toBe('connected')
+    await sb.close()
+  })
+
+  it('HTTP 401 on the upgrade (a proxy refusing the credentials) stops the client', async () => {
+    const server = refusingThenWelcoming(1, { status: 401 })
+    const sb = client(server.factory)
+    sb.on('error', () => {})
+    await expect(sb.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', data: { status: 401 } })
+    expect(sb.state).toBe('closed')
+    expect(server.opened).toHaveLength(1)
+  })
+})
