@@ -1,5 +1,3 @@
-// Several engineers edit this tree at once: read CONTRIBUTING.md first (small targeted edits to shared
-// files, commit only your own files, never `git add -A`/stash/reset, one `npm install` at a time).
 import type { StreamPosition } from '@switchboard/protocol'
 import { Channels, type HistoryResult } from './channels/channels.js'
 import type { PublicationHandler, SubscribeOptions, Subscription } from './channels/subscription.js'
