@@ -1,5 +1,3 @@
-// Several engineers edit this tree at once: read CONTRIBUTING.md first (small targeted edits to shared
-// files, commit only your own files, never `git add -A`/stash/reset, one `npm install` at a time).
 /**
  * Wire messages, version 1. Every frame is one JSON object, or a JSON array of objects
  * (a batch the server sends when several messages are queued for one connection).
