@@ -4,7 +4,7 @@ import { authConfigIssues, createConfiguredAuthenticator, type AuthenticatorOpti
 import { ConfigError, type ConfigIssue } from './config/issues.js'
 import { resolveConfig } from './config/resolve.js'
 import type { SwitchboardConfig, SwitchboardConfigInput } from './config/types.js'
-import { allowAll, type AccessPolicy } from './permissions/access-policy.js'
+import type { AccessPolicy } from './permissions/access-policy.js'
 import { compileRulesFile } from './permissions/load-rules.js'
 import { configuredPolicy } from './permissions/configured-policy.js'
 
