@@ -2,8 +2,7 @@ import type { HistoryReply, PublishReply } from '@switchboard/protocol'
 import type { AccessPolicy } from '../permissions/access-policy.js'
 import type { HandlerMap } from '../protocol/dispatch.js'
 import { SwitchboardError } from '../errors.js'
-import { EncodedFrame } from '../transport/transport.js'
-import { encodePublication, type ChannelService } from './channel-service.js'
+import type { ChannelService } from './channel-service.js'
 import { checkPublish } from './publish-check.js'
 
 /** Wire handlers for channel messages: validation and permission checks, then the service. */
@@ -21,9 +20,9 @@ export function channelHandlers(
         throw new SwitchboardError('PERMISSION_DENIED', `not allowed to subscribe to ${m.ch}`)
       }
       return channels.subscribe(session, m.ch, m.since).then(
-        ({ reply, replay }) => {
+        ({ reply, start }) => {
           session.send({ t: 'ok', id: m.id, r: reply })
-          for (const p of replay) session.enqueue(new EncodedFrame(encodePublication(p)))
+          start?.()
         },
         (err: unknown) => {
           // A failed subscribe must not leave the name reserved.

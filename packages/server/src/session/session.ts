@@ -264,6 +264,11 @@ export class Session implements TransportSink, Flushable {
     this.send(m)
   }
 
+  /** Bytes waiting to leave: queued here plus buffered by the transport (what maxBufferedBytes bounds). */
+  outboundBytes(): number {
+    return this.pendingChars + this.transport.bufferedBytes()
+  }
+
   /** Queues a frame that may be shared with other sessions (encode once, send many). */
   enqueue(frame: EncodedFrame): void {
     if (this.phase === 'closed') return
