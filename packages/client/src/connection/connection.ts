@@ -3,6 +3,7 @@ import {
   PROTOCOL_VERSION,
   type ClientMessage,
   type RefreshReply,
+  type ServerLimits,
   type ServerMessage,
   type ServerPush,
   type ServerPushType,
@@ -11,6 +12,7 @@ import { Emitter } from '../emitter.js'
 import { SwitchboardError } from '../errors.js'
 import type { ClientTransport, TransportFactory } from '../transport/transport.js'
 import { Backoff } from './backoff.js'
+import { announcedLimits, DEFAULT_LIMITS, encodeOutgoing } from './outgoing.js'
 import { transition, type ConnectionEvent, type ConnectionState, type Effect } from './state-machine.js'
 import { TokenRefresher } from './token-refresh.js'
 
@@ -63,6 +65,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   state: ConnectionState = 'idle'
   user: Record<string, unknown> | null = null
   clientId: string | null = null
+  /** What the server refuses (from its welcome): requests over them fail here, before sending. */
+  limits: Partial<ServerLimits> = DEFAULT_LIMITS
 
   private transport: ClientTransport | undefined
   private attempt = 0
@@ -143,10 +147,13 @@ export class Connection extends Emitter<ConnectionEvents> {
     })
   }
 
-  /** Sends a message that gets no answer; dropped (returns false) unless connected. */
+  /**
+   * Sends a message that gets no answer; dropped (returns false) unless connected. Throws a
+   * SwitchboardError when the server would refuse it (see encodeOutgoing).
+   */
   notify(message: Notification): boolean {
     if (this.state !== 'connected' || !this.transport) return false
-    this.transport.send(JSON.stringify(message))
+    this.transport.send(encodeOutgoing(message, this.limits))
     return true
   }
 
@@ -158,6 +165,15 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   private sendPending(body: RequestBody, pending: Pending, timeoutMs?: number): void {
     const id = this.nextId++
+    let frame: string
+    try {
+      // Type and id first: a server that refuses the frame unparsed still finds the id in its head.
+      frame = encodeOutgoing(Object.assign({ t: body.t, id }, body), this.limits)
+    } catch (err) {
+      clearTimeout(pending.timer)
+      pending.reject(err as SwitchboardError)
+      return
+    }
     if (timeoutMs !== undefined) {
       pending.timer = setTimeout(() => {
         this.inFlight.delete(id)
@@ -165,7 +181,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       }, timeoutMs)
     }
     this.inFlight.set(id, pending)
-    this.transport?.send(JSON.stringify({ ...body, id }))
+    this.transport?.send(frame)
   }
 
   // ---- state machine ---------------------------------------------------------------------
@@ -316,6 +332,7 @@ export class Connection extends Emitter<ConnectionEvents> {
         if (m.id !== this.helloId) return
         this.user = m.user
         this.clientId = m.client
+        this.limits = announcedLimits(m.limits)
         this.heartbeatTimeoutMs = m.hb.timeout
         this.startHeartbeat()
         this.refresher?.start(this.token)

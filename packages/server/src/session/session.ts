@@ -15,6 +15,7 @@ import { checkMessage } from '../protocol/validate.js'
 import type { RpcSessionState } from '../rpc/session-state.js'
 import { EncodedFrame, type Transport, type TransportSink } from '../transport/transport.js'
 import type { Flushable } from './flush-scheduler.js'
+import { idFromHead } from './frame-head.js'
 import { TokenBucket } from './rate-limiter.js'
 import type { SessionHost } from './session-host.js'
 
@@ -34,6 +35,8 @@ class Rejection {
   constructor(
     readonly code: ErrorCode,
     readonly reason: string,
+    /** The refused request's id, when the frame's head names one. */
+    readonly id: number | undefined,
   ) {}
 }
 
@@ -98,19 +101,20 @@ export class Session implements TransportSink, Flushable {
       text.length > maxMessageBytes ||
       (text.length * 3 > maxMessageBytes && Buffer.byteLength(text) > maxMessageBytes)
     ) {
-      this.receive(new Rejection('TOO_LARGE', `frame exceeds maxMessageBytes (${maxMessageBytes})`), now)
+      const reason = `frame exceeds maxMessageBytes (${maxMessageBytes})`
+      this.receive(new Rejection('TOO_LARGE', reason, idFromHead(text)), now)
       return
     }
     let decoded: unknown
     try {
       decoded = codec.decode(text)
     } catch {
-      this.receive(new Rejection('INVALID_MESSAGE', 'frame is not valid JSON'), now)
+      this.receive(new Rejection('INVALID_MESSAGE', 'frame is not valid JSON', idFromHead(text)), now)
       return
     }
     if (!Array.isArray(decoded)) this.receive(decoded, now)
     else if (decoded.length > 1000)
-      this.receive(new Rejection('INVALID_MESSAGE', 'batch has more than 1000 messages'), now)
+      this.receive(new Rejection('INVALID_MESSAGE', 'batch has more than 1000 messages', undefined), now)
     else for (const item of decoded) this.receive(item, now)
   }
 
@@ -135,7 +139,7 @@ export class Session implements TransportSink, Flushable {
 
   private process(value: unknown): void {
     if (value instanceof Rejection) {
-      this.reject(undefined, value.code, value.reason)
+      this.reject(value.id, value.code, value.reason)
       return
     }
     const checked = checkMessage(value)
@@ -214,6 +218,7 @@ export class Session implements TransportSink, Flushable {
     this.user = user
     this.phase = 'open'
     const { intervalMs, timeoutMs } = this.host.config.server.heartbeat
+    const { maxMessageBytes, maxJsonDepth, maxUpdateOps } = this.host.config.limits
     this.send({
       t: 'welcome',
       id: hello.id,
@@ -221,6 +226,7 @@ export class Session implements TransportSink, Flushable {
       client: this.id,
       user: user ? { ...user } : null,
       hb: { interval: intervalMs, timeout: timeoutMs },
+      limits: { maxMessageBytes, maxJsonDepth, maxUpdateOps },
     })
   }
 
