@@ -146,7 +146,7 @@ export class Recovery {
     this.dropsAtRead = this.drops
     const limit = Math.max(
       1,
-      Math.min(this.limits.maxPageCount, MAX_PAGE_COUNT, Math.ceil(this.limits.pageBytes / this.averageChars)),
+      Math.min(this.limits.maxPageCount, MAX_PAGE_COUNT, Math.floor(this.limits.pageBytes / (this.averageChars + 1))),
     )
     const { publications: pubs, position } = await this.host.read({ offset: this.cursor, epoch: this.epoch }, limit)
     if (this.next === this.unsent.length) {
