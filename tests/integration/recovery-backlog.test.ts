@@ -101,6 +101,35 @@ describe('recovering a backlog larger than maxBufferedBytes', () => {
     expect(states.filter((st) => st === 'reconnecting')).toHaveLength(1)
   })
 
+  it('a publication too large to send within maxBufferedBytes is skipped: complete is false, no reconnect loop', async () => {
+    const { url, port, server } = await res.server({
+      channels: { 'huge/**': { history: { size: 100 } } },
+      limits: { maxBufferedBytes: '64KiB' },
+    })
+    const proxy = res.add(await new TcpProxy(port).start(), (p) => p.close())
+    const sub = await res.connected(proxy.url)
+    const got: number[] = []
+    const s = sub.subscribe('huge/1', (d) => got.push((d as { n: number }).n), { recover: true })
+    await s.ready
+    await server.publish('huge/1', { n: 0 })
+    await waitFor(() => got.length === 1, 'the first message')
+    const states: string[] = []
+    sub.on('state', (st) => states.push(st))
+    const lost = nextEvent((l) => sub.on('state', l), 'the disconnect')
+    proxy.down()
+    await lost
+    await server.publish('huge/1', { n: 1 })
+    await server.publish('huge/1', { n: 2, pad: 'x'.repeat(40 * 1024) }) // over half the buffer limit
+    await server.publish('huge/1', { n: 3 })
+    const recovered = nextEvent<{ missed: number; complete: boolean }>((l) => s.on('recovered', l), 'recovered')
+    proxy.up()
+    expect(await recovered).toEqual({ missed: 2, complete: false })
+    await server.publish('huge/1', { n: 4 })
+    await waitFor(() => got.at(-1) === 4, 'live delivery after recovery')
+    expect(got).toEqual([0, 1, 3, 4])
+    expect(states.filter((st) => st === 'reconnecting')).toHaveLength(1)
+  })
+
   it('on the wire: the reply carries the first page and more: true, recovery pages follow, the last one says complete, then live messages', async () => {
     const { url, server } = await res.server({
       channels: { 'wire/**': { history: { size: 1000 } } },

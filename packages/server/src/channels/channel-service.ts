@@ -151,6 +151,7 @@ export class ChannelService implements BrokerHandler {
         pageBytes: Math.max(Math.floor(maxBuffered / 8), 1),
         maxPageCount: Math.max(opts.size, 1),
         maxHeldBytes: Math.floor(maxBuffered / 4),
+        maxItemBytes: Math.floor(maxBuffered / 2),
       },
     )
     sessions.set(session, recovery)

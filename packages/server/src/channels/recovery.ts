@@ -24,6 +24,11 @@ export interface RecoveryLimits {
   maxPageCount: number
   /** Live publications held during the recovery, in bytes; past this they are dropped and read from history. */
   maxHeldBytes: number
+  /**
+   * A publication larger than this cannot be sent without risking the slow-consumer limit: it
+   * is skipped and the answer is complete: false (else the client would be cut on every try).
+   */
+  maxItemBytes: number
 }
 
 interface Unsent {
@@ -174,8 +179,9 @@ export class Recovery {
       // Pages are assembled from these pieces, so each publication is encoded once.
       const text = JSON.stringify(recovered(pub))
       chars += text.length
-      this.unsent.push({ pub, text })
       this.cursor = pub.offset
+      if (text.length > this.limits.maxItemBytes) this.complete = false
+      else this.unsent.push({ pub, text })
     }
     if (pubs.length > 0) this.averageChars = Math.max(16, Math.ceil(chars / pubs.length))
     this.atHead = pubs.length < limit
