@@ -102,7 +102,7 @@ describe('recovering a backlog larger than maxBufferedBytes', () => {
   })
 
   it('a publication too large to send within maxBufferedBytes is skipped: complete is false, no reconnect loop', async () => {
-    const { url, port, server } = await res.server({
+    const { port, server } = await res.server({
       channels: { 'huge/**': { history: { size: 100 } } },
       limits: { maxBufferedBytes: '64KiB' },
     })
