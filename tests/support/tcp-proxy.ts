@@ -2,13 +2,15 @@ import net from 'node:net'
 
 /**
  * A loopback TCP proxy for fault injection: `cut()` drops every connection at once (the
- * client sees the TCP connection die), `pause()`/`resume()` stop accepting and forwarding.
+ * client sees the TCP connection die), `down()`/`up()` refuse connections, `silence()` drops
+ * bytes, `stall()` stops reading from the server (a client that stops reading).
  */
 export class TcpProxy {
   private readonly server: net.Server
   private readonly pairs = new Set<[net.Socket, net.Socket]>()
   private blackhole = false
   private refusing = false
+  private stalled = false
   port = 0
 
   constructor(private readonly targetPort: number) {
@@ -53,6 +55,18 @@ export class TcpProxy {
     this.blackhole = on
   }
 
+  /**
+   * Stops reading what the server sends (on = true) and resumes it (on = false): the bytes wait
+   * in the socket buffers and the server's own buffer fills, as with a client too slow to read.
+   */
+  stall(on = true): void {
+    this.stalled = on
+    for (const [, upstream] of this.pairs) {
+      if (on) upstream.pause()
+      else upstream.resume()
+    }
+  }
+
   async close(): Promise<void> {
     this.cut()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
@@ -72,6 +86,7 @@ export class TcpProxy {
       })
     forward(client, upstream)
     forward(upstream, client)
+    if (this.stalled) upstream.pause()
     const end = () => {
       this.pairs.delete(pair)
       client.destroy()

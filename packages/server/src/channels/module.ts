@@ -18,6 +18,7 @@ export function channelsModule(ctx: ModuleContext): ChannelsModule {
     ctx.engine.broker,
     new ChannelOptionsResolver(config.channels),
     ctx.budget,
+    config.limits,
     ctx.log,
     policy,
   )

@@ -108,6 +108,7 @@ export const ConfigSchema = Type.Object(
           messagesBurst: Type.Optional(Type.Integer({ minimum: 1 })),
           maxBufferedBytes: Type.Optional(Size),
           maxJsonDepth: Type.Optional(Type.Integer({ minimum: 1 })),
+          maxUpdateOps: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
           maxConnectionsPerIp: Type.Optional(Count),
         },
         closed,

@@ -69,6 +69,7 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
       messagesBurst: l.messagesBurst ?? messagesPerSecond * 2,
       maxBufferedBytes: at(['limits', 'maxBufferedBytes'], () => parseSize(l.maxBufferedBytes ?? '4MiB')),
       maxJsonDepth: l.maxJsonDepth ?? 32,
+      maxUpdateOps: l.maxUpdateOps ?? 1000,
       maxConnectionsPerIp: l.maxConnectionsPerIp ?? 100,
     },
     log: { level: input.log?.level ?? 'info' },

@@ -79,6 +79,8 @@ export interface SwitchboardConfigInput {
     messagesBurst?: number
     maxBufferedBytes?: SizeInput
     maxJsonDepth?: number
+    /** Most operations (increment + push + unset paths) in one record update. */
+    maxUpdateOps?: number
     /** WebSocket connections one IP address (IPv6: one /64) may hold; 0 = unlimited. */
     maxConnectionsPerIp?: number
   }
@@ -127,6 +129,7 @@ export interface SwitchboardConfig {
     messagesBurst: number
     maxBufferedBytes: number
     maxJsonDepth: number
+    maxUpdateOps: number
     maxConnectionsPerIp: number
   }
   log: { level: string }

@@ -13,6 +13,7 @@ import { SwitchboardError, toSwitchboardError } from '../errors.js'
 import { EncodedFrame, type Transport, type TransportSink } from '../transports/transport.js'
 import type { Flushable } from './flush-scheduler.js'
 import { TokenBucket } from '../limits/token-bucket.js'
+import { idFromHead } from './frame-head.js'
 import type { SessionHost } from './session-host.js'
 
 type Phase = 'handshake' | 'authenticating' | 'open' | 'closed'
@@ -31,6 +32,8 @@ class Rejection {
   constructor(
     readonly code: ErrorCode,
     readonly reason: string,
+    /** The refused request's id, when the frame's head names one. */
+    readonly id: number | undefined,
   ) {}
 }
 
@@ -89,19 +92,20 @@ export class Session implements TransportSink, Flushable {
       text.length > maxMessageBytes ||
       (text.length * 3 > maxMessageBytes && Buffer.byteLength(text) > maxMessageBytes)
     ) {
-      this.receive(new Rejection('TOO_LARGE', `frame exceeds maxMessageBytes (${maxMessageBytes})`), now)
+      const reason = `frame exceeds maxMessageBytes (${maxMessageBytes})`
+      this.receive(new Rejection('TOO_LARGE', reason, idFromHead(text)), now)
       return
     }
     let decoded: unknown
     try {
       decoded = codec.decode(text)
     } catch {
-      this.receive(new Rejection('INVALID_MESSAGE', 'frame is not valid JSON'), now)
+      this.receive(new Rejection('INVALID_MESSAGE', 'frame is not valid JSON', idFromHead(text)), now)
       return
     }
     if (!Array.isArray(decoded)) this.receive(decoded, now)
     else if (decoded.length > 1000)
-      this.receive(new Rejection('INVALID_MESSAGE', 'batch has more than 1000 messages'), now)
+      this.receive(new Rejection('INVALID_MESSAGE', 'batch has more than 1000 messages', undefined), now)
     else for (const item of decoded) this.receive(item, now)
   }
 
@@ -126,7 +130,7 @@ export class Session implements TransportSink, Flushable {
 
   private process(value: unknown): void {
     if (value instanceof Rejection) {
-      this.reject(undefined, value.code, value.reason)
+      this.reject(value.id, value.code, value.reason)
       return
     }
     const checked = this.host.validator.check(value)
@@ -205,6 +209,7 @@ export class Session implements TransportSink, Flushable {
     this.user = user
     this.phase = 'open'
     const { intervalMs, timeoutMs } = this.host.config.server.heartbeat
+    const { maxMessageBytes, maxJsonDepth, maxUpdateOps } = this.host.config.limits
     this.send({
       t: 'welcome',
       id: hello.id,
@@ -212,6 +217,7 @@ export class Session implements TransportSink, Flushable {
       client: this.id,
       user: user ? { ...user } : null,
       hb: { interval: intervalMs, timeout: timeoutMs },
+      limits: { maxMessageBytes, maxJsonDepth, maxUpdateOps },
     })
   }
 
@@ -253,6 +259,11 @@ export class Session implements TransportSink, Flushable {
     if (id !== undefined) m.id = id
     if (data !== undefined) m.data = data
     this.send(m)
+  }
+
+  /** Bytes waiting to leave: queued here plus buffered by the transport (what maxBufferedBytes bounds). */
+  outboundBytes(): number {
+    return this.pendingChars + this.transport.bufferedBytes()
   }
 
   /** Queues a frame that may be shared with other sessions (encode once, send many). */
