@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { ManualClock } from '@switchboard/server/contract'
 import { Resources } from '../support/server.js'
 import { RawClient } from '../support/raw-client.js'
 import { TcpProxy } from '../support/tcp-proxy.js'
@@ -48,15 +49,17 @@ describe('heartbeats', () => {
     expect(server.connectionCount()).toBe(1)
   })
 
-  it('the server closes a silent peer with HEARTBEAT_TIMEOUT (4001) within the timeout', async () => {
-    const { url } = await res.server({ server: { heartbeat } })
-    const silent = res.add(await RawClient.open(url), (c) => c.close()) // never answers pings
-    const lastFrameAt = Date.now()
-    const closed = await silent.waitClosed()
-    const elapsed = Date.now() - lastFrameAt
-    expect(closed.code).toBe(4001)
-    expect(elapsed).toBeGreaterThanOrEqual(heartbeat.timeoutMs / 2)
-    expect(elapsed).toBeLessThan(heartbeat.timeoutMs + 1500) // scheduling slack on a loaded machine
+  it('the server closes a silent peer with HEARTBEAT_TIMEOUT (4001) once silent for the timeout, not before', async () => {
+    const clock = new ManualClock()
+    const { url, server } = await res.server({ server: { heartbeat } }, { clock })
+    // Its hello is the last frame the server gets from it: it never answers pings.
+    const silent = res.add(await RawClient.open(url), (c) => c.close())
+    clock.advance(heartbeat.timeoutMs / 2)
+    await silent.waitFor((m) => m.t === 'ping')
+    expect(server.connectionCount()).toBe(1)
+    clock.advance(heartbeat.timeoutMs / 2)
+    expect(server.connectionCount()).toBe(0)
+    expect((await silent.waitClosed()).code).toBe(4001)
   })
 
   it('a connection that never says hello is closed with HANDSHAKE_TIMEOUT (4003)', async () => {
@@ -72,10 +75,9 @@ describe('heartbeats', () => {
     const got: unknown[] = []
     await sb.subscribe('hb/1', (d) => got.push(d)).ready
     const lost = nextEvent<string>((l) => sb.on('state', l), 'the client to notice')
-    const silencedAt = Date.now()
+    // Silenced, the TCP connection stays up: only the client's heartbeat check can notice.
     proxy.silence()
     expect(await lost).toBe('reconnecting')
-    expect(Date.now() - silencedAt).toBeLessThan(heartbeat.timeoutMs + 1500)
     proxy.silence(false)
     await waitFor(() => sb.state === 'connected', 'reconnect')
     const publisher = await res.connected(url)
@@ -92,13 +94,11 @@ describe('drain', () => {
     const b = await res.server()
     const c = res.add(await RawClient.open(a.url), (x) => x.close())
     const sb = await res.connected([a.url, b.url], { reconnect: { minDelayMs: 60_000, maxDelayMs: 60_000 } })
-    const started = Date.now()
     await a.server.close()
     expect((await c.waitClosed()).code).toBe(4000)
     expect(a.server.state).toBe('stopped')
-    // A 60 s backoff would make this time out: SHUTDOWN means reconnect immediately.
+    // A 60 s backoff would make this wait give up: SHUTDOWN means reconnect immediately.
     await waitFor(() => sb.state === 'connected' && b.server.connectionCount() === 1, 'the client on b', 10_000)
-    expect(Date.now() - started).toBeLessThan(10_000)
   })
 
   it('/readyz turns 503 while draining, /healthz answers while running', async () => {
