@@ -2,12 +2,14 @@ import net from 'node:net'
 
 /**
  * A loopback TCP proxy for fault injection: `cut()` drops every connection at once (the
- * client sees the TCP connection die), `pause()`/`resume()` stop accepting and forwarding.
+ * client sees the TCP connection die), `down()`/`up()` refuse connections, `silence()` drops
+ * bytes, `stall()` holds them until `stall(false)`.
  */
 export class TcpProxy {
   private readonly server: net.Server
   private readonly pairs = new Set<[net.Socket, net.Socket]>()
   private blackhole = false
+  private stalled = false
   private refusing = false
   port = 0
 
@@ -53,6 +55,20 @@ export class TcpProxy {
     this.blackhole = on
   }
 
+  /**
+   * Holds every byte both ways, losing none, until `stall(false)`: connections are accepted
+   * but nothing gets an answer (a database slow to respond). Applies to new connections too.
+   */
+  stall(on = true): void {
+    this.stalled = on
+    for (const pair of this.pairs) {
+      for (const socket of pair) {
+        if (on) socket.pause()
+        else socket.resume()
+      }
+    }
+  }
+
   async close(): Promise<void> {
     this.cut()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
@@ -72,6 +88,7 @@ export class TcpProxy {
       })
     forward(client, upstream)
     forward(upstream, client)
+    if (this.stalled) for (const socket of pair) socket.pause()
     const end = () => {
       this.pairs.delete(pair)
       client.destroy()
