@@ -62,9 +62,14 @@ describe('heartbeats', () => {
     expect((await silent.waitClosed()).code).toBe(4001)
   })
 
-  it('a connection that never says hello is closed with HANDSHAKE_TIMEOUT (4003)', async () => {
-    const { url } = await res.server({ server: { handshakeTimeoutMs: 200 } })
+  it('a connection that never says hello is closed with HANDSHAKE_TIMEOUT (4003), not before the timeout', async () => {
+    const clock = new ManualClock()
+    const { url, server } = await res.server({ server: { handshakeTimeoutMs: 200 } }, { clock })
     const c = res.add(await RawClient.open(url, { hello: false }), (x) => x.close())
+    clock.advance(200)
+    expect(server.connectionCount()).toBe(1)
+    clock.advance(100) // the sweep after the timeout (it runs every handshakeTimeoutMs / 2)
+    expect(server.connectionCount()).toBe(0)
     expect((await c.waitClosed()).code).toBe(4003)
   })
 
