@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { createServer, get, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { ConnectionsPerIp } from '../../limits/connections-per-ip.js'
+import { ClientAddresses } from '../../http/client-address.js'
+import { ConnectionGate } from '../../limits/connection-gate.js'
 import { RequestsPerIp } from '../../limits/requests-per-ip.js'
 import { describeTransportContract, type PeerEvents } from '../transport.contract.js'
 import { EncodedFrame, type Transport, type TransportSink } from '../transport.js'
@@ -37,7 +38,7 @@ async function startEndpoint(accept: (t: Transport) => TransportSink) {
     cors: [],
     maxChannels: 10,
     accepting: () => true,
-    perIp: new ConnectionsPerIp(100),
+    admit: new ConnectionGate(new ClientAddresses([]), 100),
     rate: new RequestsPerIp(1000, 1000),
   })
   const http = createServer((req, res) => void handler(req, res, new URL(req.url ?? '/', 'http://localhost')))
