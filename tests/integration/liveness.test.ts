@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
+import { ManualClock } from '@switchboard/server/contract'
 import { Resources } from '../support/server.js'
 import { RawClient } from '../support/raw-client.js'
 import { TcpProxy } from '../support/tcp-proxy.js'
@@ -48,6 +49,8 @@ describe('slow consumers', () => {
     )
     const proxy = res.add(await new TcpProxy(port).start(), (p) => p.close())
     const sb = await res.connected(proxy.url)
+    const errors: string[] = []
+    sb.on('error', (e) => errors.push(e.code))
     const got: number[] = []
     const s = sb.subscribe('firehose/1', (d) => got.push((d as { n: number }).n), { recover: true })
     await s.ready
@@ -68,6 +71,7 @@ describe('slow consumers', () => {
     await waitFor(() => got.length >= sent, `all ${sent} messages`)
     expect(got).toEqual(Array.from({ length: sent }, (_, i) => i))
     expect(sb.clientId).not.toBe(firstClientId)
+    expect(errors).toEqual(['SLOW_CONSUMER']) // the app is told why it was cut
     expect(sb.state).toBe('connected')
     // Only the slow consumer's first connection was cut: recovery itself never trips the limit.
     expect(logged.filter((l) => l.msg === 'closing slow consumer')).toHaveLength(1)
@@ -88,20 +92,27 @@ describe('heartbeats', () => {
     expect(server.connectionCount()).toBe(1)
   })
 
-  it('the server closes a silent peer with HEARTBEAT_TIMEOUT (4001) within the timeout', async () => {
-    const { url } = await res.server({ server: { heartbeat } })
-    const silent = res.add(await RawClient.open(url), (c) => c.close()) // never answers pings
-    const lastFrameAt = Date.now()
-    const closed = await silent.waitClosed()
-    const elapsed = Date.now() - lastFrameAt
-    expect(closed.code).toBe(4001)
-    expect(elapsed).toBeGreaterThanOrEqual(heartbeat.timeoutMs / 2)
-    expect(elapsed).toBeLessThan(heartbeat.timeoutMs + 1500) // scheduling slack on a loaded machine
+  it('the server closes a silent peer with HEARTBEAT_TIMEOUT (4001) once silent for the timeout, not before', async () => {
+    const clock = new ManualClock()
+    const { url, server } = await res.server({ server: { heartbeat } }, { clock })
+    // Its hello is the last frame the server gets from it: it never answers pings.
+    const silent = res.add(await RawClient.open(url), (c) => c.close())
+    clock.advance(heartbeat.timeoutMs / 2)
+    await silent.waitFor((m) => m.t === 'ping')
+    expect(server.connectionCount()).toBe(1)
+    clock.advance(heartbeat.timeoutMs / 2)
+    expect(server.connectionCount()).toBe(0)
+    expect((await silent.waitClosed()).code).toBe(4001)
   })
 
-  it('a connection that never says hello is closed with HANDSHAKE_TIMEOUT (4003)', async () => {
-    const { url } = await res.server({ server: { handshakeTimeoutMs: 200 } })
+  it('a connection that never says hello is closed with HANDSHAKE_TIMEOUT (4003), not before the timeout', async () => {
+    const clock = new ManualClock()
+    const { url, server } = await res.server({ server: { handshakeTimeoutMs: 200 } }, { clock })
     const c = res.add(await RawClient.open(url, { hello: false }), (x) => x.close())
+    clock.advance(200)
+    expect(server.connectionCount()).toBe(1)
+    clock.advance(100) // the sweep after the timeout (it runs every handshakeTimeoutMs / 2)
+    expect(server.connectionCount()).toBe(0)
     expect((await c.waitClosed()).code).toBe(4003)
   })
 
@@ -112,10 +123,9 @@ describe('heartbeats', () => {
     const got: unknown[] = []
     await sb.subscribe('hb/1', (d) => got.push(d)).ready
     const lost = nextEvent<string>((l) => sb.on('state', l), 'the client to notice')
-    const silencedAt = Date.now()
+    // Silenced, the TCP connection stays up: only the client's heartbeat check can notice.
     proxy.silence()
     expect(await lost).toBe('reconnecting')
-    expect(Date.now() - silencedAt).toBeLessThan(heartbeat.timeoutMs + 1500)
     proxy.silence(false)
     await waitFor(() => sb.state === 'connected', 'reconnect')
     const publisher = await res.connected(url)
@@ -132,21 +142,10 @@ describe('drain', () => {
     const b = await res.server()
     const c = res.add(await RawClient.open(a.url), (x) => x.close())
     const sb = await res.connected([a.url, b.url], { reconnect: { minDelayMs: 60_000, maxDelayMs: 60_000 } })
-    const started = Date.now()
     await a.server.close()
     expect((await c.waitClosed()).code).toBe(4000)
     expect(a.server.state).toBe('stopped')
-    // A 60 s backoff would make this time out: SHUTDOWN means reconnect immediately.
+    // A 60 s backoff would make this wait give up: SHUTDOWN means reconnect immediately.
     await waitFor(() => sb.state === 'connected' && b.server.connectionCount() === 1, 'the client on b', 10_000)
-    expect(Date.now() - started).toBeLessThan(10_000)
-  })
-
-  it('/readyz turns 503 while draining, /healthz answers while running', async () => {
-    const { url, server } = await res.server()
-    expect((await fetch(`${url}/healthz`)).status).toBe(200)
-    expect((await fetch(`${url}/readyz`)).status).toBe(200)
-    expect(((await (await fetch(`${url}/readyz`)).json()) as { status: string }).status).toBe('running')
-    await server.close()
-    await expect(fetch(`${url}/healthz`)).rejects.toThrow()
   })
 })

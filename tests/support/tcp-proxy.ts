@@ -4,13 +4,15 @@ import net from 'node:net'
  * A loopback TCP proxy for fault injection: `cut()` drops every connection at once (the
  * client sees the TCP connection die), `down()`/`up()` refuse connections, `silence()` drops
  * bytes, `stall()` stops reading from the server (a client that stops reading).
+ * `hold()` holds every byte both ways until `hold(false)`.
  */
 export class TcpProxy {
   private readonly server: net.Server
   private readonly pairs = new Set<[net.Socket, net.Socket]>()
   private blackhole = false
-  private refusing = false
   private stalled = false
+  private refusing = false
+  private held = false
   port = 0
 
   constructor(private readonly targetPort: number) {
@@ -67,6 +69,20 @@ export class TcpProxy {
     }
   }
 
+  /**
+   * Holds every byte both ways, losing none, until `hold(false)`: connections are accepted
+   * but nothing gets an answer (a database slow to respond). Applies to new connections too.
+   */
+  hold(on = true): void {
+    this.held = on
+    for (const pair of this.pairs) {
+      for (const socket of pair) {
+        if (on) socket.pause()
+        else socket.resume()
+      }
+    }
+  }
+
   async close(): Promise<void> {
     this.cut()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
@@ -87,6 +103,7 @@ export class TcpProxy {
     forward(client, upstream)
     forward(upstream, client)
     if (this.stalled) upstream.pause()
+    if (this.held) for (const socket of pair) socket.pause()
     const end = () => {
       this.pairs.delete(pair)
       client.destroy()

@@ -1,6 +1,7 @@
 export { createServer } from './server.js'
 export type { SwitchboardServer, ServerOptions, ListenOptions, AttachOptions } from './server.js'
 export type { ServerState } from './lifecycle.js'
+export { systemClock, type Clock } from './clock.js'
 export { SwitchboardError } from './errors.js'
 export type { Transport, TransportSink } from './transports/transport.js'
 export { EncodedFrame } from './transports/transport.js'

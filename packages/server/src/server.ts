@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream'
 import { CloseCode, type StreamPosition } from '@switchboard/protocol'
 import type { RecordStore } from '@switchboard/storage'
 import type { Authenticator } from './auth/authenticator.js'
+import { systemClock, type Clock } from './clock.js'
 import { setupSecurity } from './security.js'
 import { channelsModule } from './channels/module.js'
 import { resolveConfig } from './config/resolve.js'
@@ -53,6 +54,8 @@ export interface ServerOptions {
   store?: RecordStore
   authenticator?: Authenticator
   policy?: AccessPolicy
+  /** Time for heartbeats, handshake and token expiry, and RPC deadlines (default: the system clock). */
+  clock?: Clock
 }
 
 export interface ListenOptions {
@@ -104,6 +107,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const engine = options.engine ?? engineFor(config)
   // Auth and permission rules from config (or the embedder's own); refuses unsafe production setups.
   const { authenticator, policy } = setupSecurity(input, config, options, log)
+  const clock = options.clock ?? systemClock
   const counters = new ServerCounters()
   const store = options.store ? Promise.resolve(options.store) : openRecordStore(config.storage)
   store.catch(() => {}) // reported through `ready`
@@ -116,6 +120,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     budget: new SubscriptionBudget(config.limits.maxSubscriptionsPerConnection),
     counters,
     store,
+    clock,
   }
 
   // The concepts. Adding one is its folder and one entry here.
@@ -136,7 +141,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const host: SessionHost = {
     config,
     log,
-    scheduler: new FlushScheduler(),
+    scheduler: new FlushScheduler(() => clock.now()),
     counters,
     authenticator,
     validator: wire.validator,
@@ -145,9 +150,9 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
       registry.delete(session)
       for (const m of concepts) m.sessionClosed?.(session)
     },
-    now: Date.now,
+    now: () => clock.now(),
   }
-  const registry = new SessionRegistry(host)
+  const registry = new SessionRegistry(host, clock)
   const accept = (transport: Transport): TransportSink => registry.create(transport)
 
   const ready = (async () => {

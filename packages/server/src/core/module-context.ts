@@ -1,4 +1,5 @@
 import type { RecordStore } from '@switchboard/storage'
+import type { Clock } from '../clock.js'
 import type { SwitchboardConfig } from '../config/types.js'
 import type { SchemaRegistry } from '../data-schemas/schema-registry.js'
 import type { Engine } from '../engine/engine.js'
@@ -23,4 +24,6 @@ export interface ModuleContext {
   readonly counters: ServerCounters
   /** Record storage, opening (rejects if it cannot open; reported through `server.ready`). */
   readonly store: Promise<RecordStore>
+  /** The server's time (`ServerOptions.clock`): timeouts and deadlines are measured on it. */
+  readonly clock: Clock
 }

@@ -47,9 +47,10 @@ class Rejection {
 export class Session implements TransportSink, Flushable {
   phase: Phase = 'handshake'
   user: AuthUser | null = null
-  readonly createdAt = Date.now()
-  lastReceivedAt = this.createdAt
-  lastSentAt = this.createdAt
+  /** Times from the host's clock (`host.now()`), which the registry's sweep compares them with. */
+  readonly createdAt: number
+  lastReceivedAt: number
+  lastSentAt: number
   /** When the credentials expire (epoch ms): the registry's sweep closes the session with TOKEN_EXPIRED then, unless a `refresh` moved it. */
   tokenExpiresAt: number | undefined
 
@@ -72,6 +73,7 @@ export class Session implements TransportSink, Flushable {
     readonly transport: Transport,
     private readonly host: SessionHost,
   ) {
+    this.createdAt = this.lastReceivedAt = this.lastSentAt = host.now()
     const { messagesPerSecond, messagesBurst, maxBufferedBytes } = host.config.limits
     this.maxBufferedBytes = maxBufferedBytes
     this.bucket = new TokenBucket(messagesPerSecond, messagesBurst, this.createdAt)
@@ -85,7 +87,7 @@ export class Session implements TransportSink, Flushable {
 
   onFrame(text: string): void {
     if (this.phase === 'closed') return
-    const now = Date.now()
+    const now = this.host.now()
     this.lastReceivedAt = now
     const { maxMessageBytes } = this.host.config.limits
     if (
@@ -222,7 +224,7 @@ export class Session implements TransportSink, Flushable {
   }
 
   private rateLimited(value: unknown): void {
-    const now = Date.now()
+    const now = this.host.now()
     this.rollStrikeWindow(now)
     this.rateLimitedInWindow++
     if (this.rateLimitedInWindow > this.host.config.limits.messagesBurst) {
@@ -236,7 +238,7 @@ export class Session implements TransportSink, Flushable {
   /** Answers a bad message and counts a strike; repeated abuse closes the connection. */
   private reject(id: number | undefined, code: ErrorCode, reason: string): void {
     this.sendError(id, code, reason)
-    this.rollStrikeWindow(Date.now())
+    this.rollStrikeWindow(this.host.now())
     if (++this.strikes > MAX_STRIKES) this.close(CloseCode.PROTOCOL_ERROR, 'too many invalid messages')
   }
 
@@ -279,7 +281,7 @@ export class Session implements TransportSink, Flushable {
     if (this.pendingChars > this.maxBufferedBytes) this.slowConsumer()
   }
 
-  flush(now: number = Date.now()): void {
+  flush(now: number = this.host.now()): void {
     const first = this.pendingFirst
     if (first === undefined || this.phase === 'closed') return
     this.pendingFirst = undefined

@@ -39,6 +39,7 @@ export class SseTransport implements Transport {
   /** Publications recovered so far by paged recoveries, per channel. */
   private readonly paging = new Map<string, number>()
   private closed = false
+  private closeReported = false
 
   constructor(
     private readonly res: ServerResponse,
@@ -66,10 +67,17 @@ export class SseTransport implements Transport {
     return this.res.writableLength
   }
 
-  /** The response went away (client closed, network error). */
+  /** The response went away (client closed, network error, or the end of a refused stream). */
   ended(): void {
     this.closed = true
-    this.sink?.onClose(1006, 'connection closed')
+    this.reportClose(1006, 'connection closed')
+  }
+
+  /** The sink hears of the end once, whichever way it came (fail, then the response's close). */
+  private reportClose(code: number, reason: string): void {
+    if (this.closeReported) return
+    this.closeReported = true
+    this.sink?.onClose(code, reason)
   }
 
   private handle(item: Item): void {
@@ -153,7 +161,7 @@ export class SseTransport implements Transport {
     } else {
       this.res.end()
     }
-    this.sink?.onClose(4500, message)
+    this.reportClose(4500, message)
   }
 }
 
