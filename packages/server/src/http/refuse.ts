@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { errorCodes, type ErrorCode } from '@switchboard/protocol'
-import { sendError } from './router.js'
+import { errorBody, sendError } from './router.js'
 
 /** How long the rest of a refused request's body is read before its connection closes anyway. */
 const LINGER_MS = 5_000
@@ -21,7 +21,7 @@ export function sendRefusal(
   data?: unknown,
 ): void {
   if (req.complete || res.headersSent) return sendError(res, status, code, message, data)
-  const text = JSON.stringify({ error: data === undefined ? { code, message } : { code, message, data } })
+  const text = JSON.stringify(errorBody(code, message, data))
   res.writeHead(status ?? errorCodes[code].http, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
