@@ -9,6 +9,7 @@ import {
   type SubscribeReply,
 } from '@switchboard/protocol'
 import type { Logger } from 'pino'
+import { ignoreOccupancy, type OccupancyObserver } from '../core/occupancy-observer.js'
 import { SwitchboardError } from '../errors.js'
 import type { SubscriptionBudget } from '../limits/subscription-budget.js'
 import { allowAll, type AccessPolicy } from '../permissions/access-policy.js'
@@ -52,6 +53,8 @@ export class ChannelService implements BrokerHandler {
     private readonly log: Logger,
     /** Checked per delivery on the pattern path only: exact subscribers were checked when they subscribed. */
     private readonly policy: AccessPolicy = allowAll,
+    /** Told when a channel gains its first local subscriber and loses its last (listening, hooks). */
+    private readonly occupancy: OccupancyObserver = ignoreOccupancy,
   ) {}
 
   // ---- fan-out (BrokerHandler) -----------------------------------------------------------
@@ -117,7 +120,10 @@ export class ChannelService implements BrokerHandler {
         return { reply: {}, replay: [] }
       }
       if (!since) {
-        if (this.index.add(channel, member, false)) await this.broker.subscribe(channel)
+        if (this.index.add(channel, member, false)) {
+          this.occupancy.occupied('channel', channel)
+          await this.broker.subscribe(channel)
+        }
         const h = await this.broker.history(channel, { limit: 0 }, this.options.history(channel))
         return { reply: { o: h.position.offset, e: h.position.epoch }, replay: [] }
       }
@@ -164,7 +170,7 @@ export class ChannelService implements BrokerHandler {
       },
     }
     if (session.phase === 'closed' || !member.subscriptions.has(channel)) return { reply, replay: [] }
-    this.index.add(channel, member, false)
+    if (this.index.add(channel, member, false)) this.occupancy.occupied('channel', channel)
     // Live publications that raced with the history read go out after the reply, minus duplicates.
     const replay = buffered.filter((p) => p.epoch === history.position.epoch && p.offset > last)
     return { reply, replay }
@@ -227,7 +233,9 @@ export class ChannelService implements BrokerHandler {
 
   private leave(member: ChannelMember, channel: string): void {
     this.budget.release(member.session)
-    if (this.index.remove(channel, member, isPattern(channel))) {
+    const pattern = isPattern(channel)
+    if (this.index.remove(channel, member, pattern)) {
+      if (!pattern) this.occupancy.vacated('channel', channel)
       this.broker
         .unsubscribe(channel)
         .catch((err: unknown) => this.log.error({ err, channel }, 'broker unsubscribe failed'))

@@ -20,6 +20,7 @@ export function channelsModule(ctx: ModuleContext): ChannelsModule {
     ctx.budget,
     ctx.log,
     policy,
+    ctx.occupancy,
   )
   return {
     name: 'channels',

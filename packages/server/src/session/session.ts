@@ -213,6 +213,7 @@ export class Session implements TransportSink, Flushable {
       user: user ? { ...user } : null,
       hb: { interval: intervalMs, timeout: timeoutMs },
     })
+    this.host.sessionOpened?.(this)
   }
 
   private rateLimited(value: unknown): void {
