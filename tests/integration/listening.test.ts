@@ -6,6 +6,7 @@ import type { Switchboard } from '@switchboard/client'
 import { MemoryHub, type SwitchboardConfigInput } from '@switchboard/server'
 import { hsToken, SECRET } from '../support/jwt.js'
 import { ManualClock } from '../support/manual-clock.js'
+import { RawClient } from '../support/raw-client.js'
 import { Resources } from '../support/server.js'
 import { TcpProxy } from '../support/tcp-proxy.js'
 import { waitFor } from '../support/wait.js'
@@ -245,6 +246,47 @@ records:
     await sub.subscribe('prices/A', () => {}).ready
     await told(seen, 1, 'prices/A')
     expect(seen).toEqual([['prices/A', true]])
+  })
+  it('a token refresh that drops the role ends the listener (lend); its names go to another listener', async () => {
+    const { url } = await res.server(config())
+    const raw = res.add(await RawClient.open(url, { token: await hsToken('f1', { roles: ['feeder'] }) }), (c) =>
+      c.close(),
+    )
+    raw.send({ t: 'lsn', id: 1, k: 'channel', p: 'prices/*' })
+    await raw.waitFor((m) => m.t === 'ok' && m.id === 1)
+    const sub = await res.connected(url)
+    await sub.subscribe('prices/A', () => {}).ready
+    expect(await raw.waitFor((m) => m.t === 'lact')).toEqual({
+      t: 'lact',
+      k: 'channel',
+      p: 'prices/*',
+      n: 'prices/A',
+      a: true,
+    })
+    const other = await res.connected(url, { token: await hsToken('f2', { roles: ['feeder'] }) })
+    const { seen } = await listening(other, 'prices/*')
+    raw.send({ t: 'refresh', id: 2, token: await hsToken('f1', { roles: [] }) })
+    await raw.waitFor((m) => m.t === 'ok' && m.id === 2)
+    expect(raw.messages.find((m) => m.t === 'lend')).toMatchObject({
+      k: 'channel',
+      p: 'prices/*',
+      code: 'PERMISSION_DENIED',
+    })
+    await told(seen, 1, 'the takeover')
+    expect(seen).toEqual([['prices/A', true]])
+  })
+
+  it('malformed listen messages are refused with INVALID_MESSAGE', async () => {
+    const { url } = await res.server(config())
+    const raw = res.add(await RawClient.open(url, { token: await hsToken('f', { roles: ['feeder'] }) }), (c) =>
+      c.close(),
+    )
+    raw.send({ t: 'lsn', id: 1, k: 'queue', p: 'prices/*' })
+    raw.send({ t: 'lsn', id: 2, k: 'channel', p: 'prices/*', extra: 1 })
+    raw.send({ t: 'lsn', id: 3, k: 'channel' })
+    for (const id of [1, 2, 3]) {
+      expect(await raw.waitFor((m) => m.id === id)).toMatchObject({ t: 'err', code: 'INVALID_MESSAGE' })
+    }
   })
 })
 

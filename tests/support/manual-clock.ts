@@ -2,6 +2,8 @@ import type { Clock, ClockTimer } from '@switchboard/server'
 
 interface Timer {
   at: number
+  /** The delay it was set with. */
+  ms: number
   seq: number
   fn: () => void
 }
@@ -21,7 +23,7 @@ export class ManualClock implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number): ClockTimer {
-    const timer: Timer = { at: this.current + Math.max(0, ms), seq: ++this.seq, fn }
+    const timer: Timer = { at: this.current + Math.max(0, ms), ms, seq: ++this.seq, fn }
     this.timers.add(timer)
     return timer
   }
@@ -33,6 +35,12 @@ export class ManualClock implements Clock {
   /** Timers waiting. */
   get pending(): number {
     return this.timers.size
+  }
+
+  /** True when a timer set with exactly `ms` is waiting. */
+  hasTimer(ms: number): boolean {
+    for (const t of this.timers) if (t.ms === ms) return true
+    return false
   }
 
   /** The delay until the next timer, or undefined when none is set. */
