@@ -31,9 +31,7 @@ describe('hooks config', () => {
   })
 
   it('a url needs a secret and must be http(s); unknown events and keys are refused', () => {
-    expect(issues({ hooks: { url: 'http://app/hooks' } })).toEqual([
-      'hooks.secret: is required when hooks.url is set',
-    ])
+    expect(issues({ hooks: { url: 'http://app/hooks' } })).toEqual(['hooks.secret: is required when hooks.url is set'])
     expect(issues({ hooks: { url: 'ftp://app/hooks', secret: 's' } })).toEqual(['hooks.url: must be an http(s) URL'])
     expect(issues({ hooks: { url: 'http://app/hooks', secret: 's', events: ['published'] } })).toHaveLength(1)
     expect(issues({ hooks: { graceMS: 5 } })).toHaveLength(1)
