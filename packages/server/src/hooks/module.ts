@@ -45,23 +45,33 @@ export function hooksModule(deps: HooksDeps): HooksModule {
     if (posted.has(event.type)) sender?.push(event)
     events.emit(event)
   }
-  const base = () => ({ id: `${nodeId}.${++seq}`, at: clock.now(), node: nodeId })
+  const id = () => `${nodeId}.${++seq}`
 
   return {
     name: 'hooks',
     events,
     messages: {},
     occupancyChanged(change) {
-      if (wanted(change.type)) emit({ ...base(), type: change.type, kind: change.kind, name: change.name })
+      if (!wanted(change.type)) return
+      emit({ id: id(), type: change.type, kind: change.kind, name: change.name, at: clock.now(), node: nodeId })
     },
     sessionOpened(session) {
       connected.add(session)
-      if (wanted('connect')) emit({ ...base(), type: 'connect', client: session.id, user: session.user?.id ?? null })
+      if (!wanted('connect')) return
+      emit({
+        id: id(),
+        type: 'connect',
+        client: session.id,
+        user: session.user?.id ?? null,
+        at: clock.now(),
+        node: nodeId,
+      })
     },
     sessionClosed(session, code, reason) {
       if (!connected.delete(session)) return
       if (wanted('disconnect')) {
-        emit({ ...base(), type: 'disconnect', client: session.id, user: session.user?.id ?? null, code, reason })
+        const user = session.user?.id ?? null
+        emit({ id: id(), type: 'disconnect', client: session.id, user, code, reason, at: clock.now(), node: nodeId })
       }
     },
     close: async () => sender?.close(),

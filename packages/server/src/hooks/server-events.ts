@@ -27,7 +27,8 @@ export class ServerEvents {
   emit(event: HookEvent): void {
     const set = this.listeners.get(event.type)
     if (!set) return
-    for (const listener of [...set]) {
+    // A Set visits each listener once even when one removes another during the loop.
+    for (const listener of set) {
       try {
         listener(event)
       } catch (err) {
