@@ -78,8 +78,9 @@ describe('hooks: events POSTed to hooks.url', () => {
     const { url } = await res.server(hooksConfig(hooks.url, { retryDelayMs: 1000 }), { clock })
     await res.connected(url)
     await pump(clock, hooks, 1)
-    // After the 500 the only timer is the backoff (no batch timer while a batch waits to retry).
-    await waitFor(() => clock.pending === 1, 'the backoff timer')
+    // Once the 500 is handled, the only timer is the backoff: the request's timeout (5 s) is
+    // cleared, and no batch timer runs while a batch waits for its retry.
+    await waitFor(() => clock.pending === 1 && !clock.hasTimer(5000), 'the backoff timer')
     const delay = clock.nextIn() as number
     expect(delay).toBeGreaterThanOrEqual(500)
     expect(delay).toBeLessThanOrEqual(1000)
