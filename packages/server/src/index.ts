@@ -41,3 +41,21 @@ export type { ServerRpc, ServerCallOptions } from './rpc/server-api.js'
 export type { PresenceStore, PresenceMember, JoinResult } from './engine/presence-store.js'
 export { MemoryPresenceStore } from './engine/memory/memory-presence-store.js'
 export type { ServerPresence } from './presence/server-api.js'
+export type { Occupancy, OccupancyEvent, OccupancyHandler, OccupancyKind } from './engine/occupancy.js'
+export { MemoryOccupancy, OccupancyTable } from './engine/memory/memory-occupancy.js'
+export type { ListenHandler, ServerListener, ServerListenOptions } from './listening/server-api.js'
+export type {
+  HookEvent,
+  HookEventType,
+  OccupancyHookEvent,
+  ConnectHookEvent,
+  DisconnectHookEvent,
+} from './hooks/hook-events.js'
+export type { ServerEventListener } from './hooks/server-events.js'
+export {
+  signHook,
+  verifyHookSignature,
+  HOOK_SIGNATURE_HEADER,
+  HOOK_TIMESTAMP_HEADER,
+  type VerifyHookOptions,
+} from './hooks/signature.js'

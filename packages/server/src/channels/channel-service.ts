@@ -9,6 +9,7 @@ import {
   type SubscribeReply,
 } from '@switchboard/protocol'
 import type { Logger } from 'pino'
+import { ignoreOccupancy, type OccupancyObserver } from '../core/occupancy-observer.js'
 import { SwitchboardError } from '../errors.js'
 import { allowAll, type AccessPolicy } from '../permissions/access-policy.js'
 import type { Session } from '../session/session.js'
@@ -58,6 +59,8 @@ export class ChannelService implements BrokerHandler {
     private readonly log: Logger,
     /** Checked per delivery on the pattern path only: exact subscribers were checked when they subscribed. */
     private readonly policy: AccessPolicy = allowAll,
+    /** Told when a channel gains its first local subscriber and loses its last (listening, hooks). */
+    private readonly occupancy: OccupancyObserver = ignoreOccupancy,
   ) {}
 
   // ---- fan-out (BrokerHandler) -----------------------------------------------------------
@@ -124,7 +127,10 @@ export class ChannelService implements BrokerHandler {
         return { reply: {} }
       }
       if (!since) {
-        if (this.index.add(channel, member, false)) await this.broker.subscribe(channel)
+        if (this.index.add(channel, member, false)) {
+          this.occupancy.occupied('channel', channel)
+          await this.broker.subscribe(channel)
+        }
         const h = await this.broker.history(channel, { limit: 0 }, this.options.history(channel))
         return { reply: { o: h.position.offset, e: h.position.epoch } }
       }
@@ -157,7 +163,7 @@ export class ChannelService implements BrokerHandler {
         enqueue: (frame) => session.enqueue(frame),
         join: () => {
           this.endRecovery(session, channel)
-          this.index.add(channel, member, false)
+          if (this.index.add(channel, member, false)) this.occupancy.occupied('channel', channel)
         },
         failed: (err) =>
           this.log.error({ err, channel, client: session.id }, 'recovery failed; answered complete: false'),
@@ -240,6 +246,7 @@ export class ChannelService implements BrokerHandler {
     const pattern = isPattern(channel)
     const last = this.index.remove(channel, member, pattern)
     const recovering = !pattern && this.endRecovery(member.session, channel)
+    if (last && !pattern) this.occupancy.vacated('channel', channel)
     // The engine keeps delivering while anyone here is subscribed or still recovering.
     if (pattern ? last : (last || recovering) && !this.index.exactMembers(channel) && !this.recovering.has(channel)) {
       this.broker

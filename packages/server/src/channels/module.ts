@@ -21,6 +21,7 @@ export function channelsModule(ctx: ModuleContext): ChannelsModule {
     config.limits,
     ctx.log,
     policy,
+    ctx.occupancy,
   )
   return {
     name: 'channels',

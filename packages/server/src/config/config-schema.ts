@@ -120,6 +120,33 @@ export const ConfigSchema = Type.Object(
     presence: Type.Optional(
       Type.Object({ batchMs: Type.Optional(Count), countsOnly: Type.Optional(Type.Array(NonEmpty)) }, closed),
     ),
+    hooks: Type.Optional(
+      Type.Object(
+        {
+          url: Type.Optional(NonEmpty),
+          secret: Type.Optional(NonEmpty),
+          events: Type.Optional(
+            Type.Array(
+              Type.Union([
+                Type.Literal('occupied'),
+                Type.Literal('vacated'),
+                Type.Literal('connect'),
+                Type.Literal('disconnect'),
+              ]),
+            ),
+          ),
+          graceMs: Type.Optional(Count),
+          timeoutMs: Type.Optional(Millis),
+          batchMs: Type.Optional(Count),
+          maxBatch: Type.Optional(Type.Integer({ minimum: 1 })),
+          maxQueue: Type.Optional(Type.Integer({ minimum: 1 })),
+          maxAttempts: Type.Optional(Type.Integer({ minimum: 1 })),
+          retryDelayMs: Type.Optional(Millis),
+          maxRetryDelayMs: Type.Optional(Millis),
+        },
+        closed,
+      ),
+    ),
     log: Type.Optional(
       Type.Object(
         {

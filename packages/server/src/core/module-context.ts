@@ -7,6 +7,7 @@ import type { SubscriptionBudget } from '../limits/subscription-budget.js'
 import type { Logger } from '../log.js'
 import type { ServerCounters } from '../metrics/counters.js'
 import type { AccessPolicy } from '../permissions/access-policy.js'
+import type { OccupancyObserver } from './occupancy-observer.js'
 
 /**
  * What the composition root hands each module factory. Factories pick what their services
@@ -24,6 +25,8 @@ export interface ModuleContext {
   readonly counters: ServerCounters
   /** Record storage, opening (rejects if it cannot open; reported through `server.ready`). */
   readonly store: Promise<RecordStore>
-  /** The server's time (`ServerOptions.clock`): timeouts and deadlines are measured on it. */
+  /** Where channels and records report first/last local subscribers (listening, hooks). */
+  readonly occupancy: OccupancyObserver
+  /** The server's time (`ServerOptions.clock`): timeouts, deadlines, retries and grace periods run on it. */
   readonly clock: Clock
 }

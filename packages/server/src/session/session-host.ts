@@ -18,6 +18,8 @@ export interface SessionHost {
   readonly validator: MessageValidator
   /** Handles a validated message of an open session; a returned promise holds the inbound queue. */
   dispatch(session: Session, message: ClientMessage): void | Promise<void>
+  /** The handshake completed: the session is authenticated and welcomed. */
+  sessionOpened?(session: Session): void
   sessionClosed(session: Session, code: number, reason: string): void
   /** The server's clock (`ServerOptions.clock`): heartbeat, handshake and rate-limit times. */
   now(): number

@@ -221,6 +221,7 @@ export class Session implements TransportSink, Flushable {
       hb: { interval: intervalMs, timeout: timeoutMs },
       limits: { maxMessageBytes, maxJsonDepth, maxUpdateOps },
     })
+    this.host.sessionOpened?.(this)
   }
 
   private rateLimited(value: unknown): void {

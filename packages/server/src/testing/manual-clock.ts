@@ -4,6 +4,8 @@ const MAX_CALLS_PER_INSTANT = 10_000
 
 interface Scheduled {
   at: number
+  /** The delay it was scheduled with. */
+  ms: number
   seq: number
   fn: () => void
   cancelled: boolean
@@ -29,7 +31,7 @@ export class ManualClock implements Clock {
   }
 
   schedule(ms: number, fn: () => void): () => void {
-    const entry: Scheduled = { at: this.current + Math.max(0, ms), seq: ++this.seq, fn, cancelled: false }
+    const entry: Scheduled = { at: this.current + Math.max(0, ms), ms, seq: ++this.seq, fn, cancelled: false }
     this.queue.push(entry)
     return () => {
       entry.cancelled = true
@@ -53,6 +55,25 @@ export class ManualClock implements Clock {
   /** Calls scheduled and not yet run or cancelled. */
   get pending(): number {
     return this.queue.filter((e) => !e.cancelled).length
+  }
+
+  /** True when a call scheduled with exactly `ms` is waiting. */
+  hasTimer(ms: number): boolean {
+    return this.queue.some((e) => !e.cancelled && e.ms === ms)
+  }
+
+  /** The delays (as scheduled) of the calls waiting, in scheduling order. */
+  delays(): number[] {
+    return this.queue.filter((e) => !e.cancelled).map((e) => e.ms)
+  }
+
+  /** The delay until the next scheduled call, or undefined when none waits. */
+  nextIn(): number | undefined {
+    let next: Scheduled | undefined
+    for (const e of this.queue) {
+      if (!e.cancelled && (!next || e.at < next.at || (e.at === next.at && e.seq < next.seq))) next = e
+    }
+    return next ? next.at - this.current : undefined
   }
 
   private takeDue(end: number): Scheduled | undefined {
