@@ -1,7 +1,25 @@
+import { createRequire } from 'node:module'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+
+/**
+ * `react` and `react-dom` of one major version, from the workspace that pins it
+ * (tests/react-versions/react-N): both resolve from there, so react-dom's own `require('react')`
+ * finds the same copy.
+ */
+function reactAliases(major: 18 | 19) {
+  const require = createRequire(new URL(`./tests/react-versions/react-${major}/package.json`, import.meta.url))
+  return ['react', 'react-dom'].flatMap((name) => {
+    const dir = path.dirname(require.resolve(`${name}/package.json`))
+    return [
+      { find: new RegExp(`^${name}$`), replacement: dir },
+      { find: new RegExp(`^${name}/(.*)$`), replacement: `${dir}/$1` },
+    ]
+  })
+}
 
 export default defineConfig({
   resolve: {
@@ -20,13 +38,28 @@ export default defineConfig({
       '@switchboard/storage-postgres': src('storage-postgres'),
       // The Node entry, as Node users get it (injects `ws` on Node 20).
       '@switchboard/client': fileURLToPath(new URL('./packages/client/src/node.ts', import.meta.url)),
+      '@switchboard/react': src('react'),
     },
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'tests/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // The machine has 2 cores and is shared: modest parallelism keeps event-based waits honest.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'default',
+          include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'tests/**/*.test.ts'],
+        },
+      },
+      // The React bindings run once per supported React major, in a DOM (happy-dom).
+      ...([18, 19] as const).map((major) => ({
+        extends: true,
+        resolve: { alias: reactAliases(major) },
+        test: { name: `react${major}`, include: ['packages/react/test/**/*.test.tsx'], environment: 'happy-dom' },
+      })),
+    ],
   },
 })
