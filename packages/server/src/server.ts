@@ -6,7 +6,11 @@ import type { RecordStore } from '@switchboard/storage'
 import type { Authenticator } from './auth/authenticator.js'
 import { systemClock, type Clock } from './clock.js'
 import { setupSecurity } from './security.js'
-import { channelsModule } from './channels/module.js'
+import { adminModule } from './admin/module.js'
+import { guardAdminNames } from './admin/admin-policy.js'
+import type { AdminSources } from './admin/snapshot.js'
+import { channelsModule, type ChannelsModule } from './channels/module.js'
+import { demoModule } from './demo/module.js'
 import { resolveConfig } from './config/resolve.js'
 import type { SwitchboardConfig, SwitchboardConfigInput } from './config/types.js'
 import { composeWire } from './core/compose-modules.js'
@@ -20,6 +24,7 @@ import { SwitchboardError } from './errors.js'
 import type { ApiDeps } from './http/api-route.js'
 import { BROWSER_BUNDLE_PATH, browserAsset } from './http/browser-bundle.js'
 import { ClientAddresses } from './http/client-address.js'
+import { StaticSite, WEB_ASSETS_PREFIX } from './http/static-site.js'
 import { hooksModule } from './hooks/module.js'
 import type { HookEventType } from './hooks/hook-events.js'
 import type { ServerEventListener } from './hooks/server-events.js'
@@ -36,12 +41,12 @@ import { countingDispatch, ServerCounters } from './metrics/counters.js'
 import { NodeOccupancy } from './occupancy/node-occupancy.js'
 import { prometheusMetrics } from './metrics/prometheus.js'
 import { allowAll, type AccessPolicy } from './permissions/access-policy.js'
-import { presenceModule } from './presence/module.js'
+import { presenceModule, type PresenceModule } from './presence/module.js'
 import type { ServerPresence } from './presence/server-api.js'
 import { openRecordStore } from './records/open-store.js'
-import { recordsModule } from './records/module.js'
+import { recordsModule, type RecordsModule } from './records/module.js'
 import type { ServerRecords } from './records/server-records.js'
-import { rpcModule } from './rpc/module.js'
+import { rpcModule, type RpcModule } from './rpc/module.js'
 import type { ServerRpc } from './rpc/server-api.js'
 import { connectionModule } from './session/connection-module.js'
 import { FlushScheduler } from './session/flush-scheduler.js'
@@ -121,7 +126,9 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const lifecycle = new Lifecycle()
   const engine = options.engine ?? engineFor(config)
   // Auth and permission rules from config (or the embedder's own); refuses unsafe production setups.
-  const { authenticator, policy } = setupSecurity(input, config, options, log)
+  const { authenticator, policy: rules } = setupSecurity(input, config, options, log)
+  // The admin view's names are for admins only, whatever the rules say.
+  const policy = guardAdminNames(rules)
   const clock = options.clock ?? systemClock
   const counters = new ServerCounters()
   // Channels and records report first/last local subscribers here; it holds names in the engine.
@@ -152,7 +159,33 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     counters.occupancy[change.type]++
     hooks.occupancyChanged(change)
   })
-  const concepts = [channels, records, rpc, presence, listening, hooks] as const
+  const site = new StaticSite()
+  const admin = adminModule({
+    enabled: config.admin.enabled,
+    sources: adminSourcesOf({
+      nodeId: engine.nodeId,
+      lifecycle,
+      clock,
+      registry: () => registry,
+      channels,
+      records,
+      rpc,
+      presence,
+    }),
+    rpc: rpc.api,
+    publish: (channel, data) => channels.service.publish(channel, data),
+    session: (id) => [...registry.list()].find((s) => s.id === id),
+    clock,
+    log,
+    page: site.page('admin.html'),
+  })
+  const demo = demoModule({
+    enabled: config.demo.enabled,
+    rpc: rpc.api,
+    records: records.api,
+    page: site.page('demo.html'),
+  })
+  const concepts = [channels, records, rpc, presence, listening, hooks, admin, demo] as const
   const connection = connectionModule({
     authenticator,
     onUserChanged: concepts.flatMap((m) => (m.userChanged ? [m.userChanged] : [])),
@@ -229,6 +262,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     rate: api.rate,
   })
   router.add('*', SSE_PATH, sse)
+  if (config.admin.enabled || config.demo.enabled) router.addPrefix(WEB_ASSETS_PREFIX, site.assets())
   // The client SDK for plain <script> tags, all transports included.
   router.add('*', BROWSER_BUNDLE_PATH, browserAsset('switchboard.min.js', 'text/javascript; charset=utf-8'))
   router.add('*', `${BROWSER_BUNDLE_PATH}.map`, browserAsset('switchboard.min.js.map', 'application/json'))
@@ -268,7 +302,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   }
 
   let closing: Promise<void> | undefined
-  if (config.mode === 'development' && policy === allowAll) {
+  if (config.mode === 'development' && rules === allowAll) {
     log.warn('development mode: anonymous clients may connect and every action is allowed (no permissions file)')
   }
 
@@ -316,6 +350,37 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
       })
       return closing
     },
+  }
+}
+
+/** What the admin view reads: small getters on the services (see admin/snapshot.ts). */
+function adminSourcesOf(parts: {
+  nodeId: string
+  lifecycle: Lifecycle
+  clock: Clock
+  registry: () => SessionRegistry
+  channels: ChannelsModule
+  records: RecordsModule
+  rpc: RpcModule
+  presence: PresenceModule
+}): AdminSources {
+  const { channels, records, rpc, presence } = parts
+  return {
+    nodeId: parts.nodeId,
+    state: () => parts.lifecycle.state,
+    startedAt: parts.clock.now(),
+    now: () => parts.clock.now(),
+    sessions: () => parts.registry().list(),
+    channelsOf: (s) => channels.service.subscriptionsOf(s),
+    recordsOf: (s) => records.service.subscriptionsOf(s),
+    providedBy: (s) => rpc.service.provided(s),
+    joinedBy: (s) => presence.service.stateOf(s)?.joined,
+    channelStats: async (name) => {
+      const h = await channels.service.history(name, { limit: Number.MAX_SAFE_INTEGER })
+      return { offset: h.position.offset, history: h.publications.length }
+    },
+    recentWrites: () => [],
+    queries: () => [],
   }
 }
 

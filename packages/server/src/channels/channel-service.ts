@@ -27,6 +27,8 @@ export interface Subscribed {
   start?: () => void
 }
 
+const NONE: ReadonlySet<string> = new Set()
+
 /** How often a paging recovery looks whether its session's outbound buffer drained. */
 const DRAIN_POLL_MS = 5
 
@@ -229,6 +231,11 @@ export class ChannelService implements BrokerHandler {
         msg: `no longer allowed to subscribe to ${channel}`,
       })
     }
+  }
+
+  /** The channels and patterns a session is subscribed to (read-only use: the admin view). */
+  subscriptionsOf(session: Session): ReadonlySet<string> {
+    return this.members.get(session)?.subscriptions ?? NONE
   }
 
   subscriberCount(): number {

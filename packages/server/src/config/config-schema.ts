@@ -165,6 +165,8 @@ export const ConfigSchema = Type.Object(
         closed,
       ),
     ),
+    admin: Type.Optional(Type.Object({ enabled: Type.Optional(Type.Boolean()) }, closed)),
+    demo: Type.Optional(Type.Object({ enabled: Type.Optional(Type.Boolean()) }, closed)),
     mode: Type.Optional(Type.Union([Type.Literal('development'), Type.Literal('production')])),
   },
   closed,

@@ -20,6 +20,9 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
   const s = input.server ?? {}
   const l = input.limits ?? {}
   const messagesPerSecond = l.messagesPerSecond ?? 1000
+  // Embedders get production mode from NODE_ENV too (the CLI also sets it from --production).
+  const mode = input.mode ?? (process.env.NODE_ENV === 'production' ? 'production' : 'development')
+  const demoEnabled = input.demo?.enabled ?? mode === 'development'
   const channels: Record<string, ChannelOptions> = {}
   for (const [pattern, opts] of Object.entries(input.channels ?? {})) {
     channels[pattern] = {
@@ -29,6 +32,8 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
       },
     }
   }
+  // The demo's chat shows history and recovers after a reconnect: it needs history on its names.
+  if (demoEnabled && !channels['demo/**']) channels['demo/**'] = { history: { size: 100, ttlMs: 0 } }
   const storage = input.storage ?? { type: 'sqlite' }
   return {
     server: {
@@ -77,8 +82,10 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
     rpc: { defaultTimeoutMs: input.rpc?.defaultTimeoutMs ?? 10_000, maxTimeoutMs: input.rpc?.maxTimeoutMs ?? 120_000 },
     presence: { batchMs: input.presence?.batchMs ?? 50, countsOnly: input.presence?.countsOnly ?? [] },
     hooks: resolveHooks(input.hooks ?? {}),
-    // Embedders get production mode from NODE_ENV too (the CLI also sets it from --production).
-    mode: input.mode ?? (process.env.NODE_ENV === 'production' ? 'production' : 'development'),
+    // The built-in pages are on by default only in development mode.
+    admin: { enabled: input.admin?.enabled ?? mode === 'development' },
+    demo: { enabled: demoEnabled },
+    mode,
   }
 }
 

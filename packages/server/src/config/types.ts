@@ -107,6 +107,10 @@ export interface SwitchboardConfigInput {
     retryDelayMs?: number
     maxRetryDelayMs?: number
   }
+  /** The live admin view at `/admin` (its data needs an API key or a JWT with the `admin` role). Default: on in development mode. */
+  admin?: { enabled?: boolean }
+  /** The demo app at `/`. Default: on in development mode, off in production. */
+  demo?: { enabled?: boolean }
   /** `production` refuses unsafe defaults; set by NODE_ENV=production or `--production`. */
   mode?: 'development' | 'production'
 }
@@ -168,5 +172,7 @@ export interface SwitchboardConfig {
   rpc: { defaultTimeoutMs: number; maxTimeoutMs: number }
   presence: { batchMs: number; countsOnly: string[] }
   hooks: HooksConfig
+  admin: { enabled: boolean }
+  demo: { enabled: boolean }
   mode: 'development' | 'production'
 }

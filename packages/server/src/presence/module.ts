@@ -10,6 +10,7 @@ import { presenceSchemas } from './wire-schemas.js'
 export interface PresenceModule extends ConceptModule<'pjoin' | 'pleave' | 'pwatch' | 'punwatch'> {
   /** `server.presence` for the embedding app. */
   readonly api: ServerPresence
+  readonly service: PresenceService
 }
 
 /** Presence: who is online per room and globally, with batched diffs. */
@@ -20,6 +21,7 @@ export function presenceModule(ctx: ModuleContext): PresenceModule {
   return {
     name: 'presence',
     api: serverPresence(service),
+    service,
     messages: wireEntries(presenceSchemas, presenceHandlers(service, policy, config.limits)),
     routes: (api) => {
       const handler = presenceApi(api, service, policy)

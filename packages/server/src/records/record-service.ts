@@ -39,6 +39,8 @@ export interface RecordServiceOptions {
   occupancy?: OccupancyObserver
 }
 
+const NO_NAMES: ReadonlySet<string> = new Set()
+
 /**
  * Records in core: per-record write lanes (ordering, batching, compare-and-set), local
  * subscriptions and fan-out. Every committed write is acknowledged first, then published on
@@ -207,6 +209,11 @@ export class RecordService implements BrokerHandler {
       if (included.length > 0) reply.w = included
     }
     return reply
+  }
+
+  /** The records a session is subscribed to (read-only use: the admin view). */
+  subscriptionsOf(session: Session): ReadonlySet<string> {
+    return this.bySession.get(session) ?? NO_NAMES
   }
 
   // ---- fan-out -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import { rpcSchemas } from './wire-schemas.js'
 export interface RpcModule extends ConceptModule<'rpc' | 'prov' | 'unprov' | 'rpcres' | 'rpcerr' | 'rpcrej'> {
   /** `server.rpc` for the embedding app. */
   readonly api: ServerRpc
+  readonly service: RpcService
 }
 
 /** RPC: calls routed to whichever connection or in-process handler provides a name. */
@@ -21,6 +22,7 @@ export function rpcModule(ctx: ModuleContext): RpcModule {
   return {
     name: 'rpc',
     api: serverRpc(service),
+    service,
     messages: wireEntries(rpcSchemas, rpcHandlers(service, policy, config.limits)),
     routes: (api) => [{ prefix: RPC_API_PREFIX, handler: rpcApi(api, service, policy, config.limits) }],
     userChanged: recheck,

@@ -32,6 +32,11 @@ export class SessionRegistry {
     return this.sessions.size
   }
 
+  /** Every live session (read-only use: the admin view). */
+  list(): Iterable<Session> {
+    return this.sessions.values()
+  }
+
   create(transport: Transport): Session {
     const session = new Session(newClientId(), transport, this.host)
     this.sessions.add(session)

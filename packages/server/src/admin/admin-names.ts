@@ -1,0 +1,24 @@
+import type { AuthUser } from '../auth/authenticator.js'
+import { isBackend } from '../auth/backend.js'
+
+/**
+ * Names under this prefix belong to the admin view: its live channel and its RPC names. Only
+ * admins may subscribe or call there, and no client may publish or provide, whatever the
+ * permission rules say (see admin-policy.ts).
+ */
+export const ADMIN_PREFIX = 'switchboard/admin/'
+/** Where the admin module publishes snapshots while an admin watches. */
+export const ADMIN_LIVE_CHANNEL = `${ADMIN_PREFIX}live`
+export const ADMIN_RPC = {
+  snapshot: `${ADMIN_PREFIX}snapshot`,
+  disconnect: `${ADMIN_PREFIX}disconnect`,
+  publish: `${ADMIN_PREFIX}publish`,
+} as const
+
+/** An API key (the trusted backend user) or a JWT whose `roles` claim includes "admin". */
+export function isAdmin(user: AuthUser | null): boolean {
+  if (user === null) return false
+  if (isBackend(user)) return true
+  const roles = user.roles
+  return Array.isArray(roles) && roles.includes('admin')
+}

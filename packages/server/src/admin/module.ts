@@ -1,0 +1,111 @@
+import { isValidName } from '@switchboard/protocol'
+import type { Clock } from '../clock.js'
+import type { ConceptModule } from '../core/concept-module.js'
+import { SwitchboardError } from '../errors.js'
+import type { RouteHandler } from '../http/router.js'
+import type { Logger } from '../log.js'
+import type { RpcProviderHandle } from '../rpc/in-process.js'
+import type { ServerRpc } from '../rpc/server-api.js'
+import type { Session } from '../session/session.js'
+import { ADMIN_LIVE_CHANNEL, ADMIN_RPC } from './admin-names.js'
+import { SnapshotBuilder, type AdminSnapshot, type AdminSources } from './snapshot.js'
+
+export interface AdminDeps {
+  /** admin.enabled: when false the module does nothing. */
+  enabled: boolean
+  sources: AdminSources
+  rpc: ServerRpc
+  publish(channel: string, data: unknown): Promise<unknown>
+  /** Finds a live session by client id (for "disconnect"). */
+  session(clientId: string): Session | undefined
+  clock: Clock
+  log: Logger
+  /** The admin page (`GET /admin`), when built. */
+  page: RouteHandler
+}
+
+/** How often a watched admin view is refreshed when nothing else changed (rates, buffers). */
+const SAMPLE_MS = 1000
+/** A connection opening or closing is shown after this (a burst coalesces into one snapshot). */
+const PROMPT_MS = 50
+
+/**
+ * The live admin view's server side. Everything goes through Switchboard's own features: the
+ * page connects as a client with an API key or an admin JWT, calls `switchboard/admin/snapshot`
+ * (RPC) once and subscribes to `switchboard/admin/live`, where this module publishes a new
+ * snapshot whenever it changed — sampled once a second while some admin watches, and promptly
+ * after a connection opened or closed. Actions are RPCs too: `disconnect` and `publish`.
+ * admin-policy.ts keeps those names to admins.
+ */
+export function adminModule(deps: AdminDeps): ConceptModule {
+  const builder = new SnapshotBuilder(deps.sources)
+  const handles: RpcProviderHandle[] = []
+  let lastPublished = ''
+  let cancel: (() => void) | undefined
+  let closed = false
+  let building = false
+
+  const watched = () => {
+    for (const s of deps.sources.sessions()) if (deps.sources.channelsOf(s).has(ADMIN_LIVE_CHANNEL)) return true
+    return false
+  }
+  /** Publishes a snapshot if an admin watches and it differs from the last one. */
+  const refresh = async () => {
+    if (building || !watched()) return
+    building = true
+    try {
+      const snapshot = await builder.build()
+      const { at: _at, ...content } = snapshot
+      const key = JSON.stringify(content)
+      if (key === lastPublished) return
+      lastPublished = key
+      await deps.publish(ADMIN_LIVE_CHANNEL, snapshot)
+    } catch (err) {
+      deps.log.warn({ err }, 'admin snapshot failed')
+    } finally {
+      building = false
+    }
+  }
+  const schedule = (ms: number) => {
+    if (closed) return
+    cancel?.()
+    cancel = deps.clock.schedule(ms, () => {
+      void refresh().finally(() => schedule(SAMPLE_MS))
+    })
+  }
+
+  return {
+    name: 'admin',
+    messages: {},
+    routes: () => (deps.enabled ? [{ path: '/admin', method: 'GET', handler: deps.page }] : []),
+    sessionOpened: () => deps.enabled && schedule(PROMPT_MS),
+    sessionClosed: () => deps.enabled && schedule(PROMPT_MS),
+    async start() {
+      if (!deps.enabled) return
+      handles.push(
+        deps.rpc.handle(ADMIN_RPC.snapshot, (): Promise<AdminSnapshot> => builder.build()),
+        deps.rpc.handle(ADMIN_RPC.disconnect, (args) => {
+          const client = (args as { client?: unknown } | null)?.client
+          if (typeof client !== 'string') throw new SwitchboardError('INVALID_DATA', 'args must be { client: string }')
+          const session = deps.session(client)
+          // 1000: closed on purpose; the client does not reconnect on its own.
+          session?.close(1000, 'disconnected by an administrator')
+          return { disconnected: session !== undefined }
+        }),
+        deps.rpc.handle(ADMIN_RPC.publish, async (args) => {
+          const { channel, data } = (args ?? {}) as { channel?: unknown; data?: unknown }
+          if (typeof channel !== 'string' || !isValidName(channel) || channel.startsWith('switchboard/'))
+            throw new SwitchboardError('INVALID_DATA', 'args must be { channel: a channel name, data }')
+          return deps.publish(channel, data ?? null)
+        }),
+      )
+      await Promise.all(handles.map((h) => h.ready))
+      schedule(SAMPLE_MS)
+    },
+    async close() {
+      closed = true
+      cancel?.()
+      await Promise.all(handles.map((h) => h.stop()))
+    },
+  }
+}
