@@ -1,0 +1,86 @@
+// The demo at / in headless Chromium, two windows side by side: what one does, the other sees.
+// One window goes through a TCP proxy, so its connection can be cut; it recovers what it missed.
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../support/browser.js'
+import { Resources, type TestServer } from '../support/server.js'
+import { TcpProxy } from '../support/tcp-proxy.js'
+import { waitFor } from '../support/wait.js'
+
+let browser: Browser
+let srv: TestServer
+let proxy: TcpProxy
+const res = new Resources()
+const problems: string[] = []
+/** While the proxy refuses connections, the browser reports the refused attempts itself. */
+let outage = false
+
+beforeAll(async () => {
+  srv = await res.server() // development mode: the demo is on, anonymous clients allowed
+  proxy = res.add(await new TcpProxy(srv.port).start(), (p) => p.close())
+  browser = await launchChromium()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await res.cleanup()
+})
+
+async function open(base: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 760 } })
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return
+    if (outage && /ERR_CONNECTION_REFUSED|WebSocket connection to .* failed/.test(m.text())) return
+    problems.push(`console: ${m.text()}`)
+  })
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`))
+  await page.goto(`${base}/`)
+  await page.waitForSelector('[data-state=connected]')
+  return page
+}
+
+const texts = (page: Page, selector: string) => page.locator(selector).allTextContents()
+const votes = (page: Page, option: string) => page.textContent(`li[data-option="${option}"] .count`)
+
+describe('the demo in two browser windows', () => {
+  it('chat, presence and votes made in one window appear in the other; a cut connection recovers', async () => {
+    const a = await open(proxy.url)
+    const b = await open(srv.url)
+
+    // Presence: each window sees both people.
+    await waitFor(async () => (await a.locator('ul.avatars li').count()) === 2, 'two people in window A')
+    await waitFor(async () => (await b.locator('ul.avatars li').count()) === 2, 'two people in window B')
+
+    // Chat.
+    await a.fill('input[name=message]', 'hello from A')
+    await a.press('input[name=message]', 'Enter')
+    await waitFor(async () => (await texts(b, 'ol.messages li')).some((t) => t.includes('hello from A')), 'A → B')
+
+    // The poll: a vote by RPC, the tally in a record, one vote per voter.
+    await waitFor(async () => (await votes(b, 'pizza')) === '0', 'the poll in window B')
+    await a.click('li[data-option="pizza"] button')
+    await waitFor(async () => (await votes(b, 'pizza')) === '1', 'the vote in window B')
+
+    // Cut A's connection and keep it out while B chats: A recovers the message it missed.
+    outage = true
+    proxy.down()
+    proxy.cut()
+    await a.waitForSelector('[data-state=reconnecting]')
+    await b.fill('input[name=message]', 'sent while A was away')
+    await b.press('input[name=message]', 'Enter')
+    await waitFor(async () => (await texts(b, 'ol.messages li')).some((t) => t.includes('while A was away')), 'B')
+    proxy.up()
+    await a.waitForSelector('[data-state=connected]', { timeout: 15_000 })
+    outage = false
+    await waitFor(
+      async () => (await texts(a, 'ol.messages li')).some((t) => t.includes('sent while A was away')),
+      'the missed message recovered in window A',
+    )
+    const lines = await texts(a, 'ol.messages li')
+    expect(lines.filter((t) => t.includes('hello from A'))).toHaveLength(1)
+    expect(lines.filter((t) => t.includes('sent while A was away'))).toHaveLength(1)
+
+    await b.screenshot({ path: 'docs/demo.png' })
+    expect(problems, 'errors logged by the pages').toEqual([])
+  })
+})
