@@ -58,6 +58,34 @@ describe('the packed packages, installed from their tarballs', () => {
         expect.arrayContaining(['createServer', 'loadConfig', 'ConfigError', 'MemoryBroker']),
       )
       expect(exports['@switchboard/client']).toEqual(expect.arrayContaining(['Switchboard', 'SwitchboardError']))
+      expect(exports['@switchboard/react']).toEqual(
+        expect.arrayContaining(['SwitchboardProvider', 'useRecord', 'useChannel', 'usePresence', 'useRpc']),
+      )
+    },
+    TIMEOUT,
+  )
+
+  it(
+    'serve the demo and admin pages from the packed server package',
+    async () => {
+      writeFileSync(
+        join(app, 'pages.mjs'),
+        `import { createServer } from '@switchboard/server'
+const server = createServer({ server: { host: '127.0.0.1', port: 0 }, storage: { type: 'memory' }, log: { level: 'silent' } })
+const { url } = await server.listen()
+const out = {}
+for (const path of ['/', '/admin']) {
+  const page = await fetch(url + path)
+  const html = await page.text()
+  const script = html.match(new RegExp('src="(/assets/[^"]+)"'))[1]
+  out[path] = [page.status, (await fetch(url + script)).status]
+}
+console.log(JSON.stringify(out))
+await server.close()
+process.exit(0)
+`,
+      )
+      expect(JSON.parse(await node(['pages.mjs']))).toEqual({ '/': [200, 200], '/admin': [200, 200] })
     },
     TIMEOUT,
   )

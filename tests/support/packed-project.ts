@@ -8,7 +8,16 @@ const run = promisify(execFile)
 export const REPO = fileURLToPath(new URL('../..', import.meta.url))
 
 /** The workspaces published to npm, by folder under packages/. */
-export const PUBLISHED = ['protocol', 'storage', 'storage-sqlite', 'storage-postgres', 'server', 'client', 'cli']
+export const PUBLISHED = [
+  'protocol',
+  'storage',
+  'storage-sqlite',
+  'storage-postgres',
+  'server',
+  'client',
+  'react',
+  'cli',
+]
 
 interface Packed {
   name: string
