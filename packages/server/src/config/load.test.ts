@@ -70,7 +70,7 @@ log: { level: loud }
       '2:9 server.port: expected integer to be less or equal to 65535, got 70700',
       '3:3 server.prot: unknown key (did you mean "port"?)',
       '5:14 auth.anonymous: expected boolean, got "nope"',
-      '7:3 engine: missing required key "url"',
+      '7:3 engine: engine type redis needs url (one Redis server) or cluster (Redis Cluster seed nodes)',
       expect.stringMatching(/^9:32 channels\.chat\/\*\*\.history\.ttl: invalid duration "10 minutes"/),
       expect.stringMatching(/^10:3 channels\.bad\/\/x: invalid channel pattern/),
       expect.stringMatching(/^12:22 limits\.maxMessageBytes: invalid size "1 parsec"/),
@@ -169,7 +169,11 @@ describe('env overrides and env: substitution', () => {
         message: expect.stringMatching(/unknown environment variable.*SWITCHBOARD_NOPE/),
       },
       { path: 'server.port', source: 'SWITCHBOARD_SERVER_PORT', message: 'expected integer, got "eighty"' },
-      { path: 'engine', source: 'SWITCHBOARD_ENGINE_TYPE', message: 'missing required key "url"' },
+      {
+        path: 'engine',
+        source: 'SWITCHBOARD_ENGINE_TYPE',
+        message: 'engine type redis needs url (one Redis server) or cluster (Redis Cluster seed nodes)',
+      },
     ])
   })
 

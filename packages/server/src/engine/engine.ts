@@ -20,4 +20,23 @@ export interface Engine {
   readonly presenceStore: PresenceStore
   /** RPC providers and call routing. */
   readonly rpcRouter: RpcRouter
+  /** Opens what the parts share (connections), before any part starts; absent when nothing is shared. */
+  open?(): Promise<void>
+  /** Closes what the parts share, after every part closed. */
+  close?(): Promise<void>
+  /** Engines that depend on a service (Redis) report whether it is reachable; absent = always ready. */
+  readonly health?: EngineHealth
+}
+
+/**
+ * Whether an engine that depends on a service can do its work. The server answers `/readyz`
+ * with 503 and refuses new connections while `ready` is false, and closes every session (with
+ * a reconnect code) when the engine reports a disruption: deliveries may have been lost, and
+ * a reconnecting client recovers what it missed from history, or learns that it cannot.
+ */
+export interface EngineHealth {
+  /** True while the service is reachable: publishes can be stored and deliveries arrive. */
+  readonly ready: boolean
+  /** `listener` runs each time deliveries to this node may have been lost (its connection dropped). */
+  onDisrupted(listener: () => void): void
 }
