@@ -140,10 +140,16 @@ export class ChannelService implements BrokerHandler {
     const buffered: Publication[] = []
     buffers.set(session, buffered)
     let history: HistoryResult
+    // The recovery holds a broker reference of its own while it reads history; it hands it back
+    // at the end unless the session is then the channel's first subscriber on this node.
+    const release = () => this.release(channel)
     try {
       await this.broker.subscribe(channel)
       const opts = this.options.history(channel)
       history = await this.broker.history(channel, { since, limit: Math.max(opts.size, 1) }, opts)
+    } catch (err) {
+      release()
+      throw err
     } finally {
       buffers.delete(session)
       if (buffers.size === 0) this.recovering.delete(channel)
@@ -163,8 +169,11 @@ export class ChannelService implements BrokerHandler {
         complete: history.complete,
       },
     }
-    if (session.phase === 'closed' || !member.subscriptions.has(channel)) return { reply, replay: [] }
-    this.index.add(channel, member, false)
+    if (session.phase === 'closed' || !member.subscriptions.has(channel)) {
+      release()
+      return { reply, replay: [] }
+    }
+    if (!this.index.add(channel, member, false)) release()
     // Live publications that raced with the history read go out after the reply, minus duplicates.
     const replay = buffered.filter((p) => p.epoch === history.position.epoch && p.offset > last)
     return { reply, replay }
@@ -227,11 +236,14 @@ export class ChannelService implements BrokerHandler {
 
   private leave(member: ChannelMember, channel: string): void {
     this.budget.release(member.session)
-    if (this.index.remove(channel, member, isPattern(channel))) {
-      this.broker
-        .unsubscribe(channel)
-        .catch((err: unknown) => this.log.error({ err, channel }, 'broker unsubscribe failed'))
-    }
+    if (this.index.remove(channel, member, isPattern(channel))) this.release(channel)
+  }
+
+  /** Hands back one broker reference (each broker subscribe, even one that failed, is matched by one unsubscribe). */
+  private release(channel: string): void {
+    this.broker
+      .unsubscribe(channel)
+      .catch((err: unknown) => this.log.error({ err, channel }, 'broker unsubscribe failed'))
   }
 }
 
