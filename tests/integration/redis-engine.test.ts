@@ -1,0 +1,90 @@
+/**
+ * Properties of the Redis engine seen from outside one process: what Redis is asked to do per
+ * node (listening only where there are subscribers), reference counts that return to zero, and
+ * node identity. Several servers in this process, each its own node on the shared Redis.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createClient } from 'redis'
+import type { SwitchboardConfigInput } from '@switchboard/server'
+import { RawClient } from '../support/raw-client.js'
+import { assertRedisReachable, dropPrefix, redisUrl, uniquePrefix } from '../support/redis.js'
+import { Resources, startServer } from '../support/server.js'
+import { waitFor } from '../support/wait.js'
+
+const res = new Resources()
+afterEach(() => res.cleanup())
+const prefix = uniquePrefix()
+const redis = createClient({ url: redisUrl() })
+redis.on('error', () => {})
+
+beforeAll(async () => {
+  await assertRedisReachable()
+  await redis.connect()
+})
+afterAll(async () => {
+  await redis.close()
+  await dropPrefix(prefix)
+})
+
+const node = (extra: SwitchboardConfigInput = {}) =>
+  res.server({
+    engine: { type: 'redis', url: redisUrl(), prefix },
+    channels: { 'c/**': { history: { size: 100 } } },
+    ...extra,
+  })
+
+/** How many connections (nodes) listen to a channel's stream in Redis. */
+async function listeningNodes(channel: string): Promise<number> {
+  const reply = (await redis.sendCommand(['PUBSUB', 'NUMSUB', `${prefix}{c:${channel}}`])) as [string, number]
+  return reply[1]
+}
+
+describe('Redis engine', () => {
+  it('a node listens to a channel once, however many of its clients subscribe, and stops when the last leaves', async () => {
+    const [a, b] = [await node(), await node()]
+    const onA = await Promise.all([1, 2, 3].map(() => res.connected(a.url)))
+    const onB = await Promise.all([1, 2].map(() => res.connected(b.url)))
+    const subs = [...onA, ...onB].map((sb) => sb.subscribe('c/shared', () => {}))
+    await Promise.all(subs.map((s) => s.ready))
+    expect(await listeningNodes('c/shared')).toBe(2)
+    for (const s of subs) s.unsubscribe()
+    await waitFor(async () => (await listeningNodes('c/shared')) === 0, 'both nodes to stop listening')
+  })
+
+  it('a subscriber that recovers holds no listening reference once everyone left', async () => {
+    const { url } = await node()
+    const publisher = await res.connected(url)
+    const { epoch } = await publisher.publish('c/rec', 1)
+    const plain = await RawClient.open(url)
+    const recovering = await RawClient.open(url)
+    res.add(plain, (c) => c.close())
+    res.add(recovering, (c) => c.close())
+    plain.send({ t: 'sub', id: 1, ch: 'c/rec' })
+    await plain.waitFor((m) => m.t === 'ok' && m.id === 1)
+    recovering.send({ t: 'sub', id: 1, ch: 'c/rec', since: { offset: 0, epoch } })
+    await recovering.waitFor((m) => m.t === 'ok' && m.id === 1)
+    expect(await listeningNodes('c/rec')).toBe(1)
+    plain.send({ t: 'unsub', id: 2, ch: 'c/rec' })
+    recovering.send({ t: 'unsub', id: 2, ch: 'c/rec' })
+    await plain.waitFor((m) => m.t === 'ok' && m.id === 2)
+    await recovering.waitFor((m) => m.t === 'ok' && m.id === 2)
+    await waitFor(async () => (await listeningNodes('c/rec')) === 0, 'the node to stop listening')
+  })
+
+  it('refuses to start a second node with the same node id', async () => {
+    await node({ engine: { type: 'redis', url: redisUrl(), prefix, nodeId: 'twin' } })
+    await expect(startServer({ engine: { type: 'redis', url: redisUrl(), prefix, nodeId: 'twin' } })).rejects.toThrow(
+      /node id twin is already in use/,
+    )
+  })
+
+  it('server-side publishes, history and RPC handlers cross nodes', async () => {
+    const [a, b] = [await node(), await node()]
+    const handled = a.server.rpc.handle('sum/all', (args) => (args as number[]).reduce((x, y) => x + y, 0))
+    await handled.ready
+    expect(await b.server.rpc.call('sum/all', [1, 2, 3])).toBe(6)
+    await a.server.publish('c/server', 'x')
+    const h = await b.server.history('c/server')
+    expect(h.publications.map((p) => p.data)).toEqual(['x'])
+  })
+})
