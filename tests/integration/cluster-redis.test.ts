@@ -89,6 +89,31 @@ describe.each(setups)('cluster of three nodes on $name', (setup) => {
     for (const s of subs) expect(s.got).toEqual(first)
   })
 
+  it('pattern subscriptions on two nodes receive publications made on a third, once each', async () => {
+    const [a1, a2, b, c] = await Promise.all([urls[0]!, urls[0]!, urls[1]!, urls[2]!].map((u) => res.connected(u)))
+    // On node A: one client subscribes exactly, another with a pattern matching the same channel.
+    const exact = collect(a1!, 'c/p/x')
+    const patternOnA = collect(a2!, 'c/p/*')
+    const patternOnC = collect(c!, 'c/**')
+    await Promise.all([exact.sub.ready, patternOnA.sub.ready, patternOnC.sub.ready])
+    for (let i = 0; i < 10; i++) await b!.publish('c/p/x', i)
+    for (let i = 0; i < 5; i++) await b!.publish('c/p/y', i)
+    await b!.publish('c/p/deeper/z', 'not for c/p/*')
+    await waitFor(
+      () => exact.got.length === 10 && patternOnA.got.length === 15 && patternOnC.got.length === 16,
+      'every subscription to get its publications',
+    )
+    expect(exact.got.map((p) => p.data)).toEqual(Array.from({ length: 10 }, (_, i) => i))
+    expect(patternOnA.got.map((p) => p.data)).toEqual([...Array.from({ length: 10 }, (_, i) => i), 0, 1, 2, 3, 4])
+    // Nothing more arrives (no second copy through another path).
+    await b!.publish('c/p/x', 'last')
+    await waitFor(
+      () => exact.got.length === 11 && patternOnA.got.length === 16 && patternOnC.got.length === 17,
+      'the last publication',
+    )
+    expect(patternOnC.got.filter((p) => p.data === 'last')).toHaveLength(1)
+  })
+
   it('history written through one node is read through another, and recovery works across nodes', async () => {
     const [a, b, c] = await Promise.all(urls.map((u) => res.connected(u)))
     for (let i = 1; i <= 5; i++) await a!.publish('c/hist', i)

@@ -44,7 +44,7 @@ export class RedisKeys {
     return `${this.prefix}{c:${channel}}:hist`
   }
 
-  /** Cluster only: `<nodeId> <pattern>` of every pattern subscription, so publishers know to PUBLISH too. */
+  /** Cluster only: set of `<nodeId> <pattern>` of every pattern subscription, so publishers know to PUBLISH too. */
   get patterns(): string {
     return `${this.prefix}{patterns}`
   }

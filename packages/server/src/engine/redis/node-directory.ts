@@ -62,8 +62,9 @@ export class NodeDirectory {
     this.live = now
   }
 
-  isLive(nodeId: string): boolean {
-    return nodeId === this.nodeId || this.live.has(nodeId)
+  /** The nodes listed at the last heartbeat (this one included). */
+  liveNodes(): string[] {
+    return [...this.live]
   }
 
   /** Leaves the directory (a clean shutdown): the others see this node go at once. */

@@ -166,16 +166,6 @@ export class RedisConnection {
     }
   }
 
-  /** Classic SUBSCRIBE, whose messages (classic PUBLISH) reach every shard's subscribers. */
-  async subscribeClassic(channel: string, listener: MessageListener): Promise<void> {
-    try {
-      if (this.cluster) await this.cluster.subscribe(channel, listener)
-      else await this.subscriber!.subscribe(channel, listener)
-    } catch (err) {
-      throw engineError(err)
-    }
-  }
-
   /** How many connections listen on `channel` (sharded channels on a cluster: asked of the shard that owns it). */
   async listeners(channel: string): Promise<number> {
     try {

@@ -3,7 +3,7 @@ import type { Engine } from '../engine.js'
 import { NodeTopics } from '../node-topics.js'
 import { RedisKeys } from './keys.js'
 import { NodeDirectory } from './node-directory.js'
-import { PatternRegistry } from './pattern-registry.js'
+import { PatternRegistry, PATTERNS_TOPIC } from './pattern-registry.js'
 import { RedisBroker } from './redis-broker.js'
 import { RedisConnection } from './redis-connection.js'
 import { RedisNodeBus } from './redis-node-bus.js'
@@ -37,17 +37,15 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
   const redis = new RedisConnection({ url: options.url, cluster: options.cluster, log })
   const keys = new RedisKeys(options.prefix)
   const bus = new RedisNodeBus(redis, keys, nodeId)
+  const send = (node: string, topic: string, payload: unknown) => bus.send(node, topic, payload)
   const topics = new NodeTopics()
-  const patterns = redis.clustered ? new PatternRegistry(redis, keys, nodeId, log) : undefined
+  const patterns = redis.clustered
+    ? new PatternRegistry(redis, keys, nodeId, send, () => directory.liveNodes(), log)
+    : undefined
   const broker = new RedisBroker(redis, keys, patterns, log)
   const presenceStore = new RedisPresenceStore(redis, keys, nodeTimeoutMs, log)
-  const rpcRouter = new RedisRpcRouter(
-    redis,
-    keys,
-    nodeId,
-    (node, topic, payload) => bus.send(node, topic, payload),
-    log,
-  )
+  const rpcRouter = new RedisRpcRouter(redis, keys, nodeId, send, log)
+  if (patterns) topics.route(PATTERNS_TOPIC, patterns)
   topics.route(RPC_TOPIC, rpcRouter)
   const failed = (what: string) => (err: unknown) => log.warn({ err }, what)
   const directory = new NodeDirectory(

@@ -2,6 +2,9 @@ import type { NodeBus, NodeBusHandler } from '../node-bus.js'
 import type { RedisKeys } from './keys.js'
 import type { RedisConnection } from './redis-connection.js'
 
+/** Sends a node-addressed message; resolves false when no node with that id listens. */
+export type SendToNode = (nodeId: string, topic: string, payload: unknown) => Promise<boolean>
+
 /**
  * Node-addressed messages over Redis pub/sub: each node listens on its own channel (sharded on
  * a cluster). PUBLISH answers how many connections received a message, which is how `send`

@@ -4,15 +4,13 @@ import type { TopicReceiver } from '../node-topics.js'
 import type { RpcCall, RpcOutcome, RpcRouter, RpcRouterHandler } from '../rpc-router.js'
 import type { RedisKeys } from './keys.js'
 import type { RedisConnection } from './redis-connection.js'
+import type { SendToNode } from './redis-node-bus.js'
 import { PICK, UNREGISTER } from './rpc-scripts.js'
 
 export const RPC_TOPIC = 'rpc'
 
 /** Node-addressed messages: an invocation for a provider, and the outcome back to the caller's node. */
 type RpcNodeMessage = { k: 'inv'; p: string; c: RpcCall } | { k: 'out'; i: string; o: RpcOutcome }
-
-/** Sends a node-addressed message; resolves false when no node with that id listens. */
-export type SendToNode = (nodeId: string, topic: string, payload: unknown) => Promise<boolean>
 
 interface InFlight {
   node: string
