@@ -6,7 +6,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from 'redis'
 import type { SwitchboardConfigInput } from '@switchboard/server'
+import { scratchSchema } from '../support/postgres.js'
 import { RawClient } from '../support/raw-client.js'
+import { TcpProxy } from '../support/tcp-proxy.js'
 import { assertRedisReachable, dropPrefix, redisUrl, uniquePrefix } from '../support/redis.js'
 import { Resources, startServer } from '../support/server.js'
 import { waitFor } from '../support/wait.js'
@@ -76,6 +78,34 @@ describe('Redis engine', () => {
     await expect(startServer({ engine: { type: 'redis', url: redisUrl(), prefix, nodeId: 'twin' } })).rejects.toThrow(
       /node id twin is already in use/,
     )
+  })
+
+  it('a first subscriber on one node never misses a change committed on another while it subscribes', async () => {
+    const schema = await scratchSchema()
+    res.add(schema, (x) => x.drop())
+    const storage = { type: 'postgres' as const, url: schema.url }
+    // Node B reaches Redis through a proxy that can stall its traffic.
+    const proxy = res.add(await new TcpProxy(Number(new URL(redisUrl()).port || 6379)).start(), (p) => p.close())
+    const a = await node({ storage })
+    const b = await res.server({
+      engine: { type: 'redis', url: `redis://127.0.0.1:${proxy.port}`, prefix, nodeTimeout: '60s' },
+      storage,
+    })
+    const writer = await res.connected(a.url)
+    const reader = await res.connected(b.url)
+    await writer.record('race/x').set({ v: 0 })
+
+    // B gets its first subscriber for the record while its link to Redis stalls: it has asked
+    // to listen to the record's changes, but Redis has not heard it yet.
+    proxy.hold()
+    const seen = reader.record('race/x')
+    await waitFor(() => proxy.heldText().includes('$records/race/x'), 'node B to ask Redis for the record’s changes')
+    // Meanwhile node A commits (and announces) the next version.
+    await writer.record('race/x').set({ v: 1 })
+    proxy.hold(false)
+    await seen.ready
+    await waitFor(() => (seen.data as { v: number } | undefined)?.v === 1, 'the subscriber on B to see version 2', 3000)
+    expect(seen.version).toBe(2)
   })
 
   it('server-side publishes, history and RPC handlers cross nodes', async () => {

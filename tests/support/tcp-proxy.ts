@@ -2,13 +2,16 @@ import net from 'node:net'
 
 /**
  * A loopback TCP proxy for fault injection: `cut()` drops every connection at once (the
- * client sees the TCP connection die), `pause()`/`resume()` stop accepting and forwarding.
+ * client sees the TCP connection die), `down()`/`up()` refuse connections, `silence()` drops
+ * bytes, `hold()` keeps them (in order) until released: a stalled link.
  */
 export class TcpProxy {
   private readonly server: net.Server
   private readonly pairs = new Set<[net.Socket, net.Socket]>()
   private blackhole = false
   private refusing = false
+  private holding = false
+  private readonly held: { chunk: Buffer; deliver: () => void }[] = []
   port = 0
 
   constructor(private readonly targetPort: number) {
@@ -53,6 +56,17 @@ export class TcpProxy {
     this.blackhole = on
   }
 
+  /** Keeps every byte both ways until `hold(false)` delivers them, in order. */
+  hold(on = true): void {
+    this.holding = on
+    if (!on) for (const { deliver } of this.held.splice(0)) deliver()
+  }
+
+  /** What is being held so far, as text (to wait until a peer has sent something). */
+  heldText(): string {
+    return Buffer.concat(this.held.map((h) => h.chunk)).toString('latin1')
+  }
+
   async close(): Promise<void> {
     this.cut()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
@@ -67,8 +81,10 @@ export class TcpProxy {
     const pair: [net.Socket, net.Socket] = [client, upstream]
     this.pairs.add(pair)
     const forward = (from: net.Socket, to: net.Socket) =>
-      from.on('data', (chunk) => {
-        if (!this.blackhole) to.write(chunk)
+      from.on('data', (chunk: Buffer) => {
+        if (this.blackhole) return
+        if (this.holding) this.held.push({ chunk, deliver: () => to.write(chunk) })
+        else to.write(chunk)
       })
     forward(client, upstream)
     forward(upstream, client)

@@ -16,6 +16,12 @@ export interface WriteJob {
 /** A read that must see every write queued before it: runs synchronously on the committed state. */
 export interface ReadJob {
   kind: 'read'
+  /**
+   * Waited for before the read (and the jobs behind it) runs; the state is then reloaded. A
+   * first subscriber's change stream starts listening here, so the snapshot it reads is at least
+   * as new as the first change it can miss.
+   */
+  before?: Promise<void> | undefined
   run(state: RecordState): void
   failed(error: SwitchboardError): void
 }
@@ -84,6 +90,21 @@ export class RecordLane {
     this.running = true
     try {
       while (this.jobs.length > 0) {
+        const first = this.jobs[0] as LaneJob
+        if (first.kind === 'read' && first.before) {
+          const before = first.before
+          first.before = undefined
+          try {
+            await before
+          } catch (err) {
+            this.jobs.shift()
+            first.failed(toSwitchboardError(err))
+            continue
+          }
+          // Changes made elsewhere before the listening began were never observed here.
+          this.verified = false
+          continue
+        }
         const state = this.state ?? (await this.loadOrFail())
         if (!state) continue
         const head = this.jobs[0] as LaneJob

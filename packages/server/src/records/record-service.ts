@@ -138,20 +138,46 @@ export class RecordService implements BrokerHandler {
       }
     }
     const giveBack = () => taken && budget.release(session)
+    // The first subscriber here starts listening to the record's changes before its snapshot is
+    // read (the lane waits, then reloads), so no change committed on another node falls between.
+    // That listening reference stays with the subscriber set it creates, or is handed back.
+    const listening = this.subscribers.has(name)
+      ? undefined
+      : this.options.broker.subscribe(RECORD_STREAM_PREFIX + name)
+    let holding = listening !== undefined
+    const handBack = () => {
+      if (!holding) return
+      holding = false
+      this.unlisten(name)
+    }
     return new Promise<void>((resolve, reject) => {
       this.lane(name).push({
         kind: 'read',
+        before: listening,
         run: (state) => {
-          if (session.phase === 'closed') return resolve(void giveBack())
+          if (session.phase === 'closed') {
+            handBack()
+            return resolve(void giveBack())
+          }
           if (!this.canRead(name, session.user, state)) {
+            handBack()
             giveBack()
             return reject(denied(name))
           }
-          if (!this.join(session, name)) giveBack()
+          const joined = this.join(session, name)
+          if (joined === 'created') {
+            // Created without a reference of its own (the set emptied meanwhile): listen now.
+            if (holding) holding = false
+            else this.listen(name)
+          } else {
+            handBack()
+            if (joined === 'already') giveBack()
+          }
           session.send({ t: 'ok', id, r: this.snapshotReply(state, session.user, known, writeIds) })
           resolve()
         },
         failed: (err) => {
+          handBack()
           giveBack()
           reject(err)
         },
@@ -225,21 +251,30 @@ export class RecordService implements BrokerHandler {
       .catch((err: unknown) => this.options.log.error({ err, record: change.n }, 'record change publish failed'))
   }
 
-  /** Returns false when the session was already subscribed. */
-  private join(session: Session, name: string): boolean {
+  /** Adds the session to the record's subscribers: 'created' when it is the first one here. */
+  private join(session: Session, name: string): 'created' | 'added' | 'already' {
     let names = this.bySession.get(session)
     if (!names) this.bySession.set(session, (names = new Set()))
-    if (names.has(name)) return false
+    if (names.has(name)) return 'already'
     names.add(name)
     let set = this.subscribers.get(name)
-    if (!set) {
-      this.subscribers.set(name, (set = new Set()))
-      this.options.broker
-        .subscribe(RECORD_STREAM_PREFIX + name)
-        .catch((err: unknown) => this.options.log.error({ err }, 'broker subscribe failed'))
-    }
+    const created = !set
+    if (!set) this.subscribers.set(name, (set = new Set()))
     set.add(session)
-    return true
+    return created ? 'created' : 'added'
+  }
+
+  /** One broker reference on the record's change stream (matched by one `unlisten`). */
+  private listen(name: string): void {
+    this.options.broker
+      .subscribe(RECORD_STREAM_PREFIX + name)
+      .catch((err: unknown) => this.options.log.error({ err }, 'broker subscribe failed'))
+  }
+
+  private unlisten(name: string): void {
+    this.options.broker
+      .unsubscribe(RECORD_STREAM_PREFIX + name)
+      .catch((err: unknown) => this.options.log.error({ err }, 'broker unsubscribe failed'))
   }
 
   private leave(session: Session, name: string): void {
@@ -247,9 +282,7 @@ export class RecordService implements BrokerHandler {
     const set = this.subscribers.get(name)
     if (!set?.delete(session) || set.size > 0) return
     this.subscribers.delete(name)
-    this.options.broker
-      .unsubscribe(RECORD_STREAM_PREFIX + name)
-      .catch((err: unknown) => this.options.log.error({ err }, 'broker unsubscribe failed'))
+    this.unlisten(name)
     const lane = this.lanes.get(name)
     if (lane) this.retire(lane)
   }
