@@ -9,7 +9,7 @@ import type { SwitchboardConfigInput } from '@switchboard/server'
 import { scratchSchema } from '../support/postgres.js'
 import { RawClient } from '../support/raw-client.js'
 import { TcpProxy } from '../support/tcp-proxy.js'
-import { assertRedisReachable, dropPrefix, redisUrl, uniquePrefix } from '../support/redis.js'
+import { assertRedisReachable, dropPrefix, OwnRedis, redisUrl, uniquePrefix } from '../support/redis.js'
 import { Resources, startServer } from '../support/server.js'
 import { waitFor } from '../support/wait.js'
 
@@ -106,6 +106,29 @@ describe('Redis engine', () => {
     await seen.ready
     await waitFor(() => (seen.data as { v: number } | undefined)?.v === 1, 'the subscriber on B to see version 2', 3000)
     expect(seen.version).toBe(2)
+  })
+
+  it('losing Redis closes sessions with ENGINE_LOST; channels nobody wants any more are not listened to after it returns', async () => {
+    const own = res.add(await OwnRedis.start(), (r) => r.destroy())
+    const { url } = await res.server({ engine: { type: 'redis', url: own.url, prefix } })
+    const gone = res.add(await RawClient.open(url), (c) => c.close())
+    gone.send({ t: 'sub', id: 1, ch: 'c/gone' })
+    await gone.waitFor((m) => m.t === 'ok' && m.id === 1)
+    const ownRedis = res.add(createClient({ url: own.url }), (c) => c.destroy())
+    ownRedis.on('error', () => {})
+    await ownRedis.connect()
+    const numsub = async () =>
+      ((await ownRedis.sendCommand(['PUBSUB', 'NUMSUB', `${prefix}{c:c/gone}`])) as [string, number])[1]
+    expect(await numsub()).toBe(1)
+
+    await own.stop()
+    expect((await gone.waitClosed()).code).toBe(4007)
+    const readyz = async () => (await fetch(`${url}/readyz`)).status
+    expect(await readyz()).toBe(503)
+    await own.start()
+    await waitFor(async () => (await readyz()) === 200, 'the node to be ready again')
+    // The client that was subscribed never came back: the node must not keep listening for it.
+    await waitFor(async () => ownRedis.isReady && (await numsub()) === 0, 'the node to stop listening to c/gone', 5000)
   })
 
   it('server-side publishes, history and RPC handlers cross nodes', async () => {

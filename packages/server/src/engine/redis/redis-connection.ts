@@ -42,6 +42,11 @@ export class RedisConnection {
   private readonly subscriber: Client | undefined
   private readonly cluster: Cluster | undefined
   private readonly disruptedListeners: (() => void)[] = []
+  /**
+   * Unsubscribes that failed while disconnected: the client keeps the listener and subscribes
+   * again on reconnect, so they are retried once it is back.
+   */
+  private readonly unsubscribeLater = new Map<string, () => Promise<void>>()
   private opened = false
   private closed = false
   private lastErrorLog = 0
@@ -60,6 +65,7 @@ export class RedisConnection {
       // Emitted inside the node client's own 'ready', before anything else is sent to it.
       this.cluster.on('node-ready', () => {
         for (const master of this.cluster!.masters) if (master.client?.isReady) this.loadScripts(master.client)
+        this.retryUnsubscribes()
       })
     } else {
       if (!options.url) throw new Error('engine.redis needs url or cluster')
@@ -71,6 +77,7 @@ export class RedisConnection {
       this.client.on('ready', () => this.loadScripts(this.client!))
       this.subscriber.on('error', this.onError)
       this.subscriber.on('reconnecting', this.onDisconnect)
+      this.subscriber.on('ready', () => this.retryUnsubscribes())
     }
   }
 
@@ -130,6 +137,7 @@ export class RedisConnection {
 
   /** Subscribes to a stream or node channel (sharded on a cluster). Resolves once Redis confirmed. */
   async subscribe(channel: string, listener: MessageListener): Promise<void> {
+    this.unsubscribeLater.delete(`c ${channel}`)
     try {
       if (this.cluster) await this.cluster.sSubscribe(channel, listener)
       else await this.subscriber!.subscribe(channel, listener)
@@ -143,12 +151,14 @@ export class RedisConnection {
       if (this.cluster) await this.cluster.sUnsubscribe(channel, listener)
       else await this.subscriber!.unsubscribe(channel, listener)
     } catch (err) {
+      this.unsubscribeLater.set(`c ${channel}`, () => this.unsubscribe(channel, listener))
       throw engineError(err)
     }
   }
 
   /** Classic PSUBSCRIBE (on a cluster: it sees classic PUBLISH from every shard, never SPUBLISH). */
   async pSubscribe(glob: string, listener: MessageListener): Promise<void> {
+    this.unsubscribeLater.delete(`p ${glob}`)
     try {
       if (this.cluster) await this.cluster.pSubscribe(glob, listener)
       else await this.subscriber!.pSubscribe(glob, listener)
@@ -162,6 +172,7 @@ export class RedisConnection {
       if (this.cluster) await this.cluster.pUnsubscribe(glob, listener)
       else await this.subscriber!.pUnsubscribe(glob, listener)
     } catch (err) {
+      this.unsubscribeLater.set(`p ${glob}`, () => this.pUnsubscribe(glob, listener))
       throw engineError(err)
     }
   }
@@ -192,6 +203,12 @@ export class RedisConnection {
     }
     if (this.cluster) await quit(this.cluster)
     else await Promise.all([quit(this.client!), quit(this.subscriber!)])
+  }
+
+  private retryUnsubscribes(): void {
+    const pending = [...this.unsubscribeLater.values()]
+    this.unsubscribeLater.clear()
+    for (const unsubscribe of pending) unsubscribe().catch(() => {})
   }
 
   /** Queued first on a connection that just became ready (see LuaScript). */
