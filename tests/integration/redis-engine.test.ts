@@ -74,7 +74,8 @@ describe('Redis engine', () => {
   })
 
   it('refuses to start a second node with the same node id', async () => {
-    await node({ engine: { type: 'redis', url: redisUrl(), prefix, nodeId: 'twin' } })
+    const first = await node({ engine: { type: 'redis', url: redisUrl(), prefix, nodeId: 'twin' } })
+    expect(first.server.nodeId).toBe('twin')
     await expect(startServer({ engine: { type: 'redis', url: redisUrl(), prefix, nodeId: 'twin' } })).rejects.toThrow(
       /node id twin is already in use/,
     )
