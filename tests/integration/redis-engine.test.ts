@@ -132,6 +132,32 @@ describe('Redis engine', () => {
     await waitFor(async () => ownRedis.isReady && (await numsub()) === 0, 'the node to stop listening to c/gone', 5000)
   })
 
+  it('a write whose acknowledgement was lost with its node is applied once when the client resends it through another node', async () => {
+    const schema = await scratchSchema()
+    res.add(schema, (x) => x.drop())
+    const storage = { type: 'postgres' as const, url: schema.url }
+    const [a, b] = [await node({ storage }), await node({ storage })]
+    const watcher = await res.connected(b.url)
+    const seen = watcher.record('dedupe/x')
+    await seen.ready
+    // The writer reaches node A through a proxy; node B is its second URL.
+    const proxy = res.add(await new TcpProxy(a.port).start(), (p) => p.close())
+    const writer = await res.connected([proxy.url, b.url])
+    const rec = writer.record('dedupe/x')
+    await rec.ready
+    // Node A commits the increment, but its acknowledgement never reaches the writer.
+    proxy.hold(true, 'toClient')
+    const write = rec.update({ increment: { n: 1 } })
+    await waitFor(() => (seen.data as { n?: number } | undefined)?.n === 1, 'node A to commit the increment')
+    // Node A is gone for the writer: it reconnects to B and sends the write again (same write id).
+    proxy.down()
+    expect(await write).toEqual({ version: 1 })
+    await rec.set('done', true)
+    await waitFor(() => (seen.data as { done?: boolean } | undefined)?.done === true, 'the marker write')
+    expect(seen.data).toEqual({ n: 1, done: true })
+    expect(seen.version).toBe(2)
+  })
+
   it('server-side publishes, history and RPC handlers cross nodes', async () => {
     const [a, b] = [await node(), await node()]
     const handled = a.server.rpc.handle('sum/all', (args) => (args as number[]).reduce((x, y) => x + y, 0))

@@ -10,7 +10,7 @@ export class TcpProxy {
   private readonly pairs = new Set<[net.Socket, net.Socket]>()
   private blackhole = false
   private refusing = false
-  private holding = false
+  private holding: 'both' | 'toClient' | false = false
   private readonly held: { chunk: Buffer; deliver: () => void }[] = []
   port = 0
 
@@ -56,9 +56,12 @@ export class TcpProxy {
     this.blackhole = on
   }
 
-  /** Keeps every byte both ways until `hold(false)` delivers them, in order. */
-  hold(on = true): void {
-    this.holding = on
+  /**
+   * Keeps bytes until `hold(false)` delivers them, in order: both ways, or only those going to
+   * the client (the server receives and acts, its answers wait).
+   */
+  hold(on = true, direction: 'both' | 'toClient' = 'both'): void {
+    this.holding = on ? direction : false
     if (!on) for (const { deliver } of this.held.splice(0)) deliver()
   }
 
@@ -80,14 +83,15 @@ export class TcpProxy {
     const upstream = net.connect(this.targetPort, '127.0.0.1')
     const pair: [net.Socket, net.Socket] = [client, upstream]
     this.pairs.add(pair)
-    const forward = (from: net.Socket, to: net.Socket) =>
+    const forward = (from: net.Socket, to: net.Socket, toClient: boolean) =>
       from.on('data', (chunk: Buffer) => {
         if (this.blackhole) return
-        if (this.holding) this.held.push({ chunk, deliver: () => to.write(chunk) })
-        else to.write(chunk)
+        if (this.holding === 'both' || (this.holding === 'toClient' && toClient)) {
+          this.held.push({ chunk, deliver: () => to.write(chunk) })
+        } else to.write(chunk)
       })
-    forward(client, upstream)
-    forward(upstream, client)
+    forward(client, upstream, false)
+    forward(upstream, client, true)
     const end = () => {
       this.pairs.delete(pair)
       client.destroy()

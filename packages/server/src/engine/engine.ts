@@ -1,4 +1,5 @@
 import type { Broker } from './broker.js'
+import type { CommittedWrites } from './committed-writes.js'
 import type { NodeBus } from './node-bus.js'
 import type { PresenceStore } from './presence-store.js'
 import type { RpcRouter } from './rpc-router.js'
@@ -20,6 +21,8 @@ export interface Engine {
   readonly presenceStore: PresenceStore
   /** RPC providers and call routing. */
   readonly rpcRouter: RpcRouter
+  /** Cluster engines: record write ids committed on any node, so a resend through another node applies once. */
+  readonly committedWrites?: CommittedWrites
   /** Opens what the parts share (connections), before any part starts; absent when nothing is shared. */
   open?(): Promise<void>
   /** Closes what the parts share, after every part closed. */

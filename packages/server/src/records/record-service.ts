@@ -3,13 +3,14 @@ import type { RecordStore } from '@switchboard/storage'
 import type { Logger } from 'pino'
 import type { AuthUser } from '../auth/authenticator.js'
 import type { Broker, BrokerHandler, Publication } from '../engine/broker.js'
+import type { CommittedWrites } from '../engine/committed-writes.js'
 import { SwitchboardError } from '../errors.js'
 import type { SubscriptionBudget } from '../limits/subscription-budget.js'
 import type { AccessPolicy } from '../permissions/access-policy.js'
 import type { Session } from '../session/session.js'
 import { EncodedFrame } from '../transports/transport.js'
 import { RecentWrites, writeKey, type WriteOutcome } from './recent-writes.js'
-import { RecordLane, type LaneHost } from './record-lane.js'
+import { priorCommit, RecordLane, type LaneHost } from './record-lane.js'
 import { WarmStates } from './warm-states.js'
 import { stateOf, type RecordState, type WritePlanner, type WriteRequest } from './write-plan.js'
 
@@ -34,6 +35,8 @@ export interface RecordServiceOptions {
   /** limits.maxSubscriptionsPerConnection, shared with channels. */
   budget: SubscriptionBudget
   log: Logger
+  /** Cluster: write ids committed on any node (a resend through another node applies once). */
+  committed?: CommittedWrites | undefined
 }
 
 /**
@@ -86,13 +89,17 @@ export class RecordService implements BrokerHandler {
       if (key !== undefined) this.recent.settle(key, outcome)
       done(outcome)
     }
+    const shared = key === undefined ? undefined : this.options.committed
     this.lane(req.name).push({
       kind: 'write',
       req,
+      prior: shared && priorCommit(shared.lookup(key as string)),
       committed: (version, planned) => {
         settle({ ok: true, version })
+        shared?.remember(key as string, version)
         if (planned.change) this.publish(planned.change)
       },
+      duplicate: (version) => settle({ ok: true, version }),
       failed: (error) => settle({ ok: false, error }),
     })
   }

@@ -78,6 +78,13 @@ export class RedisKeys {
     return `${this.prefix}{p:${room}}:x`
   }
 
+  // ---- records -------------------------------------------------------------------------
+
+  /** The version a client write id (user-scoped key) committed as. */
+  committedWrite(key: string): string {
+    return `${this.prefix}{w:${key}}`
+  }
+
   // ---- rpc -----------------------------------------------------------------------------
 
   /** Hash providerId → nodeId. */

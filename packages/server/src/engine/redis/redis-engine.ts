@@ -5,6 +5,7 @@ import { RedisKeys } from './keys.js'
 import { NodeDirectory } from './node-directory.js'
 import { PatternRegistry, PATTERNS_TOPIC } from './pattern-registry.js'
 import { RedisBroker } from './redis-broker.js'
+import { RedisCommittedWrites } from './redis-committed-writes.js'
 import { RedisConnection } from './redis-connection.js'
 import { RedisNodeBus } from './redis-node-bus.js'
 import { RedisPresenceStore } from './redis-presence-store.js'
@@ -89,6 +90,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     bus,
     presenceStore,
     rpcRouter,
+    committedWrites: new RedisCommittedWrites(redis, keys, log),
     async open() {
       await redis.open()
       await bus.start(topics)
