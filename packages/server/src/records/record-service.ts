@@ -10,7 +10,7 @@ import type { AccessPolicy } from '../permissions/access-policy.js'
 import type { Session } from '../session/session.js'
 import { EncodedFrame } from '../transports/transport.js'
 import { RecentWrites, writeKey, type WriteOutcome } from './recent-writes.js'
-import { priorCommit, RecordLane, type LaneHost } from './record-lane.js'
+import { priorCommit, RecordLane, type LaneHost, type WriteJob } from './record-lane.js'
 import { WarmStates } from './warm-states.js'
 import { stateOf, type RecordState, type WritePlanner, type WriteRequest } from './write-plan.js'
 
@@ -90,18 +90,22 @@ export class RecordService implements BrokerHandler {
       done(outcome)
     }
     const shared = key === undefined ? undefined : this.options.committed
-    this.lane(req.name).push({
+    const job: WriteJob = {
       kind: 'write',
       req,
-      prior: shared && priorCommit(shared.lookup(key as string)),
       committed: (version, planned) => {
         settle({ ok: true, version })
         shared?.remember(key as string, version)
         if (planned.change) this.publish(planned.change)
       },
-      duplicate: (version) => settle({ ok: true, version }),
       failed: (error) => settle({ ok: false, error }),
-    })
+    }
+    // Cluster: another node may have committed this very write (a resend after its node died).
+    if (shared) {
+      job.prior = priorCommit(shared.lookup(key as string))
+      job.duplicate = (version) => settle({ ok: true, version })
+    }
+    this.lane(req.name).push(job)
   }
 
   // ---- reads and subscriptions -------------------------------------------------------------
