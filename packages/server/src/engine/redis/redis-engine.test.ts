@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { pino } from 'pino'
-import { afterAll, beforeAll, describe } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   assertRedisReachable,
   dropPrefix,
@@ -26,6 +26,22 @@ interface Target {
 }
 
 const silent = pino({ level: 'silent' })
+
+async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
+  const until = Date.now() + 5000
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/** Deletes keys the way a Redis restart without persistence would lose them. */
+async function dropKeys(target: Target, keys: string[]): Promise<void> {
+  const redis = new RedisConnection({ ...target, log: silent })
+  await redis.open()
+  for (const key of keys) await redis.command(key, ['DEL', key])
+  await redis.close()
+}
 
 async function openEngine(target: Target, nodeId = `n-${randomBytes(4).toString('hex')}`): Promise<Engine> {
   const engine = createRedisEngine({ ...target, nodeId, nodeTimeoutMs: 4000, log: silent })
@@ -83,6 +99,56 @@ describe('Redis engine on one Redis server', () => {
   beforeAll(() => assertRedisReachable())
   afterAll(() => dropPrefix(target.prefix))
   describeRedisEngine('redis', target)
+
+  describe('RedisBroker specifics', () => {
+    const keep = { size: 10, ttlMs: 0 }
+
+    it('a stream whose data Redis lost comes back with a new epoch; recovery from the old one is incomplete', async () => {
+      const broker = await partOf(target, (e) => e.broker)
+      await broker.start({ onPublication: () => {} })
+      const before = await broker.publish('lost/1', 'a', { history: keep })
+      await broker.publish('lost/1', 'b', { history: keep })
+      const keys = new RedisKeys(target.prefix)
+      await dropKeys(target, [keys.streamMeta('lost/1'), keys.streamHistory('lost/1')])
+      const after = await broker.publish('lost/1', 'c', { history: keep })
+      expect(after.offset).toBe(1)
+      expect(after.epoch).not.toBe(before.epoch)
+      const h = await broker.history('lost/1', { since: { offset: 1, epoch: before.epoch }, limit: 10 }, keep)
+      expect(h.complete).toBe(false)
+      expect(h.publications).toEqual([])
+      expect(h.position).toEqual({ offset: 1, epoch: after.epoch })
+      await broker.close()
+    })
+
+    it('history drops publications older than the ttl (Redis clock)', async () => {
+      const broker = await partOf(target, (e) => e.broker)
+      await broker.start({ onPublication: () => {} })
+      const short = { size: 10, ttlMs: 200 }
+      const { epoch } = await broker.publish('ttl/1', 'old', { history: short })
+      await waitFor(
+        async () => (await broker.history('ttl/1', { limit: 10 }, short)).publications.length === 0,
+        'the publication to expire',
+      )
+      await broker.publish('ttl/1', 'new', { history: short })
+      const h = await broker.history('ttl/1', { limit: 10 }, short)
+      expect(h.publications.map((p) => [p.offset, p.data])).toEqual([[2, 'new']])
+      const since = await broker.history('ttl/1', { since: { offset: 0, epoch }, limit: 10 }, short)
+      expect(since.complete).toBe(false)
+      expect(since.publications.map((p) => p.data)).toEqual(['new'])
+      await broker.close()
+    })
+
+    it('history stays contiguous when publications switch between keeping history and not', async () => {
+      const broker = await partOf(target, (e) => e.broker)
+      await broker.start({ onPublication: () => {} })
+      await broker.publish('mix/1', 1, { history: keep })
+      await broker.publish('mix/1', 2, { history: { size: 0, ttlMs: 0 } })
+      await broker.publish('mix/1', 3, { history: keep })
+      const h = await broker.history('mix/1', { limit: 10 }, keep)
+      expect(h.publications.map((p) => [p.offset, p.data])).toEqual([[3, 3]])
+      await broker.close()
+    })
+  })
 })
 
 describe('Redis engine on a Redis Cluster of three masters', () => {
