@@ -132,6 +132,23 @@ describe('Redis engine', () => {
     await waitFor(async () => ownRedis.isReady && (await numsub()) === 0, 'the node to stop listening to c/gone', 5000)
   })
 
+  it('after Redis came back empty, a node registers its in-process RPC handlers again', async () => {
+    const own = res.add(await OwnRedis.start(), (r) => r.destroy())
+    const engine = { type: 'redis' as const, url: own.url, prefix, nodeTimeout: '2s' }
+    const [a, b] = [await res.server({ engine }), await res.server({ engine })]
+    await a.server.rpc.handle('node/a', () => 'from a').ready
+    expect(await b.server.rpc.call('node/a')).toBe('from a')
+    await own.stop()
+    await own.start()
+    // The registry was lost with Redis' data; node A finds itself missing from the node
+    // directory on its next heartbeat and announces its handlers again.
+    await waitFor(
+      async () => (await b.server.rpc.call('node/a').catch(() => undefined)) === 'from a',
+      'node A’s handler to be callable again',
+      10_000,
+    )
+  })
+
   it('a write whose acknowledgement was lost with its node is applied once when the client resends it through another node', async () => {
     const schema = await scratchSchema()
     res.add(schema, (x) => x.drop())
