@@ -10,6 +10,7 @@ import { ClusterNodes, type RedisTarget } from '../support/cluster-nodes.js'
 import { scratchSchema, type ScratchSchema } from '../support/postgres.js'
 import { assertRedisReachable, dropPrefix, RedisClusterProcesses, redisUrl, uniquePrefix } from '../support/redis.js'
 import { Resources } from '../support/server.js'
+import { TcpProxy } from '../support/tcp-proxy.js'
 import { waitFor } from '../support/wait.js'
 
 const CHANNELS = { 'c/**': { history: { size: 1000, ttl: '10m' } } }
@@ -112,6 +113,17 @@ describe.each(setups)('cluster of three nodes on $name', (setup) => {
       'the last publication',
     )
     expect(patternOnC.got.filter((p) => p.data === 'last')).toHaveLength(1)
+  })
+
+  it('clients behind a round-robin proxy without stickiness land on every node and share channels', async () => {
+    const proxy = res.add(await new TcpProxy(urls.map((u) => Number(new URL(u).port))).start(), (p) => p.close())
+    const clients = await Promise.all(Array.from({ length: 6 }, () => res.connected(proxy.url)))
+    expect([...proxy.accepted.values()]).toEqual([2, 2, 2])
+    const subs = clients.map((sb) => collect(sb, 'c/rr'))
+    await Promise.all(subs.map((s) => s.sub.ready))
+    for (let i = 0; i < 30; i++) await clients[i % clients.length]!.publish('c/rr', i)
+    await waitFor(() => subs.every((s) => s.got.length === 30), 'every client to get every publication')
+    for (const s of subs) expect(s.got.map((p) => p.data)).toEqual(Array.from({ length: 30 }, (_, i) => i))
   })
 
   it('history written through one node is read through another, and recovery works across nodes', async () => {

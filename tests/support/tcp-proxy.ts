@@ -13,8 +13,13 @@ export class TcpProxy {
   private holding: 'both' | 'toClient' | false = false
   private readonly held: { chunk: Buffer; deliver: () => void }[] = []
   port = 0
+  /** Connections made to each target port (round robin over several: a load balancer without stickiness). */
+  readonly accepted = new Map<number, number>()
+  private readonly targets: number[]
+  private next = 0
 
-  constructor(private readonly targetPort: number) {
+  constructor(target: number | number[]) {
+    this.targets = Array.isArray(target) ? target : [target]
     this.server = net.createServer((client) => this.accept(client))
   }
 
@@ -80,7 +85,9 @@ export class TcpProxy {
       client.destroy()
       return
     }
-    const upstream = net.connect(this.targetPort, '127.0.0.1')
+    const target = this.targets[this.next++ % this.targets.length] as number
+    this.accepted.set(target, (this.accepted.get(target) ?? 0) + 1)
+    const upstream = net.connect(target, '127.0.0.1')
     const pair: [net.Socket, net.Socket] = [client, upstream]
     this.pairs.add(pair)
     const forward = (from: net.Socket, to: net.Socket, toClient: boolean) =>
