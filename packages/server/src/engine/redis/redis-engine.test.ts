@@ -35,6 +35,17 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
   }
 }
 
+/** One command on the shared Redis (`[routing key, ...command]`). */
+async function redisCommand<T>(target: Target, [key, ...args]: string[]): Promise<T> {
+  const redis = new RedisConnection({ ...target, log: silent })
+  await redis.open()
+  try {
+    return (await redis.command(key, args)) as T
+  } finally {
+    await redis.close()
+  }
+}
+
 /** Deletes keys the way a Redis restart without persistence would lose them. */
 async function dropKeys(target: Target, keys: string[]): Promise<void> {
   const redis = new RedisConnection({ ...target, log: silent })
@@ -135,6 +146,25 @@ describe('Redis engine on one Redis server', () => {
       const since = await broker.history('ttl/1', { since: { offset: 0, epoch }, limit: 10 }, short)
       expect(since.complete).toBe(false)
       expect(since.publications.map((p) => p.data)).toEqual(['new'])
+      await broker.close()
+    })
+
+    it('a stream with history and no ttl is kept for good, whoever created it; with a ttl its keys expire', async () => {
+      const broker = await partOf(target, (e) => e.broker)
+      await broker.start({ onPublication: () => {} })
+      const keys = new RedisKeys(target.prefix)
+      const pttl = (key: string) => redisCommand<number>(target, [key, 'PTTL', key])
+      // A subscriber's position read creates the stream (kept an hour unless published to).
+      await broker.history('keep/1', { limit: 0 }, keep)
+      expect(await pttl(keys.streamMeta('keep/1'))).toBeGreaterThan(0)
+      await broker.publish('keep/1', 'x', { history: keep })
+      expect(await pttl(keys.streamMeta('keep/1'))).toBe(-1)
+      expect(await pttl(keys.streamHistory('keep/1'))).toBe(-1)
+      await broker.publish('keep/1', 'y', { history: { size: 10, ttlMs: 60_000 } })
+      expect(await pttl(keys.streamHistory('keep/1'))).toBeGreaterThan(0)
+      await broker.publish('keep/1', 'z', { history: keep })
+      expect(await pttl(keys.streamMeta('keep/1'))).toBe(-1)
+      expect(await pttl(keys.streamHistory('keep/1'))).toBe(-1)
       await broker.close()
     })
 
