@@ -44,4 +44,3 @@ describe('embedding into an existing Node http server', () => {
     other.close()
   })
 })
-
