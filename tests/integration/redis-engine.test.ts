@@ -5,7 +5,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from 'redis'
-import type { SwitchboardConfigInput } from '@switchboard/server'
+import { createServer, type SwitchboardConfigInput } from '@switchboard/server'
+import { freePort } from '../support/cli-server.js'
 import { scratchSchema } from '../support/postgres.js'
 import { RawClient } from '../support/raw-client.js'
 import { TcpProxy } from '../support/tcp-proxy.js'
@@ -173,6 +174,33 @@ describe('Redis engine', () => {
     await waitFor(() => (seen.data as { done?: boolean } | undefined)?.done === true, 'the marker write')
     expect(seen.data).toEqual({ n: 1, done: true })
     expect(seen.version).toBe(2)
+  })
+
+  it('a node waits for Redis at start (not ready meanwhile) and can be stopped while it waits', async () => {
+    const own = res.add(await OwnRedis.start(), (r) => r.destroy())
+    await own.stop()
+    const quiet = { storage: { type: 'memory' as const }, log: { level: 'silent' as const } }
+    const waiting = createServer({ engine: { type: 'redis', url: own.url, prefix }, ...quiet })
+    const started = waiting.ready.then(() => 'ready')
+    expect(waiting.state).toBe('starting')
+    await own.start()
+    expect(await started).toBe('ready')
+    await waiting.close()
+
+    // Stopped while Redis never comes: on one server and on a cluster (no seed node answers).
+    for (const engine of [
+      { type: 'redis' as const, url: own.url.replace(String(own.port), String(await freePort())), prefix },
+      { type: 'redis' as const, cluster: [`redis://127.0.0.1:${await freePort()}`], prefix },
+    ]) {
+      const stuck = createServer({ engine, ...quiet })
+      const outcome = stuck.ready.then(
+        () => 'ready',
+        () => 'abandoned',
+      )
+      await stuck.close()
+      expect(await outcome).toBe('abandoned')
+      expect(stuck.state).toBe('stopped')
+    }
   })
 
   it('server-side publishes, history and RPC handlers cross nodes', async () => {

@@ -273,6 +273,8 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     records: records.api,
     close() {
       closing ??= holdProcessOpen(async () => {
+        // A start still waiting for the engine (Redis unreachable) is abandoned.
+        if (lifecycle.state === 'starting') await engine.close?.()
         await ready.catch(() => {})
         lifecycle.to('draining')
         log.info({ connections: registry.size }, 'draining')

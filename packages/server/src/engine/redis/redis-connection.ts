@@ -49,6 +49,8 @@ export class RedisConnection {
   private readonly unsubscribeLater = new Map<string, () => Promise<void>>()
   private opened = false
   private closed = false
+  /** Ends a wait between attempts to reach a cluster at start. */
+  private stopWaiting: (() => void) | undefined
   private lastErrorLog = 0
 
   constructor(private readonly options: RedisConnectionOptions) {
@@ -81,12 +83,33 @@ export class RedisConnection {
     }
   }
 
+  /**
+   * Connects, waiting (with backoff) while Redis is unreachable, so nodes may start before it;
+   * `close()` ends the wait with an error.
+   */
   async open(): Promise<void> {
     if (this.opened) return
     this.opened = true
     try {
-      if (this.cluster) await this.cluster.connect()
-      else await Promise.all([this.client!.connect(), this.subscriber!.connect()])
+      if (!this.cluster) {
+        await Promise.all([this.client!.connect(), this.subscriber!.connect()])
+        return
+      }
+      // A cluster client gives up when no seed node answers: try again until one does.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.cluster.connect()
+          return
+        } catch (err) {
+          if (this.closed) throw err
+          this.onError(err)
+          await new Promise<void>((resolve) => {
+            this.stopWaiting = resolve
+            setTimeout(resolve, backoff(attempt))
+          })
+          if (this.closed) throw err
+        }
+      }
     } catch (err) {
       throw engineError(err)
     }
@@ -194,6 +217,7 @@ export class RedisConnection {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.stopWaiting?.()
     if (!this.opened) return
     const quit = async (c: { close(): Promise<void>; destroy(): void; isOpen: boolean }) => {
       if (!c.isOpen) return
