@@ -133,13 +133,16 @@ describe('Redis engine', () => {
     await waitFor(async () => ownRedis.isReady && (await numsub()) === 0, 'the node to stop listening to c/gone', 5000)
   })
 
-  it('after Redis came back empty, a node registers its in-process RPC handlers again', async () => {
+  it('while Redis is down server-side calls fail UNAVAILABLE; after it came back empty, a node registers its in-process RPC handlers again', async () => {
     const own = res.add(await OwnRedis.start(), (r) => r.destroy())
     const engine = { type: 'redis' as const, url: own.url, prefix, nodeTimeout: '2s' }
     const [a, b] = [await res.server({ engine }), await res.server({ engine })]
     await a.server.rpc.handle('node/a', () => 'from a').ready
     expect(await b.server.rpc.call('node/a')).toBe('from a')
     await own.stop()
+    // Meanwhile server-side calls and publishes fail with the retryable UNAVAILABLE.
+    await expect(b.server.rpc.call('node/a')).rejects.toMatchObject({ code: 'UNAVAILABLE' })
+    await expect(b.server.publish('c/down', 1)).rejects.toMatchObject({ code: 'UNAVAILABLE' })
     await own.start()
     // The registry was lost with Redis' data; node A finds itself missing from the node
     // directory on its next heartbeat and announces its handlers again.

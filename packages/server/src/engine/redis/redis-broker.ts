@@ -184,7 +184,7 @@ export class RedisBroker implements Broker {
     const channel = this.keys.channelName(pubsubChannel)
     const listening = channel === undefined ? undefined : this.exact.get(channel)
     if (!listening || !this.handler) return
-    this.deliver(decodeMessage(channel as string, message), listening)
+    this.deliver(channel as string, message, listening)
   }
 
   private readonly onPatternMessage = (message: string, pubsubChannel: string): void => {
@@ -202,7 +202,7 @@ export class RedisBroker implements Broker {
       }
     }
     if (!wanted) return // the glob is wider than the pattern
-    this.deliver(decodeMessage(channel, message), listening)
+    this.deliver(channel, message, listening)
   }
 
   /**
@@ -210,7 +210,14 @@ export class RedisBroker implements Broker {
    * and matched by a pattern arrives twice on the same connection, in order: the second copy is
    * dropped by its position.
    */
-  private deliver(publication: Publication, listening: Listening | undefined): void {
+  private deliver(channel: string, message: string, listening: Listening | undefined): void {
+    let publication: Publication
+    try {
+      publication = decodeMessage(channel, message)
+    } catch (err) {
+      this.log.warn({ err, channel }, 'redis broker: dropped a message that is not a publication')
+      return
+    }
     if (listening) {
       if (publication.epoch === listening.epoch && publication.offset <= listening.offset) return
       if (publication.epoch === listening.epoch && publication.offset > listening.offset + 1 && listening.offset > 0) {
@@ -222,7 +229,12 @@ export class RedisBroker implements Broker {
       listening.offset = publication.offset
       listening.epoch = publication.epoch
     }
-    this.handler?.onPublication(publication)
+    // Thrown here, an error would unwind into the Redis client's reply parser.
+    try {
+      this.handler?.onPublication(publication)
+    } catch (err) {
+      this.log.error({ err, channel }, 'delivering a publication failed')
+    }
   }
 
   private serial(name: string, op: () => Promise<void>): Promise<void> {

@@ -94,7 +94,7 @@ function describeRedisEngine(name: string, target: Target): void {
     create: async (nodeId) => {
       const redis = new RedisConnection({ ...target, log: silent })
       await redis.open()
-      const bus = new RedisNodeBus(redis, new RedisKeys(target.prefix), nodeId)
+      const bus = new RedisNodeBus(redis, new RedisKeys(target.prefix), nodeId, silent)
       const closeBus = bus.close.bind(bus)
       bus.close = async () => {
         await closeBus()

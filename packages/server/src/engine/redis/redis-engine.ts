@@ -37,7 +37,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
   const { nodeId, nodeTimeoutMs, log } = options
   const redis = new RedisConnection({ url: options.url, cluster: options.cluster, log })
   const keys = new RedisKeys(options.prefix)
-  const bus = new RedisNodeBus(redis, keys, nodeId)
+  const bus = new RedisNodeBus(redis, keys, nodeId, log)
   const send = (node: string, topic: string, payload: unknown) => bus.send(node, topic, payload)
   const topics = new NodeTopics()
   const patterns = redis.clustered

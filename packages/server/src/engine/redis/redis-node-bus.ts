@@ -1,3 +1,4 @@
+import type { Logger } from '../../log.js'
 import type { NodeBus, NodeBusHandler } from '../node-bus.js'
 import type { RedisKeys } from './keys.js'
 import type { RedisConnection } from './redis-connection.js'
@@ -22,6 +23,7 @@ export class RedisNodeBus implements NodeBus {
     private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
     readonly nodeId: string,
+    private readonly log: Logger,
   ) {
     if (!/^[A-Za-z0-9_.:@-]{1,128}$/.test(nodeId)) throw new Error(`invalid node id: ${nodeId}`)
   }
@@ -62,6 +64,11 @@ export class RedisNodeBus implements NodeBus {
     } catch {
       return
     }
-    handler.onNodeMessage({ from: message.slice(0, a), topic: message.slice(a + 1, b), payload })
+    // Thrown here, an error would unwind into the Redis client's reply parser.
+    try {
+      handler.onNodeMessage({ from: message.slice(0, a), topic: message.slice(a + 1, b), payload })
+    } catch (err) {
+      this.log.error({ err }, 'handling a node message failed')
+    }
   }
 }
