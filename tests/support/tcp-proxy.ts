@@ -3,19 +3,25 @@ import net from 'node:net'
 /**
  * A loopback TCP proxy for fault injection: `cut()` drops every connection at once (the
  * client sees the TCP connection die), `down()`/`up()` refuse connections, `silence()` drops
- * bytes, `stall()` stops reading from the server (a client that stops reading).
- * `hold()` holds every byte both ways until `hold(false)`.
+ * bytes, `hold()` keeps them (in order) until released: a stalled link; `stall()` stops reading
+ * from the server (a client too slow to read: the server's buffers fill).
  */
 export class TcpProxy {
   private readonly server: net.Server
   private readonly pairs = new Set<[net.Socket, net.Socket]>()
   private blackhole = false
-  private stalled = false
   private refusing = false
-  private held = false
+  private stalled = false
+  private holding: 'both' | 'toClient' | false = false
+  private readonly held: { chunk: Buffer; deliver: () => void }[] = []
   port = 0
+  /** Connections made to each target port (round robin over several: a load balancer without stickiness). */
+  readonly accepted = new Map<number, number>()
+  private readonly targets: number[]
+  private next = 0
 
-  constructor(private readonly targetPort: number) {
+  constructor(target: number | number[]) {
+    this.targets = Array.isArray(target) ? target : [target]
     this.server = net.createServer((client) => this.accept(client))
   }
 
@@ -58,6 +64,15 @@ export class TcpProxy {
   }
 
   /**
+   * Keeps bytes until `hold(false)` delivers them, in order: both ways, or only those going to
+   * the client (the server receives and acts, its answers wait).
+   */
+  hold(on = true, direction: 'both' | 'toClient' = 'both'): void {
+    this.holding = on ? direction : false
+    if (!on) for (const { deliver } of this.held.splice(0)) deliver()
+  }
+
+  /**
    * Stops reading what the server sends (on = true) and resumes it (on = false): the bytes wait
    * in the socket buffers and the server's own buffer fills, as with a client too slow to read.
    */
@@ -69,18 +84,9 @@ export class TcpProxy {
     }
   }
 
-  /**
-   * Holds every byte both ways, losing none, until `hold(false)`: connections are accepted
-   * but nothing gets an answer (a database slow to respond). Applies to new connections too.
-   */
-  hold(on = true): void {
-    this.held = on
-    for (const pair of this.pairs) {
-      for (const socket of pair) {
-        if (on) socket.pause()
-        else socket.resume()
-      }
-    }
+  /** What is being held so far, as text (to wait until a peer has sent something). */
+  heldText(): string {
+    return Buffer.concat(this.held.map((h) => h.chunk)).toString('latin1')
   }
 
   async close(): Promise<void> {
@@ -93,17 +99,21 @@ export class TcpProxy {
       client.destroy()
       return
     }
-    const upstream = net.connect(this.targetPort, '127.0.0.1')
+    const target = this.targets[this.next++ % this.targets.length] as number
+    this.accepted.set(target, (this.accepted.get(target) ?? 0) + 1)
+    const upstream = net.connect(target, '127.0.0.1')
     const pair: [net.Socket, net.Socket] = [client, upstream]
     this.pairs.add(pair)
-    const forward = (from: net.Socket, to: net.Socket) =>
-      from.on('data', (chunk) => {
-        if (!this.blackhole) to.write(chunk)
+    const forward = (from: net.Socket, to: net.Socket, toClient: boolean) =>
+      from.on('data', (chunk: Buffer) => {
+        if (this.blackhole) return
+        if (this.holding === 'both' || (this.holding === 'toClient' && toClient)) {
+          this.held.push({ chunk, deliver: () => to.write(chunk) })
+        } else to.write(chunk)
       })
-    forward(client, upstream)
-    forward(upstream, client)
+    forward(client, upstream, false)
+    forward(upstream, client, true)
     if (this.stalled) upstream.pause()
-    if (this.held) for (const socket of pair) socket.pause()
     const end = () => {
       this.pairs.delete(pair)
       client.destroy()

@@ -155,23 +155,6 @@ describe('switchboard check', () => {
     expect(stdout).toContain('SWITCHBOARD_WHAT: unknown environment variable')
   })
 
-  it('reports engine: redis, which start refuses, at its line or env var', async () => {
-    freshDir()
-    const message = 'engine.type: the Redis engine is planned, not built in this version: use "memory" (a single node)'
-    writeFileSync(
-      join(cwd, 'switchboard.yaml'),
-      'server: { port: 8080 }\nengine: { type: redis, url: redis://r:6379 }\n',
-    )
-    expect(await complete(['check'])).toMatchObject({ code: 1, stdout: `switchboard.yaml:2:17 ${message}\n` })
-
-    rmSync(join(cwd, 'switchboard.yaml'))
-    const fromEnv = await complete(['check'], {
-      SWITCHBOARD_ENGINE_TYPE: 'redis',
-      SWITCHBOARD_ENGINE_URL: 'redis://r:6379',
-    })
-    expect(fromEnv).toMatchObject({ code: 1, stdout: `SWITCHBOARD_ENGINE_TYPE ${message}\n` })
-  })
-
   it('fails on a missing --config file', async () => {
     freshDir()
     const { code, stdout } = await complete(['check', '--config', 'missing.yaml'])
@@ -210,15 +193,6 @@ describe('switchboard start', () => {
     const { code, stderr } = await complete(['start', '--config', 'sb.yaml'])
     expect(code).toBe(1)
     expect(stderr).toContain('sb.yaml:2:9 server.port: expected integer, got "nope"')
-    expect(stderr).not.toMatch(/\n\s+at /)
-  })
-
-  it('refuses engine: redis with the same line as check', async () => {
-    freshDir()
-    writeFileSync(join(cwd, 'sb.yaml'), 'engine:\n  type: redis\n  url: redis://r:6379\n')
-    const { code, stderr } = await complete(['start', '--config', 'sb.yaml'])
-    expect(code).toBe(1)
-    expect(stderr).toContain('sb.yaml:2:9 engine.type: the Redis engine is planned, not built in this version')
     expect(stderr).not.toMatch(/\n\s+at /)
   })
 

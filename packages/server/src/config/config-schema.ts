@@ -85,7 +85,17 @@ export const ConfigSchema = Type.Object(
     engine: Type.Optional(
       Type.Union([
         Type.Object({ type: Type.Literal('memory') }, closed),
-        Type.Object({ type: Type.Literal('redis'), url: NonEmpty }, closed),
+        Type.Object(
+          {
+            type: Type.Literal('redis'),
+            url: Type.Optional(NonEmpty),
+            cluster: Type.Optional(Type.Array(NonEmpty, { minItems: 1 })),
+            prefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:@/-]{0,64}$' })),
+            nodeId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$' })),
+            nodeTimeout: Type.Optional(Duration),
+          },
+          closed,
+        ),
       ]),
     ),
     channels: Type.Optional(

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto'
 import type {
   ChannelOptions,
   HooksConfig,
   JwtConfig,
   JwtInput,
+  RedisEngineConfig,
   SwitchboardConfig,
   SwitchboardConfigInput,
   WebhookConfig,
@@ -65,7 +67,7 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
             synchronous: storage.synchronous ?? 'normal',
           }
         : storage,
-    engine: input.engine ?? { type: 'memory' },
+    engine: resolveEngine(input.engine),
     channels,
     schemas: input.schemas ?? {},
     limits: {
@@ -147,4 +149,17 @@ function at<T>(path: string[], fn: () => T): T {
   } catch (e) {
     throw new ConfigValueError(path, (e as Error).message)
   }
+}
+
+function resolveEngine(engine: SwitchboardConfigInput['engine']): SwitchboardConfig['engine'] {
+  if (!engine || engine.type === 'memory') return { type: 'memory' }
+  const resolved: RedisEngineConfig = {
+    type: 'redis',
+    prefix: engine.prefix ?? 'sb:',
+    nodeId: engine.nodeId ?? randomBytes(6).toString('base64url'),
+    nodeTimeoutMs: at(['engine', 'nodeTimeout'], () => parseDuration(engine.nodeTimeout ?? '20s')),
+  }
+  if (engine.url !== undefined) resolved.url = engine.url
+  if (engine.cluster !== undefined) resolved.cluster = engine.cluster
+  return resolved
 }

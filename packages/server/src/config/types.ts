@@ -68,7 +68,7 @@ export interface SwitchboardConfigInput {
     | { type: 'memory' }
     | { type: 'sqlite'; path?: string; synchronous?: 'normal' | 'full' }
     | { type: 'postgres'; url: string }
-  engine?: { type: 'memory' } | { type: 'redis'; url: string }
+  engine?: { type: 'memory' } | RedisEngineInput
   /** Per-channel-pattern options; the most specific matching pattern wins. */
   channels?: Record<string, { history?: HistoryInput }>
   schemas?: Record<string, string>
@@ -155,7 +155,7 @@ export interface SwitchboardConfig {
     | { type: 'memory' }
     | { type: 'sqlite'; path: string; synchronous: 'normal' | 'full' }
     | { type: 'postgres'; url: string }
-  engine: { type: 'memory' } | { type: 'redis'; url: string }
+  engine: { type: 'memory' } | RedisEngineConfig
   channels: Record<string, ChannelOptions>
   schemas: Record<string, string>
   limits: {
@@ -175,4 +175,27 @@ export interface SwitchboardConfig {
   admin: { enabled: boolean }
   demo: { enabled: boolean }
   mode: 'development' | 'production'
+}
+
+/** `engine: { type: redis }`: one Redis server (`url`) or a Redis Cluster (`cluster`), exactly one of them. */
+export interface RedisEngineInput {
+  type: 'redis'
+  url?: string
+  /** Seed nodes of a Redis Cluster. */
+  cluster?: string[]
+  /** Prefix of every key and channel (default `sb:`); nodes sharing it form one cluster. */
+  prefix?: string
+  /** This node's id, unique in the cluster (default: random per start). */
+  nodeId?: string
+  /** A node silent this long counts as dead: its presence members vanish, its RPC providers go (default 20s). */
+  nodeTimeout?: DurationInput
+}
+
+export interface RedisEngineConfig {
+  type: 'redis'
+  url?: string
+  cluster?: string[]
+  prefix: string
+  nodeId: string
+  nodeTimeoutMs: number
 }

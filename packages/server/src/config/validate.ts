@@ -57,10 +57,10 @@ export function locateIssue(raw: RawIssue, source?: ConfigSource): ConfigIssue {
 }
 
 export function findIssues(value: unknown): RawIssue[] {
-  if (compiled.Check(value)) return [...patternKeyIssues(value), ...trustProxyIssues(value)]
+  if (compiled.Check(value)) return [...patternKeyIssues(value), ...trustProxyIssues(value), ...engineIssues(value)]
   const issues = explain(compiled, value, [])
   // Pattern keys are checked too when the rest is broken, so one run reports everything.
-  if (isObject(value)) issues.push(...patternKeyIssues(value))
+  if (isObject(value)) issues.push(...patternKeyIssues(value), ...engineIssues(value))
   return issues
 }
 
@@ -209,4 +209,23 @@ function trustProxyIssues(value: SwitchboardConfigInput): RawIssue[] {
     const problem = trustProxyIssue(entry)
     return problem ? [{ path: ['server', 'trustProxy', i], target: 'value' as const, message: problem }] : []
   })
+}
+
+/** `engine: { type: redis }` names one Redis server (`url`) or a Redis Cluster (`cluster`): exactly one. */
+function engineIssues(value: Record<string, unknown>): RawIssue[] {
+  const engine = value.engine
+  if (!isObject(engine) || engine.type !== 'redis') return []
+  if (engine.url !== undefined && engine.cluster !== undefined) {
+    return [{ path: ['engine', 'cluster'], target: 'key', message: 'give url (one Redis server) or cluster, not both' }]
+  }
+  if (engine.url === undefined && engine.cluster === undefined) {
+    return [
+      {
+        path: ['engine'],
+        target: 'value',
+        message: 'engine type redis needs url (one Redis server) or cluster (Redis Cluster seed nodes)',
+      },
+    ]
+  }
+  return []
 }
