@@ -6,8 +6,14 @@ import { gzipSync } from 'node:zlib'
 import type { RouteHandler } from './router.js'
 import { sendError } from './router.js'
 
-/** Where `npm run build` puts the demo and admin pages (packages/server/dist/web). */
-export const WEB_BUILD_DIR = fileURLToPath(new URL('../../dist/web/', import.meta.url))
+/**
+ * Where `npm run build` puts the demo and admin pages (packages/server/dist/web), or null where
+ * modules do not come from files (a bundler, a DOM test environment): then nothing is served.
+ */
+export function webBuildDir(): string | null {
+  const url = new URL('../../dist/web/', import.meta.url)
+  return url.protocol === 'file:' ? fileURLToPath(url) : null
+}
 /** Built assets carry a content hash in their names: cached for good. */
 export const WEB_ASSETS_PREFIX = '/assets/'
 
@@ -49,7 +55,7 @@ interface Asset {
 export class StaticSite {
   private readonly cache = new Map<string, Promise<Asset | null>>()
 
-  constructor(private readonly dir: string = WEB_BUILD_DIR) {}
+  constructor(private readonly dir: string | null = webBuildDir()) {}
 
   page(file: string): RouteHandler {
     return (req, res) =>
@@ -108,6 +114,7 @@ export class StaticSite {
   }
 
   private async load(file: string): Promise<Asset | null> {
+    if (this.dir === null) return null
     const body = await readFile(path.join(this.dir, file)).catch(() => null)
     if (!body) return null
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
