@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { Switchboard, SwitchboardError } from '@switchboard/client'
 import { hsToken, SECRET } from '../support/jwt.js'
+import { assertRedisReachable, dropPrefix, redisUrl, uniquePrefix } from '../support/redis.js'
 import { Resources } from '../support/server.js'
 import { nextEvent, waitFor } from '../support/wait.js'
 
@@ -16,6 +17,8 @@ const config = (extra: object = {}) => ({
 })
 
 interface Snapshot {
+  live: string
+  nodes: { id: string; self: boolean; connections: number | null }[]
   connections: { id: string; user: string | null; transport: string; channels: string[]; records: string[] }[]
   channels: { name: string; subscribers: number; history: number }[]
   rpc: { name: string; providers: number }[]
@@ -51,10 +54,9 @@ describe('the admin view (switchboard/admin/*)', () => {
     const anon = await res.connected(url)
     for (const sb of [bob, anon]) {
       await expect(snapshotOf(sb)).rejects.toMatchObject({ code: 'PERMISSION_DENIED' })
-      await expect(sb.subscribe('switchboard/admin/live', () => {}).ready).rejects.toMatchObject({
-        code: 'PERMISSION_DENIED',
-      })
-      await expect(sb.publish('switchboard/admin/live', 'fake')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' })
+      const live = (await snapshotOf(root)).live
+      await expect(sb.subscribe(live, () => {}).ready).rejects.toMatchObject({ code: 'PERMISSION_DENIED' })
+      await expect(sb.publish(live, 'fake')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' })
       await expect(sb.rpc.provide('switchboard/admin/disconnect', () => 0).ready).rejects.toMatchObject({
         code: 'PERMISSION_DENIED',
       })
@@ -75,7 +77,9 @@ describe('the admin view (switchboard/admin/*)', () => {
     const { url } = await res.server(config())
     const admin = await res.connected(url, { token: API_KEY })
     const snapshots: Snapshot[] = []
-    await admin.subscribe('switchboard/admin/live', (data) => snapshots.push(data as Snapshot)).ready
+    const { live } = await snapshotOf(admin)
+    expect(live).toMatch(/^switchboard\/admin\/live\//)
+    await admin.subscribe(live, (data) => snapshots.push(data as Snapshot)).ready
     const eve = await res.connected(url)
     const leaked: string[] = []
     await eve.subscribe('**', (_d, info) => leaked.push(info.channel)).ready
@@ -114,5 +118,36 @@ describe('the admin view (switchboard/admin/*)', () => {
     expect((await fetch(`${url}/admin`)).status).toBe(404)
     const admin = await res.connected(url, { token: API_KEY })
     await expect(snapshotOf(admin)).rejects.toMatchObject({ code: 'NO_PROVIDER' })
+  })
+
+  describe('in a cluster (Redis engine)', () => {
+    const prefix = uniquePrefix()
+    afterAll(() => dropPrefix(prefix))
+
+    it('lists every live node, this one first, and disconnects a client of another node', async () => {
+      await assertRedisReachable()
+      const engine = (nodeId: string) => ({ engine: { type: 'redis' as const, url: redisUrl(), prefix, nodeId } })
+      const a = await res.server(config(engine('node-a')))
+      const b = await res.server(config(engine('node-b')))
+      const admin = await res.connected(a.url, { token: API_KEY })
+      // node-b is listed from its first heartbeat on, which node-a reads at its next one.
+      const listed = await waitFor(async () => {
+        const { nodes } = await snapshotOf(admin)
+        return nodes.length === 2 && nodes
+      }, 'both nodes listed')
+      expect(listed).toMatchObject([
+        { id: 'node-a', self: true, connections: 1 },
+        { id: 'node-b', self: false, connections: null },
+      ])
+
+      // A client of node-b, disconnected from node-a's admin view: the call is handed on to node-b.
+      const victim = await res.connected(b.url)
+      victim.on('error', () => {})
+      const closed = nextEvent<string>((fn) => victim.on('state', fn), 'the victim closed')
+      await expect(admin.rpc.call('switchboard/admin/disconnect', { client: victim.clientId })).resolves.toEqual({
+        disconnected: true,
+      })
+      expect(await closed).toBe('closed')
+    })
   })
 })

@@ -7,6 +7,7 @@ import type { Authenticator } from './auth/authenticator.js'
 import { systemClock, type Clock } from './clock.js'
 import { setupSecurity } from './security.js'
 import { adminModule } from './admin/module.js'
+import { adminLiveChannel } from './admin/admin-names.js'
 import { guardAdminNames } from './admin/admin-policy.js'
 import type { AdminSources } from './admin/snapshot.js'
 import { channelsModule, type ChannelsModule } from './channels/module.js'
@@ -17,7 +18,7 @@ import { composeWire } from './core/compose-modules.js'
 import type { ModuleContext } from './core/module-context.js'
 import { SchemaRegistry } from './data-schemas/schema-registry.js'
 import type { HistoryResult } from './engine/broker.js'
-import type { Engine } from './engine/engine.js'
+import { listsNodes, type Engine } from './engine/engine.js'
 import { createMemoryEngine } from './engine/memory/memory-engine.js'
 import { createRedisEngine } from './engine/redis/redis-engine.js'
 import { StreamRouter } from './engine/stream-router.js'
@@ -164,7 +165,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const admin = adminModule({
     enabled: config.admin.enabled,
     sources: adminSourcesOf({
-      nodeId: engine.nodeId,
+      engine,
       lifecycle,
       clock,
       registry: () => registry,
@@ -375,7 +376,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
 
 /** What the admin view reads: small getters on the services (see admin/snapshot.ts). */
 function adminSourcesOf(parts: {
-  nodeId: string
+  engine: Engine
   lifecycle: Lifecycle
   clock: Clock
   registry: () => SessionRegistry
@@ -386,7 +387,8 @@ function adminSourcesOf(parts: {
 }): AdminSources {
   const { channels, records, rpc, presence } = parts
   return {
-    nodeId: parts.nodeId,
+    nodeId: parts.engine.nodeId,
+    live: adminLiveChannel(parts.engine.nodeId),
     state: () => parts.lifecycle.state,
     startedAt: parts.clock.now(),
     now: () => parts.clock.now(),
@@ -399,6 +401,7 @@ function adminSourcesOf(parts: {
       const h = await channels.service.history(name, { limit: Number.MAX_SAFE_INTEGER })
       return { offset: h.position.offset, history: h.publications.length }
     },
+    liveNodes: () => (listsNodes(parts.engine) ? parts.engine.liveNodes() : null),
     recentWrites: () => [],
     queries: () => [],
   }

@@ -7,8 +7,13 @@ import { isBackend } from '../auth/backend.js'
  * permission rules say (see admin-policy.ts).
  */
 export const ADMIN_PREFIX = 'switchboard/admin/'
-/** Where the admin module publishes snapshots while an admin watches. */
-export const ADMIN_LIVE_CHANNEL = `${ADMIN_PREFIX}live`
+/**
+ * Where a node publishes its snapshots while an admin connected to it watches: one channel per
+ * node, so in a cluster each admin page follows the node it is connected to.
+ */
+export function adminLiveChannel(nodeId: string): string {
+  return `${ADMIN_PREFIX}live/${nodeId.replace(/[^A-Za-z0-9_.:@-]/g, '_').slice(0, 200) || '_'}`
+}
 export const ADMIN_RPC = {
   snapshot: `${ADMIN_PREFIX}snapshot`,
   disconnect: `${ADMIN_PREFIX}disconnect`,

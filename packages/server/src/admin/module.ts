@@ -7,7 +7,7 @@ import type { Logger } from '../log.js'
 import type { RpcProviderHandle } from '../rpc/in-process.js'
 import type { ServerRpc } from '../rpc/server-api.js'
 import type { Session } from '../session/session.js'
-import { ADMIN_LIVE_CHANNEL, ADMIN_RPC } from './admin-names.js'
+import { ADMIN_RPC } from './admin-names.js'
 import { SnapshotBuilder, type AdminSnapshot, type AdminSources } from './snapshot.js'
 
 export interface AdminDeps {
@@ -32,8 +32,8 @@ const PROMPT_MS = 50
 /**
  * The live admin view's server side. Everything goes through Switchboard's own features: the
  * page connects as a client with an API key or an admin JWT, calls `switchboard/admin/snapshot`
- * (RPC) once and subscribes to `switchboard/admin/live`, where this module publishes a new
- * snapshot whenever it changed — sampled once a second while some admin watches, and promptly
+ * (RPC) once and subscribes to the channel it names (`switchboard/admin/live/<node>`), where this
+ * node publishes a new snapshot whenever it changed — sampled once a second while some admin watches, and promptly
  * after a connection opened or closed. Actions are RPCs too: `disconnect` and `publish`.
  * admin-policy.ts keeps those names to admins.
  */
@@ -45,10 +45,17 @@ export function adminModule(deps: AdminDeps): ConceptModule {
   let closed = false
   let building = false
 
+  const live = deps.sources.live
   const watched = () => {
-    for (const s of deps.sources.sessions()) if (deps.sources.channelsOf(s).has(ADMIN_LIVE_CHANNEL)) return true
+    for (const s of deps.sources.sessions()) if (deps.sources.channelsOf(s).has(live)) return true
     return false
   }
+  /**
+   * In a cluster every node provides the admin RPCs: a node that does not hold the caller's
+   * (or the target's) connection hands the call on, so it reaches the node that does.
+   */
+  const elsewhere = (clientId: string | null) =>
+    clientId !== null && !deps.session(clientId) && (deps.sources.liveNodes()?.length ?? 1) > 1
   /** Publishes a snapshot if an admin watches and it differs from the last one. */
   const refresh = async () => {
     if (building || !watched()) return
@@ -59,7 +66,7 @@ export function adminModule(deps: AdminDeps): ConceptModule {
       const key = JSON.stringify(content)
       if (key === lastPublished) return
       lastPublished = key
-      await deps.publish(ADMIN_LIVE_CHANNEL, snapshot)
+      await deps.publish(live, snapshot)
     } catch (err) {
       deps.log.warn({ err }, 'admin snapshot failed')
     } finally {
@@ -83,10 +90,14 @@ export function adminModule(deps: AdminDeps): ConceptModule {
     async start() {
       if (!deps.enabled) return
       handles.push(
-        deps.rpc.handle(ADMIN_RPC.snapshot, (): Promise<AdminSnapshot> => builder.build()),
-        deps.rpc.handle(ADMIN_RPC.disconnect, (args) => {
+        deps.rpc.handle(ADMIN_RPC.snapshot, (_args, ctx): Promise<AdminSnapshot> | undefined => {
+          if (elsewhere(ctx.clientId)) return void ctx.reject()
+          return builder.build()
+        }),
+        deps.rpc.handle(ADMIN_RPC.disconnect, (args, ctx) => {
           const client = (args as { client?: unknown } | null)?.client
           if (typeof client !== 'string') throw new SwitchboardError('INVALID_DATA', 'args must be { client: string }')
+          if (elsewhere(client)) return void ctx.reject()
           const session = deps.session(client)
           // 1000: closed on purpose; the client does not reconnect on its own.
           session?.close(1000, 'disconnected by an administrator')

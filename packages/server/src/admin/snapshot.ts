@@ -4,7 +4,10 @@ import type { Session } from '../session/session.js'
 /** What the admin view shows; JSON, published whole on every change. */
 export interface AdminSnapshot {
   at: number
-  nodes: { id: string; state: string; uptimeMs: number; connections: number }[]
+  /** The channel this node publishes its snapshots on. */
+  live: string
+  /** This node (`self`), then the cluster's other live nodes (what they hold is theirs to show). */
+  nodes: { id: string; self: boolean; state: string; uptimeMs: number | null; connections: number | null }[]
   connections: {
     id: string
     user: string | null
@@ -29,6 +32,7 @@ export interface AdminSnapshot {
 /** Read-only views of what the services know; each a small getter. */
 export interface AdminSources {
   nodeId: string
+  live: string
   state(): string
   startedAt: number
   now(): number
@@ -39,6 +43,8 @@ export interface AdminSources {
   joinedBy(session: Session): ReadonlyMap<string, unknown> | undefined
   /** The channel's stream position and how many publications its history holds. */
   channelStats(channel: string): Promise<{ offset: number; history: number }>
+  /** The cluster's live nodes (cluster engines), or null on a single node. */
+  liveNodes(): string[] | null
   recentWrites(): AdminSnapshot['recentWrites']
   queries(): AdminSnapshot['queries']
 }
@@ -108,7 +114,14 @@ export class SnapshotBuilder {
     this.positions = positions
     return {
       at: now,
-      nodes: [{ id: src.nodeId, state: src.state(), uptimeMs: now - src.startedAt, connections: total }],
+      live: src.live,
+      nodes: [
+        { id: src.nodeId, self: true, state: src.state(), uptimeMs: now - src.startedAt, connections: total },
+        ...(src.liveNodes() ?? [])
+          .filter((id) => id !== src.nodeId)
+          .sort()
+          .map((id) => ({ id, self: false, state: 'live', uptimeMs: null, connections: null })),
+      ],
       connections,
       moreConnections: total - connections.length,
       channels,

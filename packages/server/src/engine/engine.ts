@@ -34,6 +34,15 @@ export interface Engine {
   readonly health?: EngineHealth
 }
 
+/** Optional capability of cluster engines: the nodes alive in the cluster (the admin view lists them). */
+export interface NodeListing {
+  liveNodes(): string[]
+}
+
+export function listsNodes(engine: Engine): engine is Engine & NodeListing {
+  return typeof (engine as Partial<NodeListing>).liveNodes === 'function'
+}
+
 /**
  * Whether an engine that depends on a service can do its work. The server answers `/readyz`
  * with 503 and refuses new connections while `ready` is false, and closes every session (with

@@ -13,7 +13,6 @@ export function Dashboard({ onRefused }: { onRefused: (message: string) => void 
   const state = useConnectionState()
   const [snapshot, setSnapshot] = useState<AdminSnapshot | null>(null)
   const [notice, setNotice] = useState<string | null>(null)
-  const live = useSubscription<AdminSnapshot>(ADMIN.live, (s) => setSnapshot(s))
   const fetchSnapshot = useRpc<undefined, AdminSnapshot>(ADMIN.snapshot)
   const disconnect = useRpc<{ client: string }, { disconnected: boolean }>(ADMIN.disconnect)
 
@@ -24,9 +23,6 @@ export function Dashboard({ onRefused }: { onRefused: (message: string) => void 
       else setNotice(e.message)
     })
   }, [state, fetchSnapshot, onRefused])
-  useEffect(() => {
-    if (live.error?.code === 'PERMISSION_DENIED') onRefused('This credential is not an admin (no "admin" role).')
-  }, [live.error, onRefused])
 
   const kick = (client: string) =>
     disconnect({ client }).then(
@@ -38,6 +34,7 @@ export function Dashboard({ onRefused }: { onRefused: (message: string) => void 
   return (
     <main>
       {notice && <p className="muted">{notice}</p>}
+      <Live channel={snapshot.live} onSnapshot={setSnapshot} onRefused={onRefused} />
       <Nodes snapshot={snapshot} />
       <Connections snapshot={snapshot} self={sb.clientId} onDisconnect={kick} />
       <Channels snapshot={snapshot} />
@@ -73,4 +70,21 @@ function TestMessage({ onDone }: { onDone: (notice: string) => void }) {
       </form>
     </section>
   )
+}
+
+/** The node's live channel (named by the snapshot): every snapshot it publishes replaces the last. */
+function Live({
+  channel,
+  onSnapshot,
+  onRefused,
+}: {
+  channel: string
+  onSnapshot: (snapshot: AdminSnapshot) => void
+  onRefused: (message: string) => void
+}) {
+  const live = useSubscription<AdminSnapshot>(channel, onSnapshot)
+  useEffect(() => {
+    if (live.error?.code === 'PERMISSION_DENIED') onRefused('This credential is not an admin (no "admin" role).')
+  }, [live.error, onRefused])
+  return null
 }

@@ -1,7 +1,9 @@
 /** What the server publishes (packages/server/src/admin/snapshot.ts). */
 export interface AdminSnapshot {
   at: number
-  nodes: { id: string; state: string; uptimeMs: number; connections: number }[]
+  /** The channel the node publishes its snapshots on. */
+  live: string
+  nodes: { id: string; self: boolean; state: string; uptimeMs: number | null; connections: number | null }[]
   connections: {
     id: string
     user: string | null
@@ -23,7 +25,6 @@ export interface AdminSnapshot {
 }
 
 export const ADMIN = {
-  live: 'switchboard/admin/live',
   snapshot: 'switchboard/admin/snapshot',
   disconnect: 'switchboard/admin/disconnect',
   publish: 'switchboard/admin/publish',

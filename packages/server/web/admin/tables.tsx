@@ -38,10 +38,11 @@ export function Nodes({ snapshot }: { snapshot: AdminSnapshot }) {
           <tr key={n.id}>
             <td>
               <code>{n.id}</code>
+              {n.self && <span className="muted"> (this node)</span>}
             </td>
             <td>{n.state}</td>
-            <td className="num">{n.connections}</td>
-            <td className="num">{duration(n.uptimeMs)}</td>
+            <td className="num">{n.connections ?? '—'}</td>
+            <td className="num">{n.uptimeMs === null ? '—' : duration(n.uptimeMs)}</td>
           </tr>
         ))}
       />

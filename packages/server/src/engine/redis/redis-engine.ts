@@ -1,5 +1,5 @@
 import type { Logger } from '../../log.js'
-import type { Engine } from '../engine.js'
+import type { Engine, NodeListing } from '../engine.js'
 import { NodeTopics } from '../node-topics.js'
 import { RedisKeys } from './keys.js'
 import { NodeDirectory } from './node-directory.js'
@@ -34,7 +34,7 @@ export interface RedisEngineOptions {
  * by the broker, the node bus, the presence store and the RPC router; one heartbeat timer that
  * keeps the node in the directory and its presence members alive.
  */
-export function createRedisEngine(options: RedisEngineOptions): Engine {
+export function createRedisEngine(options: RedisEngineOptions): Engine & NodeListing {
   const { nodeId, nodeTimeoutMs, log } = options
   const redis = new RedisConnection({ url: options.url, cluster: options.cluster, log })
   const keys = new RedisKeys(options.prefix)
@@ -94,6 +94,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     // Node-local until the Redis occupancy registry lands: listening and hooks see this node only.
     occupancy: new MemoryOccupancy(),
     committedWrites: new RedisCommittedWrites(redis, keys, log),
+    liveNodes: () => directory.liveNodes(),
     async open() {
       await redis.open()
       await bus.start(topics)
