@@ -13,17 +13,24 @@ import type { ConnectionClientMessage, ConnectionServerMessage } from './message
 import type { RecordClientMessage, RecordServerMessage } from './messages/records.js'
 import type { PresenceClientMessage, PresenceServerMessage } from './messages/presence.js'
 import type { RpcClientMessage, RpcServerMessage } from './messages/rpc.js'
+import type { QueryClientMessage, QueryServerMessage } from './messages/queries.js'
 
 export * from './messages/connection.js'
 export * from './messages/channels.js'
 export * from './messages/records.js'
 export * from './messages/rpc.js'
 export * from './messages/presence.js'
+export * from './messages/queries.js'
 
 export const PROTOCOL_VERSION = 1
 
 export type ClientMessage =
-  ConnectionClientMessage | ChannelClientMessage | RecordClientMessage | RpcClientMessage | PresenceClientMessage
+  | ConnectionClientMessage
+  | ChannelClientMessage
+  | RecordClientMessage
+  | RpcClientMessage
+  | PresenceClientMessage
+  | QueryClientMessage
 
 export type ClientMessageType = ClientMessage['t']
 
@@ -45,7 +52,12 @@ export interface ErrorMessage {
 
 /** Messages the server pushes on its own (everything but replies). */
 export type ServerPush =
-  ConnectionServerMessage | ChannelServerMessage | RecordServerMessage | RpcServerMessage | PresenceServerMessage
+  | ConnectionServerMessage
+  | ChannelServerMessage
+  | RecordServerMessage
+  | RpcServerMessage
+  | PresenceServerMessage
+  | QueryServerMessage
 
 export type ServerMessage = OkMessage | ErrorMessage | ServerPush
 export type ServerPushType = ServerPush['t']
