@@ -91,8 +91,10 @@ export function sortValuesOf(orderBy: readonly SortKey[], doc: unknown): SortVal
 }
 
 /**
- * Orders rows by their sort values (each key ascending or descending), ties by record name
- * ascending: a total order, the same on client, server and every store.
+ * Orders rows by their sort values (each key ascending or descending), ties by record name in
+ * the direction of the last key (ascending without keys): a total order, the same on client,
+ * server and every store. A query and its reverse are then exact mirror images, so one index
+ * serves both.
  */
 export function compareSorted(
   orderBy: readonly SortKey[],
@@ -105,11 +107,16 @@ export function compareSorted(
     const d = compareValues(a[i], b[i])
     if (d !== 0) return (orderBy[i] as SortKey).desc ? -d : d
   }
-  return compareStrings(aName, bName)
+  const d = compareStrings(aName, bName)
+  return namesDescend(orderBy) ? -d : d
+}
+
+/** Whether ties by name go descending: when the last key does. */
+export function namesDescend(orderBy: readonly SortKey[]): boolean {
+  return orderBy.length > 0 && (orderBy[orderBy.length - 1] as SortKey).desc
 }
 
 /** A comparator over whole rows, for sorting small lists (extracts values on every call). */
 export function rowComparator(orderBy: readonly SortKey[]): (a: QueryRow, b: QueryRow) => number {
-  return (a, b) =>
-    compareSorted(orderBy, sortValuesOf(orderBy, a.data), a.name, sortValuesOf(orderBy, b.data), b.name)
+  return (a, b) => compareSorted(orderBy, sortValuesOf(orderBy, a.data), a.name, sortValuesOf(orderBy, b.data), b.name)
 }

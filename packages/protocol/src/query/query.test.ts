@@ -58,7 +58,15 @@ describe('parseQuery', () => {
 
   it.each([
     [{ where: [['title', 'like', 'x']] }, 'where[0]: operator "like"'],
-    [{ where: [['a', '==', 1], ['__proto__.x', '==', 1]] }, 'where[1]: "__proto__.x" is not a record path'],
+    [
+      {
+        where: [
+          ['a', '==', 1],
+          ['__proto__.x', '==', 1],
+        ],
+      },
+      'where[1]: "__proto__.x" is not a record path',
+    ],
     [{ where: [['a.constructor', '==', 1]] }, 'where[0]'],
     [{ where: [['a', '==', { x: 1 }]] }, 'where[0]: == compares with a string, number, boolean or null, not an object'],
     [{ where: [['a', '<', true]] }, 'where[0]: < compares with a number or a string'],
@@ -85,9 +93,36 @@ describe('parseQuery', () => {
   })
 
   it('gives queries that differ only in condition order one canonical key', () => {
-    const a = parseQuery('t', { where: [['a', '==', 1], ['b', '>', 2]] }, limits)
-    const b = parseQuery('t', { where: [['b', '>', 2], ['a', '==', 1]] }, limits)
-    const c = parseQuery('t', { where: [['b', '>', 2], ['a', '==', '1']] }, limits)
+    const a = parseQuery(
+      't',
+      {
+        where: [
+          ['a', '==', 1],
+          ['b', '>', 2],
+        ],
+      },
+      limits,
+    )
+    const b = parseQuery(
+      't',
+      {
+        where: [
+          ['b', '>', 2],
+          ['a', '==', 1],
+        ],
+      },
+      limits,
+    )
+    const c = parseQuery(
+      't',
+      {
+        where: [
+          ['b', '>', 2],
+          ['a', '==', '1'],
+        ],
+      },
+      limits,
+    )
     expect(canonicalQueryKey(a)).toBe(canonicalQueryKey(b))
     expect(canonicalQueryKey(a)).not.toBe(canonicalQueryKey(c))
   })
@@ -132,8 +167,30 @@ describe('compileWhere', () => {
 })
 
 describe('rowComparator', () => {
+  it('breaks ties by name in the direction of the last key', () => {
+    const rows = [
+      { name: 'c/a', version: 1, data: { p: 1 } },
+      { name: 'c/c', version: 1, data: { p: 1 } },
+      { name: 'c/b', version: 1, data: { p: 2 } },
+    ]
+    const desc = parseQuery('c', { orderBy: [['p', 'desc']] }, limits)
+    expect([...rows].sort(rowComparator(desc.orderBy)).map((r) => r.name)).toEqual(['c/b', 'c/c', 'c/a'])
+    const asc = parseQuery('c', { orderBy: [['p', 'asc']] }, limits)
+    expect([...rows].sort(rowComparator(asc.orderBy)).map((r) => r.name)).toEqual(['c/a', 'c/c', 'c/b'])
+    expect([...rows].sort(rowComparator([])).map((r) => r.name)).toEqual(['c/a', 'c/b', 'c/c'])
+  })
+
   it('orders by each key in its direction, ties by name', () => {
-    const spec = parseQuery('c', { orderBy: [['p', 'desc'], ['s', 'asc']] }, limits)
+    const spec = parseQuery(
+      'c',
+      {
+        orderBy: [
+          ['p', 'desc'],
+          ['s', 'asc'],
+        ],
+      },
+      limits,
+    )
     const rows = [
       { name: 'c/b', version: 1, data: { p: 1, s: 'x' } },
       { name: 'c/a', version: 1, data: { p: 1, s: 'x' } },

@@ -3,18 +3,7 @@ import { isValidName, parsePath } from '../names.js'
 import { isIndexSegment } from './values.js'
 
 /** `where` operators (SPEC §2). */
-export const QUERY_OPERATORS = [
-  '==',
-  '!=',
-  '<',
-  '<=',
-  '>',
-  '>=',
-  'in',
-  'not-in',
-  'array-contains',
-  'exists',
-] as const
+export const QUERY_OPERATORS = ['==', '!=', '<', '<=', '>', '>=', 'in', 'not-in', 'array-contains', 'exists'] as const
 export type QueryOperator = (typeof QUERY_OPERATORS)[number]
 
 /** The values a condition compares with: JSON scalars. */
@@ -52,7 +41,7 @@ export type SortKey = PathPart & { readonly desc: boolean }
 export interface QuerySpec {
   readonly collection: string
   readonly where: readonly Condition[]
-  /** Ties (and a query without orderBy) are ordered by record name, ascending. */
+  /** Ties are ordered by record name in the last key's direction (ascending without keys). */
   readonly orderBy: readonly SortKey[]
   readonly limit: number
 }
@@ -110,8 +99,7 @@ function condition(clause: unknown, at: string): Condition {
     case '<=':
     case '>':
     case '>=':
-      if (!(typeof value === 'string' || isFiniteNumber(value)))
-        bad(`${at}: ${op} compares with a number or a string`)
+      if (!(typeof value === 'string' || isFiniteNumber(value))) bad(`${at}: ${op} compares with a number or a string`)
       return { ...p, op, value }
     case 'in':
     case 'not-in': {
