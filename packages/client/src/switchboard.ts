@@ -1,6 +1,6 @@
 // Several engineers edit this tree at once: read CONTRIBUTING.md first (small targeted edits to shared
 // files, commit only your own files, never `git add -A`/stash/reset, one `npm install` at a time).
-import type { StreamPosition } from '@switchboard/protocol'
+import type { QueryOptions, StreamPosition } from '@switchboard/protocol'
 import { Channels, type HistoryResult } from './channels/channels.js'
 import type { PublicationHandler, SubscribeOptions, Subscription } from './channels/subscription.js'
 import type { RecordDocument } from '@switchboard/protocol'
@@ -10,6 +10,8 @@ import { Connection } from './connection/connection.js'
 import type { ConnectionState } from './connection/state-machine.js'
 import { Emitter } from './emitter.js'
 import { Presence } from './presence/presence.js'
+import type { LiveQuery } from './queries/live-query.js'
+import { Queries } from './queries/queries.js'
 import type { PresenceRoom } from './presence/room.js'
 import { Rpc } from './rpc/rpc.js'
 import { SwitchboardError } from './errors.js'
@@ -52,6 +54,7 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
   /** RPC: `sb.rpc.call(name, args, { timeoutMs })`, `sb.rpc.provide(name, handler)`. */
   readonly rpc: Rpc
   private readonly presenceRooms: Presence
+  private readonly queries: Queries
 
   constructor(url: string | string[], options: SwitchboardOptions = {}) {
     super()
@@ -73,6 +76,7 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
     this.records = this.recordStore
     this.rpc = new Rpc(this.connection)
     this.presenceRooms = new Presence(this.connection)
+    this.queries = new Queries(this.connection)
   }
 
   get state(): ConnectionState {
@@ -114,6 +118,14 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
   /** A live record: handles on one name share one local copy and one subscription. */
   record<T extends RecordDocument = RecordDocument>(name: string): RecordHandle<T> {
     return this.recordStore.open<T>(name)
+  }
+
+  /**
+   * A live query over a collection: `where` conditions (ANDed), `orderBy` keys (ties by name),
+   * `limit`. `rows` stays current; restored after reconnects.
+   */
+  query<T extends RecordDocument = RecordDocument>(collection: string, options?: QueryOptions): LiveQuery<T> {
+    return this.queries.query<T>(collection, options)
   }
 
   /** Presence of a channel, or the global room (`sb.presence()`); the same handle per name. */

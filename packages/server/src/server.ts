@@ -29,6 +29,8 @@ import { countingDispatch, ServerCounters } from './metrics/counters.js'
 import { prometheusMetrics } from './metrics/prometheus.js'
 import { allowAll, type AccessPolicy } from './permissions/access-policy.js'
 import { presenceModule } from './presence/module.js'
+import { queriesModule } from './queries/module.js'
+import type { ServerQueries } from './queries/server-api.js'
 import type { ServerPresence } from './presence/server-api.js'
 import { openRecordStore } from './records/open-store.js'
 import { recordsModule } from './records/module.js'
@@ -87,8 +89,8 @@ export interface SwitchboardServer {
   readonly rpc: ServerRpc
   /** Presence views (`server.presence.members(channel)`). */
   readonly presence: ServerPresence
-  /** Records for the embedding app: get/set/update/delete, notifying subscribers like client writes. */
-  readonly records: ServerRecords
+  /** Records for the embedding app: get/set/update/delete (notifying subscribers like client writes), query. */
+  readonly records: ServerRecords & ServerQueries
   /** Number of open connections. */
   connectionCount(): number
   /** Drains: stops accepting, asks every client to reconnect elsewhere, then stops. */
@@ -122,7 +124,8 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const records = recordsModule(ctx)
   const rpc = rpcModule(ctx)
   const presence = presenceModule(ctx)
-  const concepts = [channels, records, rpc, presence] as const
+  const queries = queriesModule(ctx, records)
+  const concepts = [channels, records, rpc, presence, queries] as const
   const connection = connectionModule({
     authenticator,
     onUserChanged: concepts.flatMap((m) => (m.userChanged ? [m.userChanged] : [])),
@@ -253,7 +256,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     connectionCount: () => registry.size,
     rpc: rpc.api,
     presence: presence.api,
-    records: records.api,
+    records: { ...records.api, ...queries.api },
     close() {
       closing ??= holdProcessOpen(async () => {
         await ready.catch(() => {})

@@ -35,13 +35,16 @@ export type QueryClientMessage = QuerySubscribeMessage | QueryUnsubscribeMessage
 export type QueryRowTuple = [name: string, version: number, data: unknown]
 /**
  * A change of a live query's result: rows that left (`rm`, by name) and rows that entered or
- * changed (`up`). The client orders rows itself (the query's orderBy, ties by name).
+ * changed (`up`). The client orders rows itself (the query's orderBy, ties by name). With
+ * `all`, `up` is the whole result and every other row left (sent when the server re-ran the
+ * query, e.g. after a token refresh changed what the user may read).
  */
 export interface QueryChangeMessage {
   t: 'qchg'
   q: number
   rm?: string[]
   up?: QueryRowTuple[]
+  all?: true
 }
 /** The server ended a live query (e.g. a token refresh removed the right to read the collection). */
 export interface QueryEndedMessage {

@@ -54,7 +54,10 @@ export interface BrokerHandler {
  */
 export interface Broker {
   start(handler: BrokerHandler): Promise<void>
-  /** Start receiving a channel's (or a `*`/`**` pattern's) publications on this node. */
+  /**
+   * Start receiving a channel's (or a `*`/`**` pattern's) publications on this node. Patterns
+   * may cover internal streams too: `$records/todos/*` (live queries hear a whole collection).
+   */
   subscribe(channel: string): Promise<void>
   unsubscribe(channel: string): Promise<void>
   publish(
