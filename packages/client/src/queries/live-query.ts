@@ -54,10 +54,15 @@ export class LiveQuery<T extends RecordDocument = RecordDocument> extends Emitte
   /** Set once the query failed or the server ended it; it receives nothing more. */
   error: SwitchboardError | undefined
   private readonly settle: (error?: SwitchboardError) => void
-  private readonly held = new Map<string, Held<T>>()
+  private readonly rowsHeld = new Map<string, Held<T>>()
   private readonly watchers = new Set<(rows: readonly QueryResultRow<T>[]) => void>()
   private loaded = false
   private closed = false
+  /**
+   * Changes that arrive while a `qsub` is unanswered. The answer is handled in a microtask,
+   * after the rest of its batch frame, so changes sent after it could otherwise come first.
+   */
+  private held: QueryChangeMessage[] | undefined
 
   /** @internal */
   constructor(
@@ -105,10 +110,18 @@ export class LiveQuery<T extends RecordDocument = RecordDocument> extends Emitte
     if (where) body.w = where as never
     if (orderBy) body.o = orderBy as never
     if (limit !== undefined) body.l = limit
-    if (this.loaded && this.held.size > 0) body.k = [...this.held.values()].map((h) => [h.row.name, h.row.version])
+    if (this.loaded && this.rowsHeld.size > 0)
+      body.k = [...this.rowsHeld.values()].map((h) => [h.row.name, h.row.version])
+    this.held = []
     this.conn.request<QuerySubscribeReply>(body).then(
-      (reply) => this.result(reply),
+      (reply) => {
+        const changes = this.held ?? []
+        this.held = undefined
+        this.result(reply)
+        for (const m of changes) this.onChange(m)
+      },
       (error: SwitchboardError) => {
+        this.held = undefined
         // A dropped connection is not a failure: the query is sent again after the reconnect.
         if (error.code !== 'DISCONNECTED' && error.code !== 'CLOSED') this.fail(error)
       },
@@ -117,10 +130,12 @@ export class LiveQuery<T extends RecordDocument = RecordDocument> extends Emitte
 
   /** @internal */
   onChange(m: QueryChangeMessage): void {
-    if (this.closed || !this.loaded) return
-    const before = new Map(this.held)
-    if (m.all) this.held.clear()
-    for (const name of m.rm ?? []) this.held.delete(name)
+    if (this.closed) return
+    if (this.held) return void this.held.push(m)
+    if (!this.loaded) return
+    const before = new Map(this.rowsHeld)
+    if (m.all) this.rowsHeld.clear()
+    for (const name of m.rm ?? []) this.rowsHeld.delete(name)
     for (const tuple of m.up ?? []) this.hold(tuple)
     this.publish(before, false)
   }
@@ -136,13 +151,13 @@ export class LiveQuery<T extends RecordDocument = RecordDocument> extends Emitte
 
   private result(reply: QuerySubscribeReply): void {
     if (this.closed) return
-    const before = new Map(this.held)
-    this.held.clear()
+    const before = new Map(this.rowsHeld)
+    this.rowsHeld.clear()
     for (const tuple of reply.rows) {
       if (tuple.length === 3) this.hold(tuple)
       else {
         const had = before.get(tuple[0])
-        if (had) this.held.set(tuple[0], had)
+        if (had) this.rowsHeld.set(tuple[0], had)
       }
     }
     const first = !this.loaded
@@ -152,7 +167,7 @@ export class LiveQuery<T extends RecordDocument = RecordDocument> extends Emitte
   }
 
   private hold([name, version, data]: QueryRowTuple): void {
-    this.held.set(name, {
+    this.rowsHeld.set(name, {
       row: { name, version, data: data as T },
       values: this.spec ? sortValuesOf(this.spec.orderBy, data) : [],
     })
@@ -161,15 +176,15 @@ export class LiveQuery<T extends RecordDocument = RecordDocument> extends Emitte
   /** Orders the rows, reports what changed against `before`, tells subscribers (always for the first result). */
   private publish(before: Map<string, Held<T>>, first: boolean): void {
     const change: QueryChange = { added: [], removed: [], changed: [] }
-    for (const [name, h] of this.held) {
+    for (const [name, h] of this.rowsHeld) {
       const old = before.get(name)
       if (!old) change.added.push(name)
       else if (old.row.version !== h.row.version) change.changed.push(name)
     }
-    for (const name of before.keys()) if (!this.held.has(name)) change.removed.push(name)
+    for (const name of before.keys()) if (!this.rowsHeld.has(name)) change.removed.push(name)
     if (!first && change.added.length + change.removed.length + change.changed.length === 0) return
     const orderBy = this.spec?.orderBy ?? []
-    this.rows = [...this.held.values()]
+    this.rows = [...this.rowsHeld.values()]
       .sort((a, b) => compareSorted(orderBy, a.values, a.row.name, b.values, b.row.name))
       .map((h) => h.row)
     for (const fn of [...this.watchers]) {
