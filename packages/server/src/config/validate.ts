@@ -59,8 +59,8 @@ export function locateIssue(raw: RawIssue, source?: ConfigSource): ConfigIssue {
 export function findIssues(value: unknown): RawIssue[] {
   if (compiled.Check(value)) return [...patternKeyIssues(value), ...trustProxyIssues(value), ...collectionIssues(value)]
   const issues = explain(compiled, value, [])
-  // Pattern keys are checked too when the rest is broken, so one run reports everything.
-  if (isObject(value)) issues.push(...patternKeyIssues(value))
+  // Pattern keys and collections are checked too when the rest is broken, so one run reports everything.
+  if (isObject(value)) issues.push(...patternKeyIssues(value), ...collectionIssues(value))
   return issues
 }
 
@@ -212,9 +212,11 @@ function trustProxyIssues(value: SwitchboardConfigInput): RawIssue[] {
 }
 
 /** `collections`: keys are collection names, index entries record paths a query may use. */
-function collectionIssues(value: SwitchboardConfigInput): RawIssue[] {
+function collectionIssues(value: Record<string, unknown>): RawIssue[] {
   const out: RawIssue[] = []
-  for (const [name, collection] of Object.entries(value.collections ?? {})) {
+  const collections = value.collections
+  if (!isObject(collections)) return out
+  for (const [name, collection] of Object.entries(collections)) {
     if (!isValidName(name)) {
       out.push({
         path: ['collections', name],
@@ -222,8 +224,12 @@ function collectionIssues(value: SwitchboardConfigInput): RawIssue[] {
         message: `invalid collection name ${JSON.stringify(name)} (segments of A-Z a-z 0-9 _ . : @ - separated by /)`,
       })
     }
-    ;(collection.indexes ?? []).forEach((paths, i) =>
-      paths.forEach((path, j) => {
+    const indexes = isObject(collection) ? collection.indexes : undefined
+    if (!Array.isArray(indexes)) continue
+    indexes.forEach((paths: unknown, i) => {
+      if (!Array.isArray(paths)) return
+      paths.forEach((path: unknown, j) => {
+        if (typeof path !== 'string') return
         const segments = parsePath(path)
         const problem = !segments
           ? 'is not a record path (dotted, non-empty segments; no __proto__, prototype or constructor)'
@@ -237,8 +243,8 @@ function collectionIssues(value: SwitchboardConfigInput): RawIssue[] {
             message: `${JSON.stringify(path)} ${problem}`,
           })
         }
-      }),
-    )
+      })
+    })
   }
   return out
 }
