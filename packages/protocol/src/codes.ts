@@ -36,7 +36,11 @@ export const errorCodes = {
   },
   TOO_LARGE: { http: 413, retryable: false, description: 'The message exceeds maxMessageBytes.' },
   RATE_LIMITED: { http: 429, retryable: true, description: 'Too many messages; slow down.' },
-  TOO_MANY_SUBSCRIPTIONS: { http: 429, retryable: false, description: 'maxSubscriptionsPerConnection reached.' },
+  TOO_MANY_SUBSCRIPTIONS: {
+    http: 429,
+    retryable: false,
+    description: 'maxSubscriptionsPerConnection (or, for live queries, maxQueriesPerConnection) reached.',
+  },
   TOO_MANY_CONNECTIONS: {
     http: 429,
     retryable: true,
