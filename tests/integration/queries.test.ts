@@ -394,3 +394,41 @@ describe('live queries', () => {
     expect(indexes).toHaveLength(1)
   })
 })
+
+describe('live queries and token refresh', () => {
+  it('a refresh that changes what the reader may read re-runs its queries as one change', async () => {
+    const rules = join(dir, 'rules-staff.yaml')
+    writeFileSync(rules, `records:\n  'memo/*': { read: 'old.level <= user.level', write: 'true' }\n`)
+    const { url, server } = await res.server({ auth: { jwt: { secret: SECRET } }, permissions: rules })
+    await seed(server, { 'memo/a': { level: 1 }, 'memo/b': { level: 2 }, 'memo/c': { level: 3 } })
+    const raw = res.add(await RawClient.open(url, { token: await hsToken('u', { level: 2 }) }), (c) => c.close())
+    raw.send({ t: 'qsub', id: 1, q: 7, c: 'memo' })
+    expect(await raw.waitFor((m) => m.id === 1)).toMatchObject({
+      t: 'ok',
+      r: {
+        rows: [
+          ['memo/a', 1, { level: 1 }],
+          ['memo/b', 1, { level: 2 }],
+        ],
+      },
+    })
+    raw.send({ t: 'refresh', id: 2, token: await hsToken('u', { level: 3 }) })
+    expect(await raw.waitFor((m) => m.t === 'qchg')).toEqual({
+      t: 'qchg',
+      q: 7,
+      all: true,
+      up: [
+        ['memo/a', 1, { level: 1 }],
+        ['memo/b', 1, { level: 2 }],
+        ['memo/c', 1, { level: 3 }],
+      ],
+    })
+    // The query follows writes under the new claims.
+    await server.records.set('memo/d', { level: 3 })
+    expect(await raw.waitFor((m) => m.t === 'qchg' && m.all === undefined)).toEqual({
+      t: 'qchg',
+      q: 7,
+      up: [['memo/d', 1, { level: 3 }]],
+    })
+  })
+})
