@@ -162,6 +162,22 @@ describe('live queries', () => {
     await converged(server, q, 'w', options)
   })
 
+  it('the naive strategy (the benchmark baseline: re-run on every write) gives the same rows', async () => {
+    const { url, server } = await res.server({}, { queryStrategy: 'rerun' })
+    const docs: Record<string, unknown> = {}
+    for (let i = 0; i < 12; i++) docs[`n/${String(i).padStart(2, '0')}`] = { rank: i, group: i % 2 }
+    await seed(server, docs)
+    const sb = await res.connected(url)
+    const options: QueryOptions = { where: [['group', '==', 0]], orderBy: [['rank', 'desc']], limit: 3 }
+    const q = sb.query('n', options)
+    await q.ready
+    expect(names(q)).toEqual(['n/10', 'n/08', 'n/06'])
+    await server.records.delete('n/10')
+    await server.records.set('n/03', { rank: 30, group: 0 })
+    await waitFor(() => names(q).join() === 'n/03,n/08,n/06', 'the re-run result')
+    await converged(server, q, 'n', options)
+  })
+
   it('invalid queries are refused with INVALID_DATA naming the bad part; limits hold', async () => {
     const { url } = await res.server({
       limits: { maxQueryResults: 50, maxQueriesPerConnection: 2, maxQueryClauses: 3 },

@@ -54,6 +54,8 @@ export interface ServerOptions {
   store?: RecordStore
   authenticator?: Authenticator
   policy?: AccessPolicy
+  /** Benchmarks only: `rerun` re-runs live queries on every change instead of maintaining them. */
+  queryStrategy?: 'incremental' | 'rerun'
 }
 
 export interface ListenOptions {
@@ -124,7 +126,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const records = recordsModule(ctx)
   const rpc = rpcModule(ctx)
   const presence = presenceModule(ctx)
-  const queries = queriesModule(ctx, records)
+  const queries = queriesModule(ctx, records, { strategy: options.queryStrategy })
   const concepts = [channels, records, rpc, presence, queries] as const
   const connection = connectionModule({
     authenticator,

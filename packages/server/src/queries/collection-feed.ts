@@ -1,7 +1,8 @@
+import { valueAt, type QueryScalar } from '@switchboard/protocol'
 import type { RecordStore, StoredRecord } from '@switchboard/storage'
 import type { Logger } from '../log.js'
 import type { Audience } from './audience.js'
-import type { LiveView } from './live-view.js'
+import type { LiveView, ResolvedChange, ViewRouting } from './live-view.js'
 
 /** Per record: the highest version heard of, and the highest handed to the views. */
 interface Known {
@@ -15,6 +16,12 @@ interface Pending {
   /** The committed document (this node's commits), or absent: read it from storage. */
   data?: unknown
   exact: boolean
+}
+
+/** Views with an `==` condition on one path, by the value they ask for. */
+interface EqualityIndex {
+  segments: readonly string[]
+  byValue: Map<QueryScalar, Set<LiveView>>
 }
 
 export interface FeedHost {
@@ -35,21 +42,79 @@ const RETRY_MS = 1000
  * resolved by reading the record from storage (one `getMany` per batch), which yields that
  * version or a later one. Versions handed to the views only go up per record, so a late,
  * older notification never rolls a row back.
+ *
+ * Routing: a change concerns a view only if the record can be in its result now or was held by
+ * it. A view with an `==` condition is indexed by that condition's value, so a change reaches
+ * the views whose value the new document has, the views holding the record, views without an
+ * `==` condition, and views reading storage (they cannot know yet what they will hold). With
+ * queries spread over many values of a field (a group, an owner, a status) a write costs the
+ * few views it concerns, not every view of the collection.
  */
-export class CollectionFeed {
+export class CollectionFeed implements ViewRouting {
   readonly views = new Set<LiveView>()
   /** Audiences of this collection's views, shared so each asks the rules once per change. */
   readonly audiences = new Map<string, Audience>()
+  private readonly plain = new Set<LiveView>()
+  private readonly reads = new Set<LiveView>()
+  private readonly equalities = new Map<string, EqualityIndex>()
+  private readonly holders = new Map<string, Set<LiveView>>()
   private readonly known = new Map<string, Known>()
   private queue: Pending[] = []
   private scheduled = false
   private draining = false
   private closed = false
+  private changeStamp = 0
 
   constructor(
     readonly collection: string,
     private readonly host: FeedHost,
   ) {}
+
+  add(view: LiveView): void {
+    this.views.add(view)
+    const eq = view.equality
+    if (!eq) return void this.plain.add(view)
+    let index = this.equalities.get(eq.path)
+    if (!index) this.equalities.set(eq.path, (index = { segments: eq.segments, byValue: new Map() }))
+    let set = index.byValue.get(eq.value)
+    if (!set) index.byValue.set(eq.value, (set = new Set()))
+    set.add(view)
+  }
+
+  remove(view: LiveView): void {
+    this.views.delete(view)
+    this.plain.delete(view)
+    this.reads.delete(view)
+    const eq = view.equality
+    const index = eq && this.equalities.get(eq.path)
+    if (eq && index) {
+      const set = index.byValue.get(eq.value)
+      set?.delete(view)
+      if (set?.size === 0) index.byValue.delete(eq.value)
+      if (index.byValue.size === 0) this.equalities.delete(eq.path)
+    }
+    for (const name of view.heldNames()) this.released(view, name)
+  }
+
+  // ---- ViewRouting -------------------------------------------------------------------------
+
+  held(view: LiveView, name: string): void {
+    let set = this.holders.get(name)
+    if (!set) this.holders.set(name, (set = new Set()))
+    set.add(view)
+  }
+
+  released(view: LiveView, name: string): void {
+    const set = this.holders.get(name)
+    if (set?.delete(view) && set.size === 0) this.holders.delete(name)
+  }
+
+  reading(view: LiveView, on: boolean): void {
+    if (on && this.views.has(view)) this.reads.add(view)
+    else this.reads.delete(view)
+  }
+
+  // ---- changes -----------------------------------------------------------------------------
 
   committed(name: string, version: number, data: unknown): void {
     const known = this.touch(name)
@@ -88,6 +153,7 @@ export class CollectionFeed {
         const unresolved = [...new Set(batch.filter((c) => !c.exact).map((c) => c.name))]
         const stored = unresolved.length > 0 ? await this.read(unresolved) : undefined
         if (this.closed) return
+        const touched = new Set<LiveView>()
         for (const change of batch) {
           let { version, data } = change
           if (!change.exact) {
@@ -100,12 +166,32 @@ export class CollectionFeed {
           if (known.applied >= version) continue
           known.applied = version
           if (known.seen < version) known.seen = version
-          for (const view of this.views) view.apply({ name: change.name, version, data })
+          this.route({ name: change.name, version, data }, touched)
         }
-        for (const view of this.views) view.settle()
+        for (const view of touched) view.settle()
       }
     } finally {
       this.draining = false
+    }
+  }
+
+  /** Hands a change to every view it may concern, once each. */
+  private route(change: ResolvedChange, touched: Set<LiveView>): void {
+    const stamp = ++this.changeStamp
+    const give = (view: LiveView) => {
+      if (view.stamp === stamp) return
+      view.stamp = stamp
+      view.apply(change)
+      touched.add(view)
+    }
+    this.plain.forEach(give)
+    this.reads.forEach(give)
+    this.holders.get(change.name)?.forEach(give)
+    if (change.data === undefined) return
+    for (const index of this.equalities.values()) {
+      const value = valueAt(change.data, index.segments)
+      if (value === undefined || (typeof value === 'object' && value !== null)) continue
+      index.byValue.get(value as QueryScalar)?.forEach(give)
     }
   }
 

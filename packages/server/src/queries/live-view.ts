@@ -1,4 +1,10 @@
-import { compileWhere, sortValuesOf, type QueryRowTuple, type QuerySpec } from '@switchboard/protocol'
+import {
+  compileWhere,
+  sortValuesOf,
+  type Condition,
+  type QueryRowTuple,
+  type QuerySpec,
+} from '@switchboard/protocol'
 import type { QueryableStore } from '@switchboard/storage'
 import type { Logger } from '../log.js'
 import type { Session } from '../session/session.js'
@@ -30,8 +36,26 @@ interface Joiner {
 export interface ViewHost {
   readonly store: QueryableStore
   readonly log: Logger
+  /** Which records the view holds and when it reads storage, so the feed routes changes right. */
+  readonly routing: ViewRouting
+  /**
+   * The naive strategy, for benchmarks only: every change of the collection re-runs the query
+   * in storage (changes that come while a re-run is in flight share the next one).
+   */
+  readonly rerun: boolean
   /** Nobody uses the view any more (no members, no joiners), or it failed. */
   released(view: LiveView): void
+}
+
+/** A `==` condition (its value is a scalar). */
+export type EqualityCondition = Condition & { readonly op: '==' }
+
+/** What a view tells its collection feed (see CollectionFeed: routing). */
+export interface ViewRouting {
+  held(view: LiveView, name: string): void
+  released(view: LiveView, name: string): void
+  /** While a view reads storage it must hear every change (it cannot know yet what it will hold). */
+  reading(view: LiveView, on: boolean): void
 }
 
 /** Rows held beyond the visible limit, so a row that leaves is usually replaced from memory. */
@@ -55,8 +79,17 @@ export class LiveView {
   private readonly window: SortedWindow
   private readonly match: (doc: unknown) => boolean
   private readonly pending: ResolvedChange[] = []
-  private busy = false
+  /**
+   * The first `==` condition: a record whose value there differs concerns this view only while
+   * the view holds it, so the feed skips the view for it (see CollectionFeed).
+   */
+  readonly equality: EqualityCondition | undefined
+  /** The feed's batch counter when it last handed this view a change (dedupes routing). */
+  stamp = 0
+  private reading = false
   private closed = false
+  /** Rerun strategy: a change came since the last re-run started. */
+  private stale = false
 
   constructor(
     readonly key: string,
@@ -65,7 +98,14 @@ export class LiveView {
     private readonly host: ViewHost,
   ) {
     this.match = compileWhere(spec.where)
-    this.window = new SortedWindow(spec.orderBy, spec.limit, spec.limit + slackFor(spec.limit))
+    this.window = new SortedWindow(spec.orderBy, spec.limit, spec.limit + slackFor(spec.limit), {
+      held: (name) => host.routing.held(this, name),
+      released: (name) => host.routing.released(this, name),
+    })
+    // The naive strategy hears every change, as naive re-running would.
+    this.equality = host.rerun
+      ? undefined
+      : spec.where.find((c): c is EqualityCondition => c.op === '==')
   }
 
   /** Loads the first window once `before` (the collection's change feed) is in place. */
@@ -75,7 +115,7 @@ export class LiveView {
 
   /** Admits a member now (sending it the rows) or as soon as the window is complete. */
   join(member: ViewMember, admitted: (rows: WindowRow[]) => void, failed: (error: Error) => void): void {
-    if (this.busy) this.joiners.push({ member, admitted, failed })
+    if (this.reading) this.joiners.push({ member, admitted, failed })
     else this.admit({ member, admitted, failed })
   }
 
@@ -86,6 +126,11 @@ export class LiveView {
     if (this.members.size === 0 && this.joiners.length === 0) this.close()
   }
 
+  /** Names of the rows the view holds (visible or slack). */
+  heldNames(): IterableIterator<string> {
+    return this.window.names()
+  }
+
   /** The visible rows now (for members joining while idle). */
   get rows(): WindowRow[] {
     return this.window.visibleRows()
@@ -93,14 +138,16 @@ export class LiveView {
 
   apply(change: ResolvedChange): void {
     if (this.closed) return
-    if (this.busy) this.pending.push(change)
+    if (this.host.rerun) this.stale = true
+    else if (this.reading) this.pending.push(change)
     else this.applyNow(change)
   }
 
   /** End of a batch of changes: refill if rows are missing, else send the diff. */
   settle(): void {
-    if (this.busy || this.closed) return
-    if (this.window.needsRefill) void this.read(undefined)
+    if (this.reading || this.closed) return
+    if (this.stale) void this.rerunQuery()
+    else if (this.window.needsRefill) void this.read(undefined)
     else if (this.window.changed) this.flush()
   }
 
@@ -122,7 +169,7 @@ export class LiveView {
 
   /** Reads storage until the window is complete, applying changes that came meanwhile. */
   private async read(before: Promise<void> | undefined): Promise<void> {
-    this.busy = true
+    this.setReading(true)
     try {
       if (before) await before
       while (this.window.needsRefill && !this.closed) {
@@ -134,11 +181,47 @@ export class LiveView {
       this.fail(err as Error)
       return
     } finally {
-      this.busy = false
+      this.setReading(false)
     }
     if (this.closed) return
     this.flush()
     for (const joiner of this.joiners.splice(0)) this.admit(joiner)
+  }
+
+  /**
+   * The naive strategy: the whole result read again and the window replaced (the diff is what
+   * changed), sent after every re-run; changes that came during a re-run share the next one.
+   */
+  private async rerunQuery(): Promise<void> {
+    this.setReading(true)
+    try {
+      while (this.stale && !this.closed) {
+        this.stale = false
+        const read = await readReadable(
+          this.host.store,
+          this.spec,
+          (row) => this.audience.canRead(row.name, row.version, row.data),
+          this.spec.limit,
+        )
+        for (const name of [...this.window.names()]) this.window.remove(name)
+        for (const row of read.rows) this.window.append({ ...row, values: sortValuesOf(this.spec.orderBy, row.data) })
+        this.window.more = !read.exhausted
+        this.flush()
+      }
+    } catch (err) {
+      this.host.log.error({ err, query: this.key }, 'live query could not read storage')
+      this.fail(err as Error)
+      return
+    } finally {
+      this.setReading(false)
+    }
+    if (this.closed) return
+    for (const joiner of this.joiners.splice(0)) this.admit(joiner)
+  }
+
+  private setReading(on: boolean): void {
+    this.reading = on
+    this.host.routing.reading(this, on)
   }
 
   /** One storage read after the last row held; rows the audience may not read are skipped. */

@@ -6,7 +6,7 @@ import type { RecordsModule } from '../records/module.js'
 import { RECORD_STREAM_PREFIX } from '../records/record-service.js'
 import { queryHandlers } from './handlers.js'
 import { QUERY_API_PATH, queryApi } from './http-api.js'
-import { QueryService } from './query-service.js'
+import { QueryService, type QueryStrategy } from './query-service.js'
 import { serverQueries, type ServerQueries } from './server-api.js'
 import { querySchemas } from './wire-schemas.js'
 
@@ -22,7 +22,11 @@ export interface QueriesModule extends ConceptModule<'qsub' | 'qunsub'> {
  * delivers on `$records/…`, which other nodes' changes reach this node through — each feed
  * subscribes its collection's pattern `$records/<collection>/*`.
  */
-export function queriesModule(ctx: ModuleContext, records: RecordsModule): QueriesModule {
+export function queriesModule(
+  ctx: ModuleContext,
+  records: RecordsModule,
+  options: { strategy?: QueryStrategy } = {},
+): QueriesModule {
   const { config } = ctx
   const service = new QueryService({
     store: ctx.store,
@@ -31,6 +35,7 @@ export function queriesModule(ctx: ModuleContext, records: RecordsModule): Queri
     policy: ctx.policy,
     limits: config.limits,
     log: ctx.log,
+    ...(options.strategy && { strategy: options.strategy }),
   })
   records.service.observe({
     committed: (name, version, data) => service.committed(name, version, data),

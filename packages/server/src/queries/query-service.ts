@@ -33,7 +33,11 @@ export interface QueryServiceOptions {
   policy: AccessPolicy
   limits: QueryLimits
   log: Logger
+  /** `rerun`: the naive strategy, for benchmarks (see ViewHost.rerun). Default `incremental`. */
+  strategy?: QueryStrategy
 }
+
+export type QueryStrategy = 'incremental' | 'rerun'
 
 /** One live query of a connection. */
 interface Membership {
@@ -174,9 +178,15 @@ export class QueryService {
     const feed = this.feedFor(spec.collection)
     const shared = feed.audiences.get(audience.key) ?? audience
     feed.audiences.set(audience.key, shared)
-    view = new LiveView(key, spec, shared, { store, log: this.options.log, released: (v) => this.release(v, feed) })
+    view = new LiveView(key, spec, shared, {
+      store,
+      log: this.options.log,
+      rerun: this.options.strategy === 'rerun',
+      routing: feed,
+      released: (v) => this.release(v, feed),
+    })
     this.views.set(key, view)
-    feed.views.add(view)
+    feed.add(view)
     view.start(this.feedReady.get(feed) as Promise<void>)
     return view
   }
@@ -193,7 +203,7 @@ export class QueryService {
 
   private release(view: LiveView, feed: CollectionFeed): void {
     if (this.views.get(view.key) === view) this.views.delete(view.key)
-    feed.views.delete(view)
+    feed.remove(view)
     if (![...feed.views].some((v) => v.audience.key === view.audience.key)) feed.audiences.delete(view.audience.key)
     if (feed.views.size > 0 || this.feeds.get(feed.collection) !== feed) return
     this.feeds.delete(feed.collection)

@@ -20,6 +20,12 @@ export interface WindowDiff {
   upserted: WindowRow[]
 }
 
+/** Told when a record starts or stops being held (the collection feed routes its changes by it). */
+export interface HoldListener {
+  held(name: string): void
+  released(name: string): void
+}
+
 /**
  * The first rows of a query's result, in query order: a prefix of the whole result kept in
  * memory, of at most `capacity` rows of which the first `visible` are what subscribers see (the
@@ -44,6 +50,7 @@ export class SortedWindow {
     private readonly orderBy: readonly SortKey[],
     readonly visible: number,
     readonly capacity: number,
+    private readonly holds?: HoldListener,
   ) {}
 
   get size(): number {
@@ -62,6 +69,11 @@ export class SortedWindow {
   /** Too few rows for the visible part while more exist in storage. */
   get needsRefill(): boolean {
     return this.more && this.rows.length < this.visible
+  }
+
+  /** Names of every row held. */
+  names(): IterableIterator<string> {
+    return this.byName.keys()
   }
 
   /** What subscribers see now. */
@@ -132,6 +144,7 @@ export class SortedWindow {
     }
     this.rows.splice(i, 0, row)
     this.byName.set(row.name, row)
+    this.holds?.held(row.name)
   }
 
   private removeAt(i: number): void {
@@ -144,6 +157,7 @@ export class SortedWindow {
     }
     this.rows.splice(i, 1)
     this.byName.delete(row.name)
+    this.holds?.released(row.name)
   }
 
   /** Remembers a row's state as subscribers last saw it, the first time a batch touches it. */
