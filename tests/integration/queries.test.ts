@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { LiveQuery, QueryChange, QueryOptions, Switchboard } from '@switchboard/client'
-import { MemoryRecordStore } from '@switchboard/storage'
+import { MemoryRecordStore, StorageError, type StoredRow, type StoreQuery } from '@switchboard/storage'
 import { MemoryHub, type SwitchboardConfigInput, type SwitchboardServer } from '@switchboard/server'
 import { hsToken, SECRET } from '../support/jwt.js'
 import { RawClient } from '../support/raw-client.js'
@@ -408,6 +408,35 @@ describe('live queries', () => {
     const indexes = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'records_q_%'`).all()
     db.close()
     expect(indexes).toHaveLength(1)
+  })
+})
+
+/** A real memory store whose queries can be made to fail (fault injection). */
+class FlakyStore extends MemoryRecordStore {
+  failing = false
+  override async query(q: StoreQuery): Promise<StoredRow[]> {
+    if (this.failing) throw new StorageError('UNAVAILABLE', 'storage is down')
+    return super.query(q)
+  }
+}
+
+describe('live queries when storage fails', () => {
+  it('a query whose refill cannot read storage ends with UNAVAILABLE and can be opened again', async () => {
+    const store = new FlakyStore()
+    const { url, server } = await res.server({}, { store })
+    const docs: Record<string, unknown> = {}
+    for (let i = 0; i < 20; i++) docs[`f/${String(i).padStart(2, '0')}`] = { i }
+    await seed(server, docs)
+    const raw = res.add(await RawClient.open(url), (c) => c.close())
+    raw.send({ t: 'qsub', id: 1, q: 1, c: 'f', o: [['i', 'asc']], l: 1 })
+    expect(await raw.waitFor((m) => m.id === 1)).toMatchObject({ t: 'ok', r: { rows: [['f/00', 1, { i: 0 }]] } })
+    store.failing = true
+    // The window holds the first 9 rows (1 visible + 8 slack): deleting them needs storage.
+    for (let i = 0; i < 9; i++) await server.records.delete(`f/0${i}`)
+    expect(await raw.waitFor((m) => m.t === 'qend')).toMatchObject({ t: 'qend', q: 1, code: 'UNAVAILABLE' })
+    store.failing = false
+    raw.send({ t: 'qsub', id: 2, q: 1, c: 'f', o: [['i', 'asc']], l: 1 })
+    expect(await raw.waitFor((m) => m.id === 2)).toMatchObject({ t: 'ok', r: { rows: [['f/09', 1, { i: 9 }]] } })
   })
 })
 

@@ -1,10 +1,4 @@
-import {
-  compileWhere,
-  sortValuesOf,
-  type Condition,
-  type QueryRowTuple,
-  type QuerySpec,
-} from '@switchboard/protocol'
+import { compileWhere, sortValuesOf, type Condition, type QueryRowTuple, type QuerySpec } from '@switchboard/protocol'
 import type { QueryableStore } from '@switchboard/storage'
 import type { Logger } from '../log.js'
 import type { Session } from '../session/session.js'
@@ -103,9 +97,7 @@ export class LiveView {
       released: (name) => host.routing.released(this, name),
     })
     // The naive strategy hears every change, as naive re-running would.
-    this.equality = host.rerun
-      ? undefined
-      : spec.where.find((c): c is EqualityCondition => c.op === '==')
+    this.equality = host.rerun ? undefined : spec.where.find((c): c is EqualityCondition => c.op === '==')
   }
 
   /** Loads the first window once `before` (the collection's change feed) is in place. */
@@ -263,8 +255,9 @@ export class LiveView {
     for (const { session, q } of this.members) {
       session.send({ t: 'qend', q, code: 'UNAVAILABLE', msg: 'the live query could not read storage; query again' })
     }
-    this.members.clear()
     for (const joiner of this.joiners.splice(0)) joiner.failed(err)
+    // Released with its members, so the service forgets their queries (they no longer count).
     this.close()
+    this.members.clear()
   }
 }

@@ -203,6 +203,10 @@ export class QueryService {
 
   private release(view: LiveView, feed: CollectionFeed): void {
     if (this.views.get(view.key) === view) this.views.delete(view.key)
+    // A view that failed still has members: their queries ended (qend), forget them.
+    for (const { session, q } of view.members) {
+      if (this.bySession.get(session)?.get(q)?.view === view) this.forget(session, q)
+    }
     feed.remove(view)
     if (![...feed.views].some((v) => v.audience.key === view.audience.key)) feed.audiences.delete(view.audience.key)
     if (feed.views.size > 0 || this.feeds.get(feed.collection) !== feed) return
