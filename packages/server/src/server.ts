@@ -38,6 +38,8 @@ import { NodeOccupancy } from './occupancy/node-occupancy.js'
 import { prometheusMetrics } from './metrics/prometheus.js'
 import { allowAll, type AccessPolicy } from './permissions/access-policy.js'
 import { presenceModule } from './presence/module.js'
+import { queriesModule } from './queries/module.js'
+import type { ServerQueries } from './queries/server-api.js'
 import type { ServerPresence } from './presence/server-api.js'
 import { openRecordStore } from './records/open-store.js'
 import { recordsModule } from './records/module.js'
@@ -63,6 +65,8 @@ export interface ServerOptions {
   policy?: AccessPolicy
   /** Time for heartbeats, handshake and token expiry, RPC deadlines, hook retries and grace periods (default: the system clock). */
   clock?: Clock
+  /** Benchmarks only: `rerun` re-runs live queries on every change instead of maintaining them. */
+  queryStrategy?: 'incremental' | 'rerun'
 }
 
 export interface ListenOptions {
@@ -107,8 +111,8 @@ export interface SwitchboardServer {
   readonly rpc: ServerRpc
   /** Presence views (`server.presence.members(channel)`). */
   readonly presence: ServerPresence
-  /** Records for the embedding app: get/set/update/delete, notifying subscribers like client writes. */
-  readonly records: ServerRecords
+  /** Records for the embedding app: get/set/update/delete (notifying subscribers like client writes), query. */
+  readonly records: ServerRecords & ServerQueries
   /** Number of open connections. */
   connectionCount(): number
   /** Drains: stops accepting, asks every client to reconnect elsewhere, then stops. */
@@ -153,7 +157,8 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     counters.occupancy[change.type]++
     hooks.occupancyChanged(change)
   })
-  const concepts = [channels, records, rpc, presence, listening, hooks] as const
+  const queries = queriesModule(ctx, records, { strategy: options.queryStrategy })
+  const concepts = [channels, records, rpc, presence, queries, listening, hooks] as const
   const connection = connectionModule({
     authenticator,
     onUserChanged: concepts.flatMap((m) => (m.userChanged ? [m.userChanged] : [])),
@@ -313,7 +318,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     connectionCount: () => registry.size,
     rpc: rpc.api,
     presence: presence.api,
-    records: records.api,
+    records: { ...records.api, ...queries.api },
     close() {
       closing ??= holdProcessOpen(async () => {
         // A start still waiting for the engine (Redis unreachable) is abandoned.
