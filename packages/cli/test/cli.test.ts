@@ -126,6 +126,23 @@ describe('switchboard check', () => {
     ])
   })
 
+  it('validates declared query indexes: collection names and record paths', async () => {
+    freshDir()
+    writeFileSync(join(cwd, 'good.yaml'), 'collections:\n  todos:\n    indexes: [[done, created], [owner]]\n')
+    expect(await complete(['check', '-c', 'good.yaml'])).toMatchObject({ code: 0, stdout: 'ok\n' })
+    writeFileSync(
+      join(cwd, 'bad.yaml'),
+      "collections:\n  'todos/':\n    indexes: [[done]]\n  notes:\n    indexes: [[done, __proto__.x], []]\n",
+    )
+    const { code, stdout } = await complete(['check', '-c', 'bad.yaml'])
+    expect(code).toBe(1)
+    expect(stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^bad\.yaml:2:3 collections\."?todos\/"?: invalid collection name "todos\/"/),
+      expect.stringMatching(/^bad\.yaml:5:22 collections\.notes\.indexes\.0\.1: "__proto__\.x" is not a record path/),
+      expect.stringMatching(/^bad\.yaml:5:36 collections\.notes\.indexes\.1: .*/),
+    ])
+  })
+
   it('compiles the JSON Schemas the config names, and reports each one it cannot use', async () => {
     freshDir()
     writeFileSync(join(cwd, 'todo.json'), '{ "type": "object", "properties": { "title": { "type": "string" } } }')

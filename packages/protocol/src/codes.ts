@@ -45,7 +45,11 @@ export const errorCodes = {
     retryable: true,
     description: 'Too many messages or requests; slow down and retry later.',
   },
-  TOO_MANY_SUBSCRIPTIONS: { http: 429, retryable: false, description: 'maxSubscriptionsPerConnection reached.' },
+  TOO_MANY_SUBSCRIPTIONS: {
+    http: 429,
+    retryable: false,
+    description: 'maxSubscriptionsPerConnection (or, for live queries, maxQueriesPerConnection) reached.',
+  },
   TOO_MANY_CONNECTIONS: {
     http: 429,
     retryable: true,

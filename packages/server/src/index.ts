@@ -63,3 +63,4 @@ export {
   HOOK_TIMESTAMP_HEADER,
   type VerifyHookOptions,
 } from './hooks/signature.js'
+export type { ServerQueries } from './queries/server-api.js'

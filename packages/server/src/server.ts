@@ -9,6 +9,7 @@ import { setupSecurity } from './security.js'
 import { adminModule } from './admin/module.js'
 import { adminLiveChannel } from './admin/admin-names.js'
 import { guardAdminNames } from './admin/admin-policy.js'
+import { describeQuery, RecentWriteLog } from './admin/recent-writes.js'
 import type { AdminSources } from './admin/snapshot.js'
 import { channelsModule, type ChannelsModule } from './channels/module.js'
 import { demoModule } from './demo/module.js'
@@ -44,6 +45,8 @@ import { NodeOccupancy } from './occupancy/node-occupancy.js'
 import { prometheusMetrics } from './metrics/prometheus.js'
 import { allowAll, type AccessPolicy } from './permissions/access-policy.js'
 import { presenceModule, type PresenceModule } from './presence/module.js'
+import { queriesModule, type QueriesModule } from './queries/module.js'
+import type { ServerQueries } from './queries/server-api.js'
 import type { ServerPresence } from './presence/server-api.js'
 import { openRecordStore } from './records/open-store.js'
 import { recordsModule, type RecordsModule } from './records/module.js'
@@ -69,6 +72,8 @@ export interface ServerOptions {
   policy?: AccessPolicy
   /** Time for heartbeats, handshake and token expiry, RPC deadlines, hook retries and grace periods (default: the system clock). */
   clock?: Clock
+  /** Benchmarks only: `rerun` re-runs live queries on every change instead of maintaining them. */
+  queryStrategy?: 'incremental' | 'rerun'
 }
 
 export interface ListenOptions {
@@ -113,8 +118,8 @@ export interface SwitchboardServer {
   readonly rpc: ServerRpc
   /** Presence views (`server.presence.members(channel)`). */
   readonly presence: ServerPresence
-  /** Records for the embedding app: get/set/update/delete, notifying subscribers like client writes. */
-  readonly records: ServerRecords
+  /** Records for the embedding app: get/set/update/delete (notifying subscribers like client writes), query. */
+  readonly records: ServerRecords & ServerQueries
   /** Number of open connections. */
   connectionCount(): number
   /** Drains: stops accepting, asks every client to reconnect elsewhere, then stops. */
@@ -161,6 +166,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     counters.occupancy[change.type]++
     hooks.occupancyChanged(change)
   })
+  const queries = queriesModule(ctx, records, { strategy: options.queryStrategy })
   const site = new StaticSite()
   const admin = adminModule({
     enabled: config.admin.enabled,
@@ -173,6 +179,8 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
       records,
       rpc,
       presence,
+      queries,
+      enabled: config.admin.enabled,
     }),
     rpc: rpc.api,
     publish: (channel, data) => channels.service.publish(channel, data),
@@ -187,7 +195,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     records: records.api,
     page: site.page('demo.html'),
   })
-  const concepts = [channels, records, rpc, presence, listening, hooks, admin, demo] as const
+  const concepts = [channels, records, rpc, presence, queries, listening, hooks, admin, demo] as const
   const connection = connectionModule({
     authenticator,
     onUserChanged: concepts.flatMap((m) => (m.userChanged ? [m.userChanged] : [])),
@@ -348,7 +356,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     connectionCount: () => registry.size,
     rpc: rpc.api,
     presence: presence.api,
-    records: records.api,
+    records: { ...records.api, ...queries.api },
     close() {
       closing ??= holdProcessOpen(async () => {
         // A start still waiting for the engine (Redis unreachable) is abandoned.
@@ -384,8 +392,17 @@ function adminSourcesOf(parts: {
   records: RecordsModule
   rpc: RpcModule
   presence: PresenceModule
+  queries: QueriesModule
+  enabled: boolean
 }): AdminSources {
-  const { channels, records, rpc, presence } = parts
+  const { channels, records, rpc, presence, queries } = parts
+  const writes = new RecentWriteLog(() => parts.clock.now())
+  // Only where the admin view is on: the log costs a little on every commit.
+  if (parts.enabled)
+    records.service.observe({
+      committed: (name, version, data) => writes.committed(name, version, data),
+      delivered() {},
+    })
   return {
     nodeId: parts.engine.nodeId,
     live: adminLiveChannel(parts.engine.nodeId),
@@ -402,8 +419,14 @@ function adminSourcesOf(parts: {
       return { offset: h.position.offset, history: h.publications.length }
     },
     liveNodes: () => (listsNodes(parts.engine) ? parts.engine.liveNodes() : null),
-    recentWrites: () => [],
-    queries: () => [],
+    recentWrites: () => writes.list(),
+    queries: () =>
+      [...queries.service.liveViews()].slice(0, 200).map((v) => ({
+        collection: v.spec.collection,
+        query: describeQuery(v.spec),
+        subscribers: v.members.size,
+        rows: v.rows.length,
+      })),
   }
 }
 

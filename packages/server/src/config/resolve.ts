@@ -79,7 +79,13 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
       maxJsonDepth: l.maxJsonDepth ?? 32,
       maxUpdateOps: l.maxUpdateOps ?? 1000,
       maxConnectionsPerIp: l.maxConnectionsPerIp ?? 100,
+      maxQueryResults: l.maxQueryResults ?? 1000,
+      maxQueriesPerConnection: l.maxQueriesPerConnection ?? 100,
+      maxQueryClauses: l.maxQueryClauses ?? 16,
     },
+    collections: Object.fromEntries(
+      Object.entries(input.collections ?? {}).map(([name, c]) => [name, { indexes: c.indexes ?? [] }]),
+    ),
     log: { level: input.log?.level ?? 'info' },
     rpc: { defaultTimeoutMs: input.rpc?.defaultTimeoutMs ?? 10_000, maxTimeoutMs: input.rpc?.maxTimeoutMs ?? 120_000 },
     presence: { batchMs: input.presence?.batchMs ?? 50, countsOnly: input.presence?.countsOnly ?? [] },

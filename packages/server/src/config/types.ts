@@ -83,7 +83,15 @@ export interface SwitchboardConfigInput {
     maxUpdateOps?: number
     /** WebSocket connections one IP address (IPv6: one /64) may hold; 0 = unlimited. */
     maxConnectionsPerIp?: number
+    /** The largest (and default) `limit` of a query. */
+    maxQueryResults?: number
+    /** Live queries one connection may hold open. */
+    maxQueriesPerConnection?: number
+    /** Where conditions plus orderBy keys in one query. */
+    maxQueryClauses?: number
   }
+  /** Per collection: indexes for queries, each a list of record paths (created at start). */
+  collections?: Record<string, { indexes?: string[][] }>
   log?: { level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
   /** RPC: the timeout of calls that give none, and the most a caller may ask for (ms). */
   rpc?: { defaultTimeoutMs?: number; maxTimeoutMs?: number }
@@ -167,7 +175,11 @@ export interface SwitchboardConfig {
     maxJsonDepth: number
     maxUpdateOps: number
     maxConnectionsPerIp: number
+    maxQueryResults: number
+    maxQueriesPerConnection: number
+    maxQueryClauses: number
   }
+  collections: Record<string, { indexes: string[][] }>
   log: { level: string }
   rpc: { defaultTimeoutMs: number; maxTimeoutMs: number }
   presence: { batchMs: number; countsOnly: string[] }

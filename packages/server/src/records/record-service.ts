@@ -28,6 +28,14 @@ export interface RecordSnapshot {
   data: unknown
 }
 
+/** Hears every record change: for live queries, which must see each commit of a collection. */
+export interface RecordChangeObserver {
+  /** This node committed a change (data undefined: deleted), before it is published. */
+  committed(name: string, version: number, data: unknown): void
+  /** The engine delivered a change (this node's or another's), before subscribers get it. */
+  delivered(change: RecordChangeMessage): void
+}
+
 export interface RecordServiceOptions {
   store: Promise<RecordStore>
   broker: Broker
@@ -56,6 +64,7 @@ export class RecordService implements BrokerHandler {
   private readonly bySession = new Map<Session, Set<string>>()
   private readonly recent = new RecentWrites()
   private readonly warm = new WarmStates()
+  private readonly observers: RecordChangeObserver[] = []
   private store: RecordStore | undefined
   private closed = false
   private readonly laneHost: LaneHost = {
@@ -101,7 +110,9 @@ export class RecordService implements BrokerHandler {
       committed: (version, planned) => {
         settle({ ok: true, version })
         shared?.remember(key as string, version)
-        if (planned.change) this.publish(planned.change)
+        if (!planned.change) return
+        for (const o of this.observers) o.committed(req.name, version, planned.state.data)
+        this.publish(planned.change)
       },
       failed: (error) => settle({ ok: false, error }),
     }
@@ -255,8 +266,13 @@ export class RecordService implements BrokerHandler {
 
   // ---- fan-out -----------------------------------------------------------------------------
 
+  observe(observer: RecordChangeObserver): void {
+    this.observers.push(observer)
+  }
+
   onPublication(pub: Publication): void {
     const change = pub.data as RecordChangeMessage
+    for (const o of this.observers) o.delivered(change)
     const lane = this.lanes.get(change.n)
     // A change committed by another node leaves our state behind (reads reload; writes find out by CAS).
     lane?.observe(change.v)

@@ -83,7 +83,7 @@ class HubBroker implements Broker {
     if (isPattern(channel)) {
       const entry = this.patterns.get(channel)
       if (entry) entry.count++
-      else this.patterns.set(channel, { pattern: compilePattern(channel), count: 1 })
+      else this.patterns.set(channel, { pattern: compileStreamPattern(channel), count: 1 })
     } else {
       this.exact.set(channel, (this.exact.get(channel) ?? 0) + 1)
     }
@@ -127,6 +127,23 @@ class HubBroker implements Broker {
     if (this.exact.has(channel)) return true
     for (const { pattern } of this.patterns.values()) if (pattern.matches(channel)) return true
     return false
+  }
+}
+
+/**
+ * A pattern over user channels, or over an internal stream family (`$records/todos/*`): the
+ * `$` segment is not a valid name segment, so it is matched literally and the rest as a pattern.
+ */
+function compileStreamPattern(pattern: string): NamePattern {
+  if (!pattern.startsWith('$')) return compilePattern(pattern)
+  const slash = pattern.indexOf('/')
+  const head = pattern.slice(0, slash + 1)
+  const rest = compilePattern(pattern.slice(slash + 1))
+  return {
+    source: pattern,
+    wildcards: rest.wildcards,
+    matches: (name) => name.startsWith(head) && rest.matches(name.slice(head.length)),
+    capture: (name) => (name.startsWith(head) ? rest.capture(name.slice(head.length)) : null),
   }
 }
 
