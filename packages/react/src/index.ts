@@ -1,6 +1,7 @@
 export { SwitchboardProvider, useSwitchboard, type SwitchboardProviderProps } from './context.js'
 export { useConnectionState } from './use-connection-state.js'
 export { useRecord, type RecordResult, type RecordState, type RecordWriters } from './use-record.js'
+export { useQuery, type QueryState } from './use-query.js'
 export { usePresence, type UsePresenceOptions } from './use-presence.js'
 export { useSubscription, type SubscriptionState, type UseSubscriptionOptions } from './use-subscription.js'
 export { useChannel, type ChannelMessage, type UseChannelOptions } from './use-channel.js'

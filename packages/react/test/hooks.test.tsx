@@ -3,10 +3,12 @@ import {
   useChannel,
   useConnectionState,
   usePresence,
+  useQuery,
   useRecord,
   useRpc,
   useSubscription,
   type ChannelMessage,
+  type QueryState,
   type RecordResult,
   type SubscriptionState,
 } from '@switchboard/react'
@@ -172,6 +174,54 @@ describe.each(modes)('useRecord ($label)', ({ strict }) => {
     await waitFor(() => open.latest?.error, 'the rejected write')
     expect(open.latest!.error!.code).toBe('PERMISSION_DENIED')
     expect(open.latest!.data).toBeUndefined() // rolled back
+  })
+})
+
+describe.each(modes)('useQuery ($label)', ({ strict }) => {
+  interface Item extends Record<string, unknown> {
+    title: string
+    done: boolean
+    created: number
+  }
+
+  it('keeps the rows of a live query current and closes it on unmount', async () => {
+    const sb = await res.connected(srv.url)
+    await srv.server.records.set('items/a', { title: 'a', done: false, created: 1 })
+    await srv.server.records.set('items/b', { title: 'b', done: false, created: 2 })
+    await srv.server.records.set('items/c', { title: 'c', done: true, created: 3 })
+    const probe = new Probe<QueryState<Item>>()
+    function OpenItems() {
+      // An inline options object: compared by value, so re-renders do not restart the query.
+      return probe.see(useQuery<Item>('items', { where: [['done', '==', false]], orderBy: [['created', 'desc']] }))
+    }
+    const view = mount(sb, <OpenItems />, { strict })
+    await waitFor(() => probe.latest?.ready, 'the first result')
+    const names = () => probe.latest!.rows.map((r) => r.name)
+    expect(names()).toEqual(['items/b', 'items/a'])
+    expect(probe.latest!.rows[0]!.data.title).toBe('b')
+
+    await srv.server.records.set('items/d', { title: 'd', done: false, created: 4 })
+    await waitFor(() => names()[0] === 'items/d', 'a new open item first')
+    await srv.server.records.set('items/b', 'done', true)
+    await waitFor(() => !names().includes('items/b'), 'a done item leaves')
+    expect(names()).toEqual(['items/d', 'items/a'])
+    view.render(<OpenItems />)
+
+    view.unmount()
+    await waitFor(async () => (await received()).qunsub === 1, 'the query closed')
+    expect(await received()).toMatchObject({ qsub: 1, qunsub: 1 })
+  })
+
+  it('reports a bad query through error', async () => {
+    const sb = await res.connected(srv.url)
+    const probe = new Probe<QueryState<Item>>()
+    function Bad() {
+      return probe.see(useQuery<Item>('items', { where: [['done', 'like' as '==', true]] }))
+    }
+    mount(sb, <Bad />, { strict })
+    await waitFor(() => probe.latest?.error, 'the refusal')
+    expect(probe.latest!.error!.code).toBe('INVALID_DATA')
+    expect(probe.latest!.ready).toBe(false)
   })
 })
 
