@@ -43,7 +43,7 @@ const texts = (page: Page, selector: string) => page.locator(selector).allTextCo
 const votes = (page: Page, option: string) => page.textContent(`li[data-option="${option}"] .count`)
 
 describe('the demo in two browser windows', () => {
-  it('chat, presence and votes made in one window appear in the other; a cut connection recovers', async () => {
+  it('chat, todos, presence and votes made in one window appear in the other; a cut connection recovers', async () => {
     const a = await open(proxy.url)
     const b = await open(srv.url)
 
@@ -60,6 +60,19 @@ describe('the demo in two browser windows', () => {
     await waitFor(async () => (await votes(b, 'pizza')) === '0', 'the poll in window B')
     await a.click('li[data-option="pizza"] button')
     await waitFor(async () => (await votes(b, 'pizza')) === '1', 'the vote in window B')
+
+    // Todos: records shown through a live query (open todos, newest first).
+    await a.fill('input[name=todo]', 'buy milk')
+    await a.press('input[name=todo]', 'Enter')
+    await waitFor(async () => (await texts(b, 'ul.todos li')).some((t) => t.includes('buy milk')), 'the todo in B')
+    await b.fill('input[name=todo]', 'water plants')
+    await b.press('input[name=todo]', 'Enter')
+    const todos = () => b.locator('ul.todos li[data-todo]').evaluateAll((els) => els.map((e) => e.dataset.todo))
+    await waitFor(async () => (await todos()).length === 2, 'two open todos')
+    expect(await todos()).toEqual(['water plants', 'buy milk'])
+    // Completed in A, it leaves the live query's list in B.
+    await a.check('li[data-todo="buy milk"] input[type=checkbox]')
+    await waitFor(async () => (await todos()).join() === 'water plants', 'the completed todo gone from B')
 
     // Cut A's connection and keep it out while B chats: A recovers the message it missed.
     outage = true
@@ -79,6 +92,9 @@ describe('the demo in two browser windows', () => {
     const lines = await texts(a, 'ol.messages li')
     expect(lines.filter((t) => t.includes('hello from A'))).toHaveLength(1)
     expect(lines.filter((t) => t.includes('sent while A was away'))).toHaveLength(1)
+
+    // A's presence comes back with its connection.
+    await waitFor(async () => (await b.locator('ul.avatars li').count()) === 2, 'A back in the room')
 
     await b.screenshot({ path: 'docs/demo.png' })
     expect(problems, 'errors logged by the pages').toEqual([])

@@ -9,6 +9,7 @@ import { identity } from './identity.js'
 import { People } from './people.js'
 import { PollPanel } from './poll.js'
 import { Status } from './status.js'
+import { Todos } from './todos.js'
 
 const me = identity()
 
@@ -38,6 +39,7 @@ function App() {
             Open this page in a second window: chat, todos, votes and presence show up in both, live.
           </p>
           <Chat me={me} />
+          <Todos me={me} />
         </div>
         <div className="column">
           <People me={me} />
