@@ -23,6 +23,8 @@ interface Snapshot {
   channels: { name: string; subscribers: number; history: number }[]
   rpc: { name: string; providers: number }[]
   presence: { room: string; members: { client: string }[] }[]
+  queries: { collection: string; query: string; subscribers: number; rows: number }[]
+  recentWrites: { name: string; version: number; deleted: boolean }[]
 }
 
 const snapshotOf = (admin: Switchboard) => admin.rpc.call<Snapshot>('switchboard/admin/snapshot')
@@ -36,10 +38,18 @@ describe('the admin view (switchboard/admin/*)', () => {
     await alice.presence('chat/lobby').join({ name: 'Alice' })
     await alice.rpc.provide('math/add', () => 0).ready
     await alice.publish('chat/lobby', 'hi')
+    await alice.record('todos/2').set({ done: false })
+    const open = alice.query('todos', { where: [['done', '==', false]] })
+    await open.ready
     const admin = await res.connected(url, { token: API_KEY })
     const snap = await snapshotOf(admin)
+    expect(snap.queries).toEqual([
+      { collection: 'todos', query: 'where done == false · limit 1000', subscribers: 1, rows: 1 },
+    ])
+    expect(snap.recentWrites[0]).toMatchObject({ name: 'todos/2', version: 1, deleted: false }) // newest first
     const row = snap.connections.find((c) => c.id === alice.clientId)
-    expect(row).toMatchObject({ user: 'alice', transport: 'websocket', channels: ['chat/lobby'], records: ['todos/1'] })
+    expect(row).toMatchObject({ user: 'alice', transport: 'websocket', channels: ['chat/lobby'] })
+    expect(row?.records.sort()).toEqual(['todos/1', 'todos/2'])
     expect(snap.channels).toContainEqual({ name: 'chat/lobby', subscribers: 1, ratePerSecond: 0, history: 1 })
     expect(snap.rpc).toContainEqual({ name: 'math/add', providers: 1 })
     expect(snap.presence).toContainEqual({ room: 'chat/lobby', members: [{ user: 'alice', client: alice.clientId }] })
