@@ -27,7 +27,7 @@ import { SwitchboardError } from './errors.js'
 import type { ApiDeps } from './http/api-route.js'
 import { BROWSER_BUNDLE_PATH, browserAsset } from './http/browser-bundle.js'
 import { ClientAddresses } from './http/client-address.js'
-import { StaticSite, WEB_ASSETS_PREFIX } from './http/static-site.js'
+import { pageMounter, StaticSite } from './http/static-site.js'
 import { hooksModule } from './hooks/module.js'
 import type { HookEventType } from './hooks/hook-events.js'
 import type { ServerEventListener } from './hooks/server-events.js'
@@ -134,8 +134,8 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const engine = options.engine ?? engineFor(config, log)
   // Auth and permission rules from config (or the embedder's own); refuses unsafe production setups.
   const { authenticator, policy: rules } = setupSecurity(input, config, options, log)
-  // The admin view's names are for admins only, whatever the rules say.
-  const policy = guardAdminNames(rules)
+  // With the admin view on, its names are for admins only, whatever the rules say.
+  const policy = config.admin.enabled ? guardAdminNames(rules) : rules
   const clock = options.clock ?? systemClock
   const counters = new ServerCounters()
   // Channels and records report first/last local subscribers here; it holds names in the engine.
@@ -187,13 +187,11 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     session: (id) => [...registry.list()].find((s) => s.id === id),
     clock,
     log,
-    page: site.page('admin.html'),
   })
   const demo = demoModule({
     enabled: config.demo.enabled,
     rpc: rpc.api,
     records: records.api,
-    page: site.page('demo.html'),
   })
   const concepts = [channels, records, rpc, presence, queries, listening, hooks, admin, demo] as const
   const connection = connectionModule({
@@ -288,7 +286,12 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     rate: api.rate,
   })
   router.add('*', SSE_PATH, sse)
-  if (config.admin.enabled || config.demo.enabled) router.addPrefix(WEB_ASSETS_PREFIX, site.assets())
+  const mountPages = pageMounter(
+    router,
+    site,
+    { demo: config.demo.enabled, admin: config.admin.enabled },
+    { demo: input.demo?.enabled === true, admin: input.admin?.enabled === true },
+  )
   // The client SDK for plain <script> tags, all transports included.
   router.add('*', BROWSER_BUNDLE_PATH, browserAsset('switchboard.min.js', 'text/javascript; charset=utf-8'))
   router.add('*', `${BROWSER_BUNDLE_PATH}.map`, browserAsset('switchboard.min.js.map', 'application/json'))
@@ -322,8 +325,11 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
 
   const listenHttp = async (opts: ListenOptions = {}) => {
     await ready
+    mountPages(false)
     const bound = await front.listen(opts.port ?? config.server.port, opts.host ?? config.server.host)
     log.info({ port: bound.port, host: bound.host }, 'switchboard listening')
+    if (config.demo.enabled) log.info(`demo: ${bound.url}/`)
+    if (config.admin.enabled) log.info(`admin view: ${bound.url}/admin`)
     return bound
   }
 
@@ -345,8 +351,14 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
       return listenHttp(first)
     }) as SwitchboardServer['listen'],
     on: (event, listener) => hooks.events.on(event, listener),
-    attach: (http, attachOptions) => front.attach(http, attachOptions),
-    handleRequest: (req, res) => front.handleRequest(req, res),
+    attach: (http, attachOptions) => {
+      mountPages(true)
+      front.attach(http, attachOptions)
+    },
+    handleRequest: (req, res) => {
+      mountPages(true)
+      return front.handleRequest(req, res)
+    },
     accept,
     publish(channel, data) {
       if (lifecycle.state === 'stopped') return Promise.reject(new SwitchboardError('UNAVAILABLE', 'server stopped'))

@@ -2,7 +2,6 @@ import { isValidName } from '@switchboard/protocol'
 import type { Clock } from '../clock.js'
 import type { ConceptModule } from '../core/concept-module.js'
 import { SwitchboardError } from '../errors.js'
-import type { RouteHandler } from '../http/router.js'
 import type { Logger } from '../log.js'
 import type { RpcProviderHandle } from '../rpc/in-process.js'
 import type { ServerRpc } from '../rpc/server-api.js'
@@ -20,8 +19,6 @@ export interface AdminDeps {
   session(clientId: string): Session | undefined
   clock: Clock
   log: Logger
-  /** The admin page (`GET /admin`), when built. */
-  page: RouteHandler
 }
 
 /** How often a watched admin view is refreshed when nothing else changed (rates, buffers). */
@@ -84,7 +81,6 @@ export function adminModule(deps: AdminDeps): ConceptModule {
   return {
     name: 'admin',
     messages: {},
-    routes: () => (deps.enabled ? [{ path: '/admin', method: 'GET', handler: deps.page }] : []),
     sessionOpened: () => deps.enabled && schedule(PROMPT_MS),
     sessionClosed: () => deps.enabled && schedule(PROMPT_MS),
     async start() {

@@ -2,24 +2,14 @@ import { SwitchboardError } from '../errors.js'
 import type { ServerRecords } from '../records/server-records.js'
 import type { RpcContext } from '../rpc/in-process.js'
 
-/** The demo's poll: the voting example (examples/voting) inside the demo page. */
-export const DEMO_POLL = {
-  record: 'demo/poll',
-  question: 'What do we have for lunch?',
-  options: ['pizza', 'sushi', 'salad'],
-} as const
+/**
+ * The demo's poll: the voting example (examples/voting) inside the demo page. The record holds
+ * `{ votes: { <option>: n } }` and is created by the first vote (an update creates what is
+ * missing); the page knows the question and the options.
+ */
+export const DEMO_POLL = { record: 'demo/poll', options: ['pizza', 'sushi', 'salad'] } as const
 
 export const DEMO_VOTE_RPC = 'demo/vote'
-
-/** Creates the poll record unless it exists (ifVersion 0: only if absent). */
-export async function seedPoll(records: ServerRecords): Promise<void> {
-  const votes = Object.fromEntries(DEMO_POLL.options.map((o) => [o, 0]))
-  await records
-    .set(DEMO_POLL.record, { question: DEMO_POLL.question, options: [...DEMO_POLL.options], votes }, { ifVersion: 0 })
-    .catch((err: unknown) => {
-      if ((err as SwitchboardError).code !== 'VERSION_CONFLICT') throw err
-    })
-}
 
 /**
  * One vote per voter: the ballot `demo/ballots/<voter>` is created with ifVersion 0 (only one

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
-import type { RouteHandler } from './router.js'
+import type { RouteHandler, Router } from './router.js'
 import { sendError } from './router.js'
 
 /**
@@ -119,5 +119,29 @@ export class StaticSite {
     if (!body) return null
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
     return { body, gzipped: gzipSync(body, { level: 9 }), etag }
+  }
+}
+
+/**
+ * Adds the built-in pages to the router, once: the demo at `/` and the admin view at `/admin`
+ * (with /assets/). Standalone (`listen`) they follow their config; inside an app's own server
+ * (`attach`, `handleRequest`), whose `/`, `/admin` and `/assets/` are the app's, only when the
+ * config turned them on explicitly.
+ */
+export function pageMounter(
+  router: Router,
+  site: StaticSite,
+  pages: { demo: boolean; admin: boolean },
+  explicit: { demo: boolean; admin: boolean },
+): (embedded: boolean) => void {
+  let mounted = false
+  return (embedded) => {
+    if (mounted) return
+    mounted = true
+    const demo = pages.demo && (!embedded || explicit.demo)
+    const admin = pages.admin && (!embedded || explicit.admin)
+    if (demo) router.add('GET', '/', site.page('demo.html'))
+    if (admin) router.add('GET', '/admin', site.page('admin.html'))
+    if (demo || admin) router.addPrefix(WEB_ASSETS_PREFIX, site.assets())
   }
 }

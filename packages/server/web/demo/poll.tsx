@@ -3,10 +3,12 @@ import { useRecord, useRpc } from '@switchboard/react'
 import { useState } from 'react'
 
 interface Poll extends Record<string, unknown> {
-  question: string
-  options: string[]
   votes: Record<string, number>
 }
+
+/** The server's demo/vote handler takes these options; the record is created by the first vote. */
+const QUESTION = 'What do we have for lunch?'
+const OPTIONS = ['pizza', 'sushi', 'salad']
 
 /** The voting example: a vote is an RPC; the server counts one per voter into the poll record. */
 export function PollPanel() {
@@ -22,19 +24,19 @@ export function PollPanel() {
       },
       (e: SwitchboardError) => setMessage(e.code === 'VERSION_CONFLICT' ? 'You have already voted.' : e.message),
     )
-  const data = poll.data
-  const total = data ? Object.values(data.votes).reduce((a, b) => a + b, 0) : 0
+  const votes = poll.data?.votes ?? {}
+  const total = OPTIONS.reduce((sum, o) => sum + (votes[o] ?? 0), 0)
   return (
     <section className="panel" aria-label="Poll">
       <h2>Poll</h2>
-      {!data ? (
+      {!poll.ready ? (
         <p className="muted">{poll.error ? poll.error.message : 'Loading…'}</p>
       ) : (
         <>
-          <p>{data.question}</p>
+          <p>{QUESTION}</p>
           <ul className="options">
-            {data.options.map((option) => {
-              const n = data.votes[option] ?? 0
+            {OPTIONS.map((option) => {
+              const n = votes[option] ?? 0
               return (
                 <li key={option} data-option={option}>
                   <button disabled={mine !== null} onClick={() => void cast(option)}>
