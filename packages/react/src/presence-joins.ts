@@ -1,4 +1,4 @@
-import type { PresenceRoom, SwitchboardError } from '@switchboard/client'
+import type { PresenceRoom } from '@switchboard/client'
 
 /** The components of one client holding a join on one room, newest last. */
 interface Joins {
@@ -15,34 +15,34 @@ const rooms = new WeakMap<PresenceRoom, Joins>()
  * holder's meta while anyone holds it, left one microtask after the last let go (so StrictMode's
  * remount does not leave and join again). Returns the release function.
  */
-export function holdJoin(room: PresenceRoom, meta: unknown, onError: (e: SwitchboardError) => void): () => void {
+export function holdJoin(room: PresenceRoom, meta: unknown): () => void {
   let joins = rooms.get(room)
   if (!joins) rooms.set(room, (joins = { holders: new Map(), sent: undefined, leaving: false }))
   const state = joins
   const token = Symbol('join')
   state.holders.set(token, meta)
   state.leaving = false
-  sync(room, state, onError)
+  sync(room, state)
   return () => {
     if (!state.holders.delete(token)) return
-    if (state.holders.size > 0) return sync(room, state, onError)
+    if (state.holders.size > 0) return sync(room, state)
     state.leaving = true
     queueMicrotask(() => {
       if (!state.leaving || state.holders.size > 0 || state.sent === undefined) return
       state.leaving = false
       state.sent = undefined
-      room.leave().catch(onError)
+      room.leave().catch(() => {}) // only fails when the connection is gone, which forgets the join anyway
     })
   }
 }
 
-function sync(room: PresenceRoom, state: Joins, onError: (e: SwitchboardError) => void): void {
+function sync(room: PresenceRoom, state: Joins): void {
   const meta = [...state.holders.values()].pop()
   const json = JSON.stringify(meta ?? null)
   if (json === state.sent) return
   state.sent = json
-  room.join(meta ?? null).catch((e: SwitchboardError) => {
+  // A refused join is reported on the room's 'error' event (usePresence listens there).
+  room.join(meta ?? null).catch(() => {
     if (state.sent === json) state.sent = undefined
-    if (e.code !== 'CLOSED') onError(e) // the app closed the client: nothing to report
   })
 }

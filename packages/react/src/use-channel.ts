@@ -59,7 +59,11 @@ function channelStore<T>(
     // Past the history window some messages are gone: show what history holds now.
     const stopRecovered = sub.on('recovered', ({ complete }) => complete || void readHistory(true))
     // After the subscription, so nothing published in between is missed (duplicates merge away).
-    sub.ready.then(() => readHistory(false), onError)
+    // A refusal arrives as the subscription's 'error' event.
+    sub.ready.then(
+      () => readHistory(false),
+      () => {},
+    )
     return () => {
       live = false
       stopErrors()

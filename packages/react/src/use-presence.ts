@@ -44,8 +44,8 @@ export function usePresence(
   const metaKey = JSON.stringify(meta ?? null)
   useEffect(() => {
     if (!joining) return
-    return holdJoin(room, JSON.parse(metaKey) as unknown, (e) => onError.current?.(e))
-  }, [room, joining, metaKey, onError])
+    return holdJoin(room, JSON.parse(metaKey) as unknown)
+  }, [room, joining, metaKey])
   return useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot)
 }
 

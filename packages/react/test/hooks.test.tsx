@@ -282,7 +282,8 @@ describe.each(modes)('useSubscription and useChannel ($label)', ({ strict }) => 
     mount(sb, <Views />, { strict })
     await waitFor(() => state.latest?.error && channelErrors.length > 0, 'the refusals')
     expect(state.latest!.error!.code).toBe('PERMISSION_DENIED')
-    expect(channelErrors.map((e) => e.code)).toContain('PERMISSION_DENIED')
+    await sb.rpc.call('nothing/here').catch(() => {}) // a round trip later: nothing else was reported
+    expect(channelErrors.map((e) => e.code)).toEqual(['PERMISSION_DENIED'])
   })
 })
 
@@ -307,6 +308,24 @@ describe.each(modes)('usePresence ($label)', ({ strict }) => {
     await waitFor(async () => (await srv.server.presence.members('room/1')).length === 1, 'the leave')
     // Joined once (StrictMode's remount included), updated once, left once; watched once.
     expect(await received()).toMatchObject({ pjoin: 3, pleave: 1, pwatch: 1, punwatch: 1 })
+  })
+
+  it('reports a refused join once through onError', async () => {
+    const guarded = await res.server({
+      auth: { anonymous: true },
+      permissions: rulesFile(`presence:\n  'room/**': { join: 'false', read: 'true' }\n`),
+    })
+    const sb = await res.connected(guarded.url)
+    const errors: SwitchboardError[] = []
+    const probe = new Probe<PresenceMember[]>()
+    function Room() {
+      return probe.see(usePresence('room/3', { status: 'online' }, { onError: (e) => errors.push(e) }))
+    }
+    mount(sb, <Room />, { strict })
+    await waitFor(() => errors.length > 0, 'the refusal')
+    await sb.rpc.call('nothing/here').catch(() => {}) // a round trip later: nothing else was reported
+    expect(errors.map((e) => e.code)).toEqual(['PERMISSION_DENIED'])
+    expect(probe.latest).toEqual([])
   })
 
   it('watches without joining when join is false', async () => {
