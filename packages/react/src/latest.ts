@@ -1,12 +1,13 @@
-import { useEffect, useLayoutEffect, useRef, type MutableRefObject } from 'react'
+import { useInsertionEffect, useRef, type MutableRefObject } from 'react'
 
-/** useLayoutEffect in the browser, useEffect where there is no DOM (server rendering warns otherwise). */
-const useIsomorphicLayoutEffect = typeof window === 'undefined' ? useEffect : useLayoutEffect
-
-/** A ref that always holds the latest committed `value` (callbacks without resubscribing). */
+/**
+ * A ref that always holds the latest committed `value` (callbacks without resubscribing). Set in
+ * an insertion effect: it runs before any layout or passive effect that might call the
+ * callback, and, unlike a layout effect, says nothing when rendered on the server.
+ */
 export function useLatest<T>(value: T): MutableRefObject<T> {
   const ref = useRef(value)
-  useIsomorphicLayoutEffect(() => {
+  useInsertionEffect(() => {
     ref.current = value
   })
   return ref

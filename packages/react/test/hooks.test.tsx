@@ -19,6 +19,8 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Resources, type TestServer } from '../../../tests/support/server.js'
 import { waitFor } from '../../../tests/support/wait.js'
+import { renderToString } from 'react-dom/server'
+import { SwitchboardProvider } from '@switchboard/react'
 import { mount, Probe } from './harness.js'
 
 interface Todo extends Record<string, unknown> {
@@ -368,3 +370,28 @@ describe.each(modes)('useRpc ($label)', ({ strict }) => {
 
 /** Keeps the type import used (the client type is what the provider takes). */
 export type { Switchboard }
+
+describe('server rendering', () => {
+  it('renders the initial state and opens nothing', async () => {
+    const sb = await res.connected(srv.url)
+    function Page() {
+      const todo = useRecord<Todo>('todos/ssr')
+      const messages = useChannel('chat/ssr')
+      const members = usePresence('room/ssr', { name: 'x' })
+      return (
+        <p>
+          {String(todo.ready)}/{messages.length}/{members.length}/{useConnectionState()}
+        </p>
+      )
+    }
+    const html = renderToString(
+      <SwitchboardProvider client={sb}>
+        <Page />
+      </SwitchboardProvider>,
+    )
+    expect(html).toBe('<p>false<!-- -->/<!-- -->0<!-- -->/<!-- -->0<!-- -->/<!-- -->connected</p>')
+    await sb.rpc.call('nothing/here').catch(() => {})
+    const counts = await received()
+    expect([counts.rsub, counts.sub, counts.pjoin, counts.pwatch]).toEqual([undefined, undefined, undefined, undefined])
+  })
+})
