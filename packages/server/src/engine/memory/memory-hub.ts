@@ -1,5 +1,4 @@
 import {
-  compilePattern,
   isPattern,
   type NamePattern,
   type PublisherInfo,
