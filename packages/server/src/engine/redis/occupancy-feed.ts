@@ -22,6 +22,10 @@ export function parseBucketEvent(message: string): BucketEvent | undefined {
   return { epoch, seq: n, change, field, listener }
 }
 
+/** A failed catch-up is tried again after this long, doubling up to the maximum. */
+const RETRY_MIN_MS = 100
+const RETRY_MAX_MS = 2000
+
 /** Where a bucket stands: its epoch (new whenever Redis lost it) and the seq of its last event. */
 export interface BucketPosition {
   epoch: string
@@ -54,6 +58,9 @@ export class BucketFeed {
   private readonly queue: BucketEvent[] = []
   private behind = true
   private running: Promise<void> | undefined
+  private stopped = false
+  private retry: ReturnType<typeof setTimeout> | undefined
+  private retryMs = RETRY_MIN_MS
 
   constructor(
     private readonly source: FeedSource,
@@ -86,9 +93,30 @@ export class BucketFeed {
     this.kick()
   }
 
+  /** Messages may have been lost (the subscription connection dropped): checks for missing events. */
+  recheck(): void {
+    this.behind = true
+    this.kick()
+  }
+
+  /** Stops reading (the node closes). */
+  stop(): void {
+    this.stopped = true
+    clearTimeout(this.retry)
+  }
+
   private kick(): void {
-    // Failures are retried at the next message or heartbeat.
-    this.run().catch((err: unknown) => this.log.warn({ err }, 'reading missed occupancy events failed'))
+    if (this.stopped) return
+    this.run().then(
+      () => (this.retryMs = RETRY_MIN_MS),
+      (err: unknown) => {
+        if (this.retryMs === RETRY_MIN_MS) this.log.warn({ err }, 'reading missed occupancy events failed (retrying)')
+        clearTimeout(this.retry)
+        this.retry = setTimeout(() => this.kick(), this.retryMs)
+        this.retry.unref()
+        this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS)
+      },
+    )
   }
 
   private run(): Promise<void> {

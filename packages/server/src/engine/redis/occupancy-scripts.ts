@@ -10,7 +10,7 @@ import { LuaScript, REDIS_NOW } from './lua-script.js'
  *
  * Every script: KEYS[1] the bucket's `m`. ARGV [1] the bucket's key prefix, [2] its channel,
  * [3] PUBLISH | SPUBLISH, [4] a fresh epoch (used when the bucket has none: new, or lost in a
- * Redis restart), [5] the calling node's id; then the script's own. The other keys are built
+ * Redis restart), [5] the calling node's id, [6] its timeout (ms); then the script's own. The other keys are built
  * from the prefix (a dead node's sets are only known inside the script); the hash tag keeps
  * them in the slot of KEYS[1].
  *
@@ -20,7 +20,7 @@ import { LuaScript, REDIS_NOW } from './lua-script.js'
 /** Events kept per bucket for nodes that missed some; one further behind reads the state instead. */
 export const EVENT_LOG_SIZE = 2000
 
-const PRELUDE = `local base, chan, pub, me = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
+const PRELUDE = `local base, chan, pub, me, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[5], tonumber(ARGV[6])
 local meta, log, held, owners, nodes = KEYS[1], base .. 'ev', base .. 'h', base .. 'o', base .. 'x'
 local epoch = redis.call('HGET', meta, 'e')
 if not epoch then
@@ -36,6 +36,14 @@ local function emit(change, field, listener)
 end
 local function seq()
   return tonumber(redis.call('HGET', meta, 's'))
+end
+-- Lists this node in the bucket if it is not (it was taken for dead, or Redis lost it), so what
+-- it holds now expires if it dies before its next heartbeat; 2 if it had to, else 0.
+local function listed()
+  if redis.call('ZSCORE', nodes, me) then return 0 end
+  local t = redis.call('TIME')
+  redis.call('ZADD', nodes, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + ttl, me)
+  return 2
 end
 -- Drops a name's claim; returns the listener id that held it, or nil.
 local function disown(field)
@@ -103,43 +111,50 @@ function script(name: string, body: string): LuaScript {
   return new LuaScript(`occupancy-${name}`, `${PRELUDE}${body}`)
 }
 
-/** ARGV [6] field. Returns 1 when the name became occupied. */
-export const ENTER = script('enter', `if hold(me, ARGV[6]) then return 1 end return 0`)
+/** ARGV [7] field. Returns 1 when the name became occupied, + 2 when the node had to be listed again. */
+export const ENTER = script(
+  'enter',
+  `local again = listed()
+if hold(me, ARGV[7]) then return again + 1 end
+return again`,
+)
 
-/** ARGV [6] field. Returns 1 when the name became vacant. */
-export const LEAVE = script('leave', `if unhold(me, ARGV[6]) then return 1 end return 0`)
+/** ARGV [7] field. Returns 1 when the name became vacant. */
+export const LEAVE = script('leave', `if unhold(me, ARGV[7]) then return 1 end return 0`)
 
 /**
- * ARGV [6] listener id, [7] field. The name must be occupied and unclaimed (or claimed by that
- * listener). Returns { 1 if the listener owns it, epoch, seq }: events after seq came after.
+ * ARGV [7] listener id, [8] field. The name must be occupied and unclaimed (or claimed by that
+ * listener). Returns { 1 if the listener owns it, epoch, seq (events after it came after),
+ * 2 if the node had to be listed again }.
  */
 export const CLAIM = script(
   'claim',
-  `local field, mine = ARGV[7], me .. ' ' .. ARGV[6]
-if redis.call('HEXISTS', held, field) == 0 then return {0, epoch, seq()} end
+  `local field, mine = ARGV[8], me .. ' ' .. ARGV[7]
+if redis.call('HEXISTS', held, field) == 0 then return {0, epoch, seq(), 0} end
 local cur = redis.call('HGET', owners, field)
 if cur then
-  if cur == mine then return {1, epoch, seq()} end
-  return {0, epoch, seq()}
+  if cur == mine then return {1, epoch, seq(), 0} end
+  return {0, epoch, seq(), 0}
 end
+local again = listed()
 redis.call('HSET', owners, field, mine)
 redis.call('SADD', base .. 'c:' .. me, field)
-return {1, epoch, seq()}`,
+return {1, epoch, seq(), again}`,
 )
 
-/** ARGV [6] listener id, [7] field. Drops the claim if that listener holds it. */
+/** ARGV [7] listener id, [8] field. Drops the claim if that listener holds it. */
 export const RELEASE = script(
   'release',
-  `local cur = redis.call('HGET', owners, ARGV[7])
-if not cur or string.sub(cur, string.find(cur, ' ', 1, true) + 1) ~= ARGV[6] then return 0 end
-release(ARGV[7])
+  `local cur = redis.call('HGET', owners, ARGV[8])
+if not cur or string.sub(cur, string.find(cur, ' ', 1, true) + 1) ~= ARGV[7] then return 0 end
+release(ARGV[8])
 return 1`,
 )
 
 /**
  * The node's heartbeat in this bucket: first removes (up to ARGV [7] entries) what expired nodes
  * held and claimed, this one included if it expired; then, when that work is done, extends this
- * node's expiry by ARGV [6] ms. Returns { 1 if this node was listed and alive, 1 if done (else
+ * node's expiry by its timeout. Returns { 1 if this node was listed and alive, 1 if done (else
  * call again), epoch, seq, {names vacated} }.
  */
 export const BEAT = script(
@@ -157,14 +172,14 @@ for _, node in ipairs(redis.call('ZRANGEBYSCORE', nodes, '-inf', now)) do
   end
   redis.call('ZREM', nodes, node)
 end
-if done then redis.call('ZADD', nodes, now + tonumber(ARGV[6]), me) end
+if done then redis.call('ZADD', nodes, now + ttl, me) end
 return {alive and 1 or 0, done and 1 or 0, epoch, seq(), vacated}`,
 )
 
 /**
  * Makes Redis agree with what this node holds and claims (after Redis lost it, the node was
- * taken for dead, or calls failed while Redis was away). ARGV [6] ttl ms, [7] number of fields
- * held, then those fields, then field, listener id pairs of the claims this node believes it
+ * taken for dead, or calls failed while Redis was away). ARGV [7] number of fields held, then
+ * those fields, then field, listener id pairs of the claims this node believes it
  * has or is making. Holdings missing are added and extra ones dropped; claims Redis has and the
  * node does not are released; claims the node has and Redis does not are reported lost.
  * Returns { {names occupied}, {names vacated}, {fields of lost claims}, seq }.
@@ -190,32 +205,32 @@ end
 for i = 8 + count, #ARGV, 2 do
   if redis.call('HGET', owners, ARGV[i]) ~= me .. ' ' .. ARGV[i + 1] then lost[#lost + 1] = ARGV[i] end
 end
-redis.call('ZADD', nodes, now + tonumber(ARGV[6]), me)
+redis.call('ZADD', nodes, now + ttl, me)
 return {occupied, vacated, lost, seq()}`,
 )
 
 /**
- * A clean shutdown: removes up to ARGV [6] of this node's holdings and claims, with the events
+ * A clean shutdown: removes up to ARGV [7] of this node's holdings and claims, with the events
  * that causes, and the node itself once nothing is left. Returns 1 when done (else call again).
  */
 export const DROP = script(
   'drop',
-  `local _, empty = clear(me, tonumber(ARGV[6]), {})
+  `local _, empty = clear(me, tonumber(ARGV[7]), {})
 if not empty then return 0 end
 redis.call('ZREM', nodes, me)
 return 1`,
 )
 
 /**
- * Events after ARGV [6] seq of ARGV [7] epoch, at most ARGV [8]. Returns { epoch, seq, 1 if
+ * Events after ARGV [7] seq of ARGV [8] epoch, at most ARGV [9]. Returns { epoch, seq, 1 if
  * the events listed are all there are from that point (else: another epoch, or trimmed), msg… }.
  */
 export const CATCH_UP = script(
   'catch-up',
-  `local s, after = seq(), tonumber(ARGV[6])
-if ARGV[7] ~= epoch or after > s then return {epoch, s, 0} end
+  `local s, after = seq(), tonumber(ARGV[7])
+if ARGV[8] ~= epoch or after > s then return {epoch, s, 0} end
 if after == s then return {epoch, s, 1} end
-local entries = redis.call('XRANGE', log, '0-' .. (after + 1), '+', 'COUNT', tonumber(ARGV[8]))
+local entries = redis.call('XRANGE', log, '0-' .. (after + 1), '+', 'COUNT', tonumber(ARGV[9]))
 if #entries == 0 or entries[1][1] ~= '0-' .. (after + 1) then return {epoch, s, 0} end
 local out = {epoch, s, 1}
 for _, entry in ipairs(entries) do out[#out + 1] = entry[2][2] end
@@ -223,11 +238,11 @@ return out`,
 )
 
 /**
- * The bucket's whole state, for a node that cannot catch up event by event. ARGV [6] '1' to
+ * The bucket's whole state, for a node that cannot catch up event by event. ARGV [7] '1' to
  * include names and claims. Returns { epoch, seq, {occupied fields}, {field, owner…} }.
  */
 export const STATE = script(
   'state',
-  `if ARGV[6] ~= '1' then return {epoch, seq(), {}, {}} end
+  `if ARGV[7] ~= '1' then return {epoch, seq(), {}, {}} end
 return {epoch, seq(), redis.call('HKEYS', held), redis.call('HGETALL', owners)}`,
 )

@@ -94,6 +94,10 @@ export class RedisOccupancy implements Occupancy {
       this.buckets.push(bucket)
       this.byChannel.set(bucket.channel, bucket)
     }
+    // Events published while the subscription was down are read from the logs.
+    redis.onRestored(() => {
+      if (this.started && !this.closed) for (const b of this.buckets) b.feed.recheck()
+    })
   }
 
   async start(handler: OccupancyHandler): Promise<void> {
@@ -109,7 +113,11 @@ export class RedisOccupancy implements Occupancy {
     const field = fieldOf(kind, name)
     const bucket = this.bucketOf(field)
     bucket.held.add(field)
-    return this.call<number>(bucket, ENTER, [field]).then((r) => r === 1)
+    return this.call<number>(bucket, ENTER, [field]).then((r) => {
+      // Listed again: this node had been taken for dead, so Redis lost its other names here.
+      if (r >= 2) bucket.dirty = true
+      return r % 2 === 1
+    })
   }
 
   leave(kind: OccupancyKind, name: string): Promise<boolean> {
@@ -137,7 +145,11 @@ export class RedisOccupancy implements Occupancy {
     if (!waiting) bucket.pending.set(field, (waiting = new Set()))
     waiting.add(pending)
     try {
-      const [won, epoch, seq] = await this.call<[number, string, number]>(bucket, CLAIM, [listenerId, field])
+      const [won, epoch, seq, again] = await this.call<[number, string, number, number]>(bucket, CLAIM, [
+        listenerId,
+        field,
+      ])
+      if (again === 2) bucket.dirty = true
       // Won, then lost again to an event this node already handed on: it was never this listener's.
       if (won !== 1 || pending.endedAt > seq) return false
       // Answered in an epoch the events are not in (Redis restarted): the next heartbeat checks it.
@@ -173,6 +185,7 @@ export class RedisOccupancy implements Occupancy {
     if (this.closed) return
     this.closed = true
     this.handler = undefined
+    for (const b of this.buckets) b.feed.stop()
     if (!this.started) return
     await Promise.allSettled(this.buckets.map((b) => this.redis.unsubscribe(b.channel, this.onMessage)))
     const dropped = await Promise.allSettled(
@@ -199,7 +212,7 @@ export class RedisOccupancy implements Occupancy {
       const [alive, done, epoch, seq, vacated] = await this.call<[number, number, string, number, string[]]>(
         bucket,
         BEAT,
-        [this.nodeTimeoutMs, STEP],
+        [STEP],
       )
       for (const field of vacated) this.caused(field, 'vacated')
       bucket.feed.observe({ epoch, seq })
@@ -219,7 +232,6 @@ export class RedisOccupancy implements Occupancy {
     for (const [field, waiting] of bucket.pending) for (const p of waiting) pairs.push(field, p.listenerId)
     for (const [field, c] of claims) pairs.push(field, c.listenerId)
     const [occupied, vacated, lost] = await this.call<[string[], string[], string[]]>(bucket, SYNC, [
-      this.nodeTimeoutMs,
       held.length,
       ...held,
       ...pairs,
@@ -327,7 +339,7 @@ export class RedisOccupancy implements Occupancy {
   /** Runs a bucket script; a failure leaves the bucket to be reconciled at the next heartbeat. */
   private call<T extends RedisReply>(bucket: Bucket, script: LuaScript, args: (string | number)[]): Promise<T> {
     const epoch = `${this.epochPrefix}${++this.epochs}`
-    const common = [bucket.base, bucket.channel, this.redis.publishCommand, epoch, this.nodeId]
+    const common = [bucket.base, bucket.channel, this.redis.publishCommand, epoch, this.nodeId, this.nodeTimeoutMs]
     return this.redis.script<T>(script, [bucket.meta], [...common, ...args]).catch((err: unknown) => {
       bucket.dirty = true
       throw err
