@@ -10,7 +10,14 @@ import type { CliServer } from '../support/cli-server.js'
 import { ClusterNodes, type RedisTarget } from '../support/cluster-nodes.js'
 import { HookReceiver } from '../support/hook-receiver.js'
 import { scratchSchema } from '../support/postgres.js'
-import { assertRedisReachable, dropPrefix, RedisClusterProcesses, redisUrl, uniquePrefix } from '../support/redis.js'
+import {
+  assertRedisReachable,
+  dropPrefix,
+  OwnRedis,
+  RedisClusterProcesses,
+  redisUrl,
+  uniquePrefix,
+} from '../support/redis.js'
 import { Resources } from '../support/server.js'
 import { waitFor } from '../support/wait.js'
 
@@ -244,5 +251,36 @@ describe('a node killed with SIGKILL (processes on one Redis server)', () => {
     await waitFor(() => hooksAbout(hooks, 'sensors/marker').length === 1, 'the marker hook')
     expect(hooksAbout(hooks, 'sensors/1')).toHaveLength(2)
     expect(hooksAbout(hooks, 'sensors/2')).toHaveLength(1)
+  })
+})
+
+describe('Redis restarting empty', () => {
+  it('an in-process listener is told its name ended, and gets it back once the subscriber on another node is back', async () => {
+    const own = res.add(await OwnRedis.start(), (r) => r.destroy())
+    const engine = { type: 'redis' as const, url: own.url, prefix: uniquePrefix(), nodeTimeout: '2s' }
+    const [a, b] = [
+      await res.server({ engine, hooks: { graceMs: 0 } }),
+      await res.server({ engine, hooks: { graceMs: 0 } }),
+    ]
+    const seen: Seen = []
+    const inProcess = a.server.listen('prices/*', (name, { active }) => seen.push([name, active]))
+    await inProcess.ready
+    // The client reconnects (to B again) when B closes its session for the lost engine.
+    const sb = await res.connected(b.url, { reconnect: { minDelayMs: 50, maxDelayMs: 200 } })
+    await sb.subscribe('prices/A', () => {}).ready
+    await told(seen, 1, 'active')
+    await own.stop()
+    await own.start()
+    await waitFor(
+      () => seen.length >= 3 && seen.at(-1)?.[1] === true,
+      'the listener to be told the name ended and then active again',
+      20_000,
+    )
+    expect(seen.slice(0, 3)).toEqual([
+      ['prices/A', true],
+      ['prices/A', false],
+      ['prices/A', true],
+    ])
+    await inProcess.stop()
   })
 })
