@@ -267,6 +267,9 @@ describe('Redis restarting empty', () => {
     await inProcess.ready
     // The client reconnects (to B again) when B closes its session for the lost engine.
     const sb = await res.connected(b.url, { reconnect: { minDelayMs: 50, maxDelayMs: 200 } })
+    // While Redis is down the node refuses connections (503): expected, and retried.
+    const refusals: string[] = []
+    sb.on('error', (e) => refusals.push(e.code))
     await sb.subscribe('prices/A', () => {}).ready
     await told(seen, 1, 'active')
     await own.stop()
@@ -281,6 +284,7 @@ describe('Redis restarting empty', () => {
       ['prices/A', false],
       ['prices/A', true],
     ])
+    expect(refusals.every((code) => code === 'UNAVAILABLE')).toBe(true)
     await inProcess.stop()
   })
 })
