@@ -57,6 +57,8 @@ export function describeOccupancyContract(name: string, factory: OccupancyFactor
       expect(about(a.events, n)).toEqual(['occupied', 'vacated'])
       expect(about(b.events, n)).toEqual(['occupied', 'vacated'])
       expect(a.events[0]).toEqual({ kind: 'channel', name: n, change: 'occupied' })
+      // Transitions made by enter/leave are reported through their results, never `onCaused`.
+      expect([...a.caused, ...b.caused]).toEqual([])
       await closeAll([a, b])
     })
 
