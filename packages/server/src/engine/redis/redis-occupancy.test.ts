@@ -21,7 +21,7 @@ import { RedisKeys } from './keys.js'
 import { RedisConnection } from './redis-connection.js'
 import { bucketIndex, RedisOccupancy } from './redis-occupancy.js'
 
-const silent = pino({ level: process.env.LOG ?? 'silent' })
+const silent = pino({ level: 'silent' })
 /** Long enough that a node the test keeps alive never expires on its own. */
 const LONG = 60_000
 /** Short enough to wait out: a node that stops beating counts as dead after this. */
