@@ -1,5 +1,6 @@
 // Bundles the client: CJS for require() users and a minified browser IIFE (global `Switchboard`).
-// The ESM build and .d.ts come from tsc. @switchboard/protocol is inlined; `ws` stays external.
+// The ESM build and .d.ts come from tsc. @switchboard/protocol is inlined; `ws` and `eventsource`
+// stay external.
 import { build } from 'esbuild'
 import { fileURLToPath } from 'node:url'
 
@@ -20,7 +21,7 @@ await Promise.all([
     outfile: 'dist/cjs/node.cjs',
     format: 'cjs',
     platform: 'node',
-    external: ['ws'],
+    external: ['ws', 'eventsource'],
   }),
   build({
     ...common,

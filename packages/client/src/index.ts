@@ -17,6 +17,9 @@ export type { ConnectionState } from './connection/state-machine.js'
 export type {
   ClientTransport,
   ClientTransportEvents,
+  EventSourceConstructor,
+  EventSourceLike,
+  FetchFunction,
   TransportFactory,
   UpgradeRefusal,
   UpgradeResponse,

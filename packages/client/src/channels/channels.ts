@@ -45,8 +45,10 @@ export class Channels {
   constructor(private readonly conn: Connection) {
     conn.push.msg = (m) => this.onPublication(m)
     conn.push.unsubbed = (m) => this.end(m.ch, new SwitchboardError(m.code, m.msg))
-    conn.onRestore(() => {
-      for (const group of this.groups.values()) this.sendSubscribe(group)
+    // After a switch of transport every channel resumes where it was, whether or not the app asked
+    // for recovery after drops: for the app nothing happened, so nothing may be missing.
+    conn.onRestore((reason) => {
+      for (const group of this.groups.values()) this.sendSubscribe(group, reason === 'switch')
     })
   }
 
@@ -93,9 +95,9 @@ export class Channels {
     return { publications: r.pubs.map((p) => ({ data: p.d, offset: p.o, epoch: r.e })), epoch: r.e, offset: r.o }
   }
 
-  private sendSubscribe(group: Group): void {
+  private sendSubscribe(group: Group, resume = false): void {
     const body: { t: 'sub'; ch: string; since?: StreamPosition } = { t: 'sub', ch: group.channel }
-    if (group.recover && group.position && !group.pattern) {
+    if ((group.recover || resume) && group.position && !group.pattern) {
       body.since = group.position
       group.held = []
     }

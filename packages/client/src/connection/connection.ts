@@ -8,12 +8,13 @@ import {
 } from '@switchboard/protocol'
 import { Emitter } from '../emitter.js'
 import { SwitchboardError } from '../errors.js'
-import type { TransportFactory } from '../transport/transport.js'
-import { Attempt } from './attempt.js'
+import type { TransportName } from '../transport/names.js'
+import { Attempt, type AttemptEvents, type NamedTransport } from './attempt.js'
 import { Backoff } from './backoff.js'
 import { Outbox, type RequestBody } from './outbox.js'
 import { transition, type ConnectionEvent, type ConnectionState, type Effect, type Step } from './state-machine.js'
 import { TokenRefresher } from './token-refresh.js'
+import { WebSocketProbe } from './websocket-probe.js'
 
 export type { RequestBody } from './outbox.js'
 /** Messages that are not requests (no id, no answer), e.g. a provider's answer to an invocation. */
@@ -28,7 +29,12 @@ export interface RequestOptions {
 export interface ConnectionOptions {
   urls: string[]
   token?: string | (() => Promise<string>)
-  transport: TransportFactory
+  /** In the order to try them. */
+  transports: NamedTransport[]
+  /** A transport that does not open within this is given up for the next one. */
+  transportTimeoutMs: number
+  /** On a fallback transport, WebSocket is tried again in the background this often. */
+  probeIntervalMs: number
   minDelayMs: number
   maxDelayMs: number
   offlineQueueLimit: number
@@ -41,7 +47,11 @@ export type PushHandlers = { [K in ServerPushType]?: (m: Extract<ServerPush, { t
 export interface ConnectionEvents extends Record<string, unknown> {
   state: ConnectionState
   error: SwitchboardError
+  transport: TransportName
 }
+
+/** What a restore callback is told: after a new connection, or after a switch of transport. */
+export type RestoreReason = 'reconnect' | 'switch'
 
 /**
  * One logical connection across many transport attempts over time: reconnects with backoff and
@@ -63,12 +73,23 @@ export class Connection extends Emitter<ConnectionEvents> {
   /** Refreshes the token before it expires; only when `options.token` is a function. */
   private readonly refresher: TokenRefresher | undefined
   private connectWaiters: { resolve(): void; reject(e: SwitchboardError): void }[] = []
-  private readonly restorers: (() => void)[] = []
+  private readonly restorers: ((reason: RestoreReason) => void)[] = []
   /** Events not yet handled, oldest first (see `fire`). */
   private readonly pendingEvents: ConnectionEvent[] = []
+  /** The transport that last worked: tried first next time. */
+  private preferred: TransportName | undefined
+  private readonly probe: WebSocketProbe
 
   constructor(private readonly options: ConnectionOptions) {
     super()
+    const websocket = options.transports.find((t) => t.name === 'websocket')
+    this.probe = new WebSocketProbe(options.probeIntervalMs, {
+      launch: (events) => this.startAttempt([websocket as NamedTransport], events),
+      unanswered: () => this.outbox.unanswered,
+      handOver: () => this.fire({ type: 'switch' }),
+      release: () => this.outbox.flush(),
+      adopted: this.attemptEvents(),
+    })
     this.backoff = new Backoff(options.minDelayMs, options.maxDelayMs)
     this.outbox = new Outbox(options.offlineQueueLimit, (frame) => this.attempt?.send(frame))
     const fetchToken = options.token
@@ -104,12 +125,19 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.fire({ type: 'close' })
   }
 
-  /** Registers state to re-send after every (re)connect, before queued operations. */
-  onRestore(restore: () => void): void {
+  /** The transport carrying the session now, or null when not connected. */
+  get transport(): TransportName | null {
+    return (this.state === 'connected' && this.attempt?.transportName) || null
+  }
+
+  /** Registers state to re-send after every (re)connect or transport switch, before queued operations. */
+  onRestore(restore: (reason: RestoreReason) => void): void {
     this.restorers.push(restore)
   }
 
   request<R>(body: RequestBody, options: RequestOptions = {}): Promise<R> {
+    // While handing over to a new transport, requests wait for the new session.
+    if (this.state === 'connected' && this.probe.holding) return this.outbox.enqueue<R>(body, options.timeoutMs)
     if (this.state === 'connected') return this.outbox.send<R>(body, options.timeoutMs)
     if (this.state === 'closed') return Promise.reject(new SwitchboardError('CLOSED', 'the client is closed'))
     if (!options.queue) return Promise.reject(new SwitchboardError('DISCONNECTED', 'not connected'))
@@ -145,6 +173,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   private step(event: ConnectionEvent): void {
+    // A switch queued behind other events may find its probe gone.
+    if (event.type === 'switch' && !this.probe.holding) return
     const step = transition(this.state, event, { renewableToken: typeof this.options.token === 'function' })
     if (!step) return
     const previous = this.state
@@ -158,6 +188,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       case 'openTransport':
         return this.open()
       case 'closeTransport':
+        this.probe.cancel()
         this.refresher?.stop()
         this.attempt?.abandon(CloseCode.NORMAL, 'client closed')
         this.attempt = undefined
@@ -173,8 +204,28 @@ export class Connection extends Emitter<ConnectionEvents> {
       case 'resetBackoff':
         return this.backoff.reset()
       case 'restore':
-        for (const restore of this.restorers) restore()
+        for (const restore of this.restorers) restore('reconnect')
         return
+      case 'restoreSwitched':
+        for (const restore of this.restorers) restore('switch')
+        return
+      case 'adoptProbe': {
+        const { attempt, welcome } = this.probe.adopt() as NonNullable<ReturnType<WebSocketProbe['adopt']>>
+        this.attempt?.abandon(CloseCode.NORMAL, 'switched to websocket')
+        this.attempt = attempt
+        this.user = welcome.user
+        this.clientId = welcome.client
+        this.refresher?.start(attempt.token)
+        return
+      }
+      case 'announceTransport': {
+        const name = this.attempt?.transportName
+        if (!name) return
+        this.preferred = name
+        if (name !== 'websocket' && this.options.transports.some((t) => t.name === 'websocket')) this.probe.schedule()
+        this.emit('transport', name)
+        return
+      }
       case 'flushQueue':
         return this.outbox.flush()
       case 'failInFlight':
@@ -203,39 +254,52 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   private open(): void {
+    // The transport that worked last time first, then the others in the configured order.
+    const preferred = this.options.transports.filter((t) => t.name === this.preferred)
+    const order = [...preferred, ...this.options.transports.filter((t) => t.name !== this.preferred)]
+    this.attempt = this.startAttempt(order, this.attemptEvents())
+  }
+
+  private startAttempt(transports: NamedTransport[], events: AttemptEvents): Attempt {
     const urls = this.options.urls
     const attempt = new Attempt(
       {
         url: urls[this.urlIndex % urls.length] as string,
         token: this.options.token,
-        transport: this.options.transport,
+        transports,
+        transportTimeoutMs: this.options.transportTimeoutMs,
         agent: this.options.agent,
       },
-      {
-        onWelcome: (welcome) => {
-          this.user = welcome.user
-          this.clientId = welcome.client
-          this.refresher?.start(attempt.token)
-          this.fire({ type: 'welcome' })
-        },
-        onMessage: (m) => this.onMessage(m),
-        onInvalidFrame: (error) => this.emit('error', error),
-        onEnd: (end) => this.fire({ type: 'ended', ...end }),
-      },
+      events,
     )
-    this.attempt = attempt
     void attempt.start()
+    return attempt
+  }
+
+  /** The connection's handlers for the events of its current attempt. */
+  private attemptEvents(): AttemptEvents {
+    return {
+      onWelcome: (welcome) => {
+        this.user = welcome.user
+        this.clientId = welcome.client
+        this.refresher?.start(this.attempt?.token)
+        this.fire({ type: 'welcome' })
+      },
+      onMessage: (m) => this.onMessage(m),
+      onInvalidFrame: (error) => this.emit('error', error),
+      onEnd: (end) => this.fire({ type: 'ended', ...end }),
+    }
   }
 
   private onMessage(m: ServerMessage): void {
     switch (m.t) {
       case 'ok':
         this.outbox.settle(m.id, m.r)
-        return
+        return this.probe.answered()
       case 'err': {
         const error = SwitchboardError.from(m.code, m.msg, m.data)
         if (m.id === undefined || !this.outbox.settle(m.id, undefined, error)) this.emit('error', error)
-        return
+        return this.probe.answered()
       }
       default:
         ;(this.push[m.t] as ((m: ServerPush) => void) | undefined)?.(m)

@@ -26,7 +26,8 @@ interface SendBody {
  * `POST /send` `{"seq":n,"frames":["<frame>",…],"close"?:true}` with the session header: the
  * client → server half of both fallback transports. `seq` numbers the first frame; frames the
  * session already has (a body retried after its answer was lost) are skipped, so every frame is
- * handled once and in order. `close` ends the session (the client closed). 204 when taken.
+ * handled once and in order. `close` ends the session (the client closed or gave the session
+ * up), whatever `seq` says. 204 when taken.
  */
 export function sendEndpoint(deps: SendDeps): RouteHandler {
   // Like the WebSocket's hard frame limit: room for a few frames at the limit, cut beyond it.
@@ -45,8 +46,10 @@ export function sendEndpoint(deps: SendDeps): RouteHandler {
     const body = sendBody(raw)
     const receipt = transport.receive(body.seq, body.frames)
     if (receipt === 'over') throw new SwitchboardError('NOT_FOUND', 'the session is over')
-    if (receipt === 'gap') throw new SwitchboardError('INVALID_MESSAGE', `frames before seq ${body.seq} are missing`)
+    // A goodbye ends the session even after a gap: a client that lost its way says it, too.
     if (body.close) transport.closeByPeer()
+    else if (receipt === 'gap')
+      throw new SwitchboardError('INVALID_MESSAGE', `frames before seq ${body.seq} are missing`)
     res.writeHead(204, { 'cache-control': 'no-store' }).end()
   })
 }
