@@ -1,14 +1,28 @@
 import net from 'node:net'
 
+interface Pair {
+  client: net.Socket
+  upstream: net.Socket
+  /** The response to the request just forwarded is to be dropped, and the connection cut. */
+  dropNext?: (dropped: string) => void
+}
+
 /**
  * A loopback TCP proxy for fault injection: `cut()` drops every connection at once (the
- * client sees the TCP connection die), `pause()`/`resume()` stop accepting and forwarding.
+ * client sees the TCP connection die), `down()`/`up()` refuse and accept again, `silence()`
+ * forwards nothing.
+ * It also plays a few HTTP-aware middleboxes: one that refuses WebSocket upgrades, and one that
+ * loses the response to a chosen request after the server has handled it.
  */
 export class TcpProxy {
   private readonly server: net.Server
-  private readonly pairs = new Set<[net.Socket, net.Socket]>()
+  private readonly pairs = new Set<Pair>()
   private blackhole = false
   private refusing = false
+  private upgradesRefused = false
+  private dropArmed: { pattern: RegExp; resolve: (dropped: string) => void } | undefined
+  /** `METHOD /path` of every HTTP request that went through, in order. */
+  readonly requests: string[] = []
   port = 0
 
   constructor(private readonly targetPort: number) {
@@ -31,9 +45,9 @@ export class TcpProxy {
 
   /** Destroys every proxied connection. */
   cut(): void {
-    for (const [a, b] of this.pairs) {
-      a.destroy()
-      b.destroy()
+    for (const { client, upstream } of this.pairs) {
+      client.destroy()
+      upstream.destroy()
     }
     this.pairs.clear()
   }
@@ -53,6 +67,20 @@ export class TcpProxy {
     this.blackhole = on
   }
 
+  /** While on, WebSocket upgrades are answered 404, like a proxy that strips `Upgrade`. */
+  refuseUpgrades(on = true): void {
+    this.upgradesRefused = on
+  }
+
+  /**
+   * The next request whose bytes match `pattern` reaches the server, but the server's response
+   * is thrown away and the connection cut: the client never learns the answer. Resolves with
+   * the bytes dropped.
+   */
+  dropResponseTo(pattern: RegExp): Promise<string> {
+    return new Promise((resolve) => (this.dropArmed = { pattern, resolve }))
+  }
+
   async close(): Promise<void> {
     this.cut()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
@@ -64,14 +92,33 @@ export class TcpProxy {
       return
     }
     const upstream = net.connect(this.targetPort, '127.0.0.1')
-    const pair: [net.Socket, net.Socket] = [client, upstream]
+    const pair: Pair = { client, upstream }
     this.pairs.add(pair)
-    const forward = (from: net.Socket, to: net.Socket) =>
-      from.on('data', (chunk) => {
-        if (!this.blackhole) to.write(chunk)
-      })
-    forward(client, upstream)
-    forward(upstream, client)
+    client.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('latin1')
+      for (const m of text.matchAll(/^(GET|POST|PUT|PATCH|DELETE|OPTIONS|HEAD) (\S+)/gm)) {
+        this.requests.push(`${m[1]} ${m[2]}`)
+      }
+      if (this.upgradesRefused && /^upgrade: *websocket/im.test(text)) {
+        client.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
+        upstream.destroy()
+        return
+      }
+      if (this.dropArmed?.pattern.test(text)) {
+        pair.dropNext = this.dropArmed.resolve
+        this.dropArmed = undefined
+      }
+      if (!this.blackhole) upstream.write(chunk)
+    })
+    upstream.on('data', (chunk: Buffer) => {
+      if (pair.dropNext) {
+        pair.dropNext(chunk.toString())
+        pair.dropNext = undefined
+        end()
+        return
+      }
+      if (!this.blackhole) client.write(chunk)
+    })
     const end = () => {
       this.pairs.delete(pair)
       client.destroy()

@@ -86,13 +86,20 @@ export async function openSession(
   return (await r.json()) as { session: string; ticket?: string }
 }
 
-/** Repeats `request` through network failures, a few times; an HTTP error status ends at once. */
-export async function retrying(request: () => Promise<Response>, signal: AbortSignal): Promise<Response> {
+/**
+ * Repeats `request` (and reading its answer) through network failures, a few times; an HTTP
+ * error status ends at once.
+ */
+export async function retrying<T>(
+  request: () => Promise<Response>,
+  read: (r: Response) => Promise<T>,
+  signal: AbortSignal,
+): Promise<T> {
   for (let failures = 1; ; failures++) {
     try {
       const r = await request()
-      if (r.ok) return r
-      throw await answered(r)
+      if (!r.ok) throw await answered(r)
+      return await read(r)
     } catch (err) {
       if (err instanceof TransportEnd || signal.aborted || failures > RETRIES) throw err
       await pause(failures)
@@ -131,7 +138,11 @@ export class Uplink {
     const frames = this.queue.slice(0, 1000)
     const body = { seq: this.seq, frames }
     try {
-      await retrying(() => this.fetchImpl(this.url, this.init(body)), this.signal)
+      await retrying(
+        () => this.fetchImpl(this.url, this.init(body)),
+        async () => {},
+        this.signal,
+      )
     } catch (err) {
       if (!this.signal.aborted) this.fail(err instanceof TransportEnd ? err : unreachable())
       return

@@ -44,7 +44,11 @@ export function longpollTransport(fetchImpl: FetchFunction): TransportFactory {
       let received = 0
       while (!closed) {
         const headers = { [SESSION_HEADER]: id, 'x-switchboard-ack': String(received) }
-        const answer = (await (await retrying(() => fetchImpl(url, { headers, signal }), signal)).json()) as PollAnswer
+        const answer = await retrying(
+          () => fetchImpl(url, { headers, signal }),
+          (r) => r.json() as Promise<PollAnswer>,
+          signal,
+        )
         answer.frames.forEach((frame, i) => {
           if (closed || answer.seq + i <= received) return
           received = answer.seq + i
