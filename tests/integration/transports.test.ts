@@ -1,6 +1,7 @@
 // SPEC §5: choosing a transport, falling back, remembering, probing WebSocket again and switching
 // over without losing, repeating or reordering anything; and the long-polling guarantees when a
 // TCP connection is cut in the middle of a poll or a /send.
+import http from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { TransportName } from '@switchboard/client'
 import { Resources } from '../support/server.js'
@@ -174,5 +175,97 @@ describe('long-polling through TCP cuts', () => {
     expect(history.publications.map((p) => p.data)).toEqual(['once', 'after'])
     expect((await server.records.get('cut/rec'))?.version).toBe(1)
     expect(sb.clientId).toBe(id)
+  })
+})
+
+/** The long-polling wire by hand (docs/protocol.md §11): /connect, /send, /poll. */
+async function rawLongpoll(base: string) {
+  const json = { 'content-type': 'application/json' }
+  const opened = await fetch(`${base}/connect`, { method: 'POST', headers: json, body: '{"transport":"longpoll"}' })
+  const { session } = (await opened.json()) as { session: string }
+  let seq = 1
+  let received = 0
+  const headers = { 'x-switchboard-session': session }
+  return {
+    async send(...messages: object[]) {
+      const body = JSON.stringify({ seq, frames: messages.map((m) => JSON.stringify(m)) })
+      seq += messages.length
+      expect((await fetch(`${base}/send`, { method: 'POST', headers: { ...json, ...headers }, body })).status).toBe(204)
+    },
+    /** One poll; acknowledges everything received before it. */
+    async poll(): Promise<{ messages: { t: string }[]; close?: { code: number } }> {
+      const r = await fetch(`${base}/poll`, { headers: { ...headers, 'x-switchboard-ack': String(received) } })
+      const answer = (await r.json()) as { seq: number; frames: object[]; close?: { code: number } }
+      received = answer.seq + answer.frames.length - 1
+      return { messages: answer.frames.flat() as { t: string }[], close: answer.close }
+    },
+  }
+}
+
+describe('the session rules on the fallback transports', () => {
+  it('long-polling: a client that stops polling is closed as a slow consumer (4002), and told so', async () => {
+    const { url } = await res.server({ limits: { maxBufferedBytes: 8192 } })
+    const raw = await rawLongpoll(url)
+    await raw.send({ t: 'hello', id: 0, v: 1 }, { t: 'sub', id: 1, ch: 'busy/1' })
+    const answered: string[] = []
+    while (!answered.includes('ok')) answered.push(...(await raw.poll()).messages.map((m) => m.t))
+    const publisher = await res.connected(url)
+    // It does not poll while these pile up on the server.
+    for (let i = 0; i < 40; i++) await publisher.publish('busy/1', 'x'.repeat(400))
+    const last = await raw.poll()
+    expect(last.close).toEqual({ code: 4002, reason: expect.stringContaining('slow consumer') })
+  })
+
+  it('long-polling: a client that never answers pings is closed with HEARTBEAT_TIMEOUT (4001)', async () => {
+    const { url } = await res.server({ server: { heartbeat: { intervalMs: 50, timeoutMs: 300 } } })
+    const raw = await rawLongpoll(url)
+    await raw.send({ t: 'hello', id: 0, v: 1 })
+    const seen: string[] = []
+    let close: { code: number } | undefined
+    await waitFor(async () => {
+      const answer = await raw.poll()
+      seen.push(...answer.messages.map((m) => m.t))
+      close = answer.close
+      return close
+    }, 'the close')
+    expect(seen).toContain('ping')
+    expect(close).toMatchObject({ code: 4001 })
+  })
+
+  it('SSE: a reader that stops reading is closed as a slow consumer (4002), others keep receiving', async () => {
+    const { url, server } = await res.server({ limits: { maxBufferedBytes: 64 * 1024 } })
+    const json = { 'content-type': 'application/json' }
+    const opened = await fetch(`${url}/connect`, { method: 'POST', headers: json, body: '{"transport":"sse"}' })
+    const { session, ticket } = (await opened.json()) as { session: string; ticket: string }
+    const stream = await new Promise<http.IncomingMessage>((resolve) =>
+      http.get(`${url}/sse?ticket=${ticket}`, resolve),
+    )
+    stream.pause() // reads nothing from now on: the socket buffers fill up
+    const frames = (...m: object[]) => JSON.stringify({ seq: 1, frames: m.map((x) => JSON.stringify(x)) })
+    const headers = { ...json, 'x-switchboard-session': session }
+    const sent = await fetch(`${url}/send`, {
+      method: 'POST',
+      headers,
+      body: frames({ t: 'hello', id: 0, v: 1 }, { t: 'sub', id: 1, ch: 'big/1' }),
+    })
+    expect(sent.status).toBe(204)
+    const publisher = await res.connected(url)
+    const healthy: unknown[] = []
+    await publisher.subscribe('big/1', (d) => healthy.push(d)).ready
+    expect(server.connectionCount()).toBe(2)
+    let n = 0
+    const chunk = 'y'.repeat(8 * 1024)
+    while (server.connectionCount() === 2 && n < 5000) {
+      await publisher.publish('big/1', chunk)
+      n++
+    }
+    expect(server.connectionCount()).toBe(1)
+    let text = ''
+    stream.setEncoding('utf8')
+    stream.on('data', (d: string) => (text += d))
+    stream.resume()
+    await new Promise((resolve) => stream.once('end', resolve))
+    expect(text).toMatch(/event: close\ndata: \{"code":4002,/)
+    await waitFor(() => healthy.length === n, 'the healthy subscriber to receive everything')
   })
 })

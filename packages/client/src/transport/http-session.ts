@@ -53,14 +53,17 @@ const unsaid: [url: string, session: string][] = []
  * up does not linger there (in presence, as an RPC provider) until the heartbeat timeout.
  * Fire and forget; `keepalive` lets it outlive a closing page.
  */
-export function goodbye(fetchImpl: FetchFunction, base: string, session: string): void {
-  const url = endpoint(base, '/send')
-  fetchImpl(url, {
+export function goodbye(fetchImpl: FetchFunction, base: string, session: string, again = true): void {
+  fetchImpl(endpoint(base, '/send'), {
     method: 'POST',
     headers: { 'content-type': 'application/json', [SESSION_HEADER]: session },
     body: '{"seq":1,"frames":[],"close":true}',
     keepalive: true,
-  }).catch(() => unsaid.length < 16 && unsaid.push([base, session]))
+  }).catch(() => {
+    // Said once more at the next successful /connect (the newest few only: a server gone for
+    // good must not crowd out the others).
+    if (again && unsaid.push([base, session]) > 8) unsaid.shift()
+  })
 }
 
 /** `POST /connect`: a new session on the server, addressed by the secret it answers with. */
@@ -82,7 +85,7 @@ export async function openSession(
     throw unreachable()
   }
   if (!r.ok) throw await answered(r)
-  for (const [url, session] of unsaid.splice(0)) goodbye(fetchImpl, url, session)
+  for (const [url, session] of unsaid.splice(0)) goodbye(fetchImpl, url, session, false)
   return (await r.json()) as { session: string; ticket?: string }
 }
 
