@@ -134,6 +134,20 @@ describe('switching back to WebSocket', () => {
   })
 })
 
+describe('the upstream half (POST /send)', () => {
+  for (const transport of ['sse', 'longpoll'] as const) {
+    it(`${transport}: large messages sent together leave in bodies the server accepts`, async () => {
+      const { url } = await res.server({ limits: { maxMessageBytes: 400 * 1024 } })
+      const sb = await res.connected(url, { transports: [transport] })
+      const id = sb.clientId
+      const big = (i: number) => ({ i, pad: 'z'.repeat(300 * 1024) })
+      const acks = await Promise.all([0, 1, 2, 3].map((i) => sb.publish('big/1', big(i))))
+      expect(acks.map((a) => a.offset)).toEqual([1, 2, 3, 4])
+      expect(sb.clientId).toBe(id)
+    })
+  }
+})
+
 describe('long-polling through TCP cuts', () => {
   it('a poll answer lost on its way is sent again by the next poll: nothing lost, nothing twice', async () => {
     const { url, port } = await res.server(HISTORY)

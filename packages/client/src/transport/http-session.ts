@@ -138,7 +138,13 @@ export class Uplink {
   }
 
   private async post(): Promise<void> {
-    const frames = this.queue.slice(0, 1000)
+    // At most 1000 frames and 256 KiB a body (at least one frame): under every server's limit.
+    let n = 0
+    for (let size = 0; n < this.queue.length && n < 1000; n++) {
+      size += (this.queue[n] as string).length
+      if (n > 0 && size > 256 * 1024) break
+    }
+    const frames = this.queue.slice(0, n)
     const body = { seq: this.seq, frames }
     try {
       await retrying(

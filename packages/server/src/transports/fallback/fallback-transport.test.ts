@@ -186,7 +186,7 @@ describe('POST /send', () => {
   it('a body over the hard limit is refused and closes the session with 1009', async () => {
     const t = await start()
     const { session, recorded } = await t.connect('longpoll')
-    const r = await t.send(session, { seq: 1, frames: ['x'.repeat(80 * 1024)] })
+    const r = await t.send(session, { seq: 1, frames: ['x'.repeat(600 * 1024)] })
     expect(r.status).toBe(413)
     expect(recorded.closes).toEqual([{ code: 1009, reason: 'a /send body exceeded the size limit' }])
   })

@@ -30,8 +30,9 @@ interface SendBody {
  * up), whatever `seq` says. 204 when taken.
  */
 export function sendEndpoint(deps: SendDeps): RouteHandler {
-  // Like the WebSocket's hard frame limit: room for a few frames at the limit, cut beyond it.
-  const maxBody = Math.min(deps.maxMessageBytes * 2 + 64 * 1024, 256 * 1024 * 1024)
+  // Like the WebSocket's hard frame limit (twice maxMessageBytes), and never under the 256 KiB
+  // a client puts in one body when it batches frames.
+  const maxBody = Math.min(Math.max(deps.maxMessageBytes * 2, 512 * 1024) + 64 * 1024, 256 * 1024 * 1024)
   return fallbackRoute(deps.cors, 'POST', async (req, res) => {
     const transport = sessionOf(req, deps.directory)
     let raw: unknown
