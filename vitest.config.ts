@@ -17,8 +17,9 @@ export default defineConfig({
     // `npm test` still type-checks everything through the build first.
     alias: {
       '@switchboard/protocol': src('protocol'),
+      // The more specific entries first: '@switchboard/server' would also match their sub-paths.
+      '@switchboard/server/contract': fileURLToPath(new URL('./packages/server/src/contract.ts', import.meta.url)),
       '@switchboard/server': src('server'),
-      // The more specific entry first: '@switchboard/storage' would also match its sub-path.
       '@switchboard/storage/contract': fileURLToPath(
         new URL('./packages/storage/src/contract/index.ts', import.meta.url),
       ),

@@ -22,6 +22,7 @@ const cases: { name: string; frame: string; code: string; id?: number }[] = [
     name: 'oversized frame',
     frame: JSON.stringify({ t: 'pub', id: 12, ch: 'a', d: 'x'.repeat(70_000) }),
     code: 'TOO_LARGE',
+    id: 12, // read from the frame's head, without parsing the rest
   },
   { name: 'deeply nested JSON', frame: `{"t":"pub","id":13,"ch":"a","d":${deep(100)}}`, code: 'INVALID_DATA', id: 13 },
   {

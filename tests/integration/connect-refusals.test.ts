@@ -48,11 +48,13 @@ describe('sb.connect() when the server refuses', () => {
   it('a token function that fails rejects connect() with AUTH_FAILED and the client stops', async () => {
     const { url } = await res.server({ auth: { anonymous: false, jwt: { secret: SECRET } } })
     const sb = res.client(url, { token: () => Promise.reject(new Error('login service down')) })
+    const errors = errorsOf(sb)
     await expect(within(sb.connect(), 'connect()')).rejects.toMatchObject({
       code: 'AUTH_FAILED',
       message: expect.stringMatching(/login service down/),
     })
     expect(sb.state).toBe('closed')
+    expect(errors.map((e) => e.code)).toEqual(['AUTH_FAILED'])
   })
 
   it('over limits.maxConnectionsPerIp: connect() rejects with TOO_MANY_CONNECTIONS, the client retries and connects once a slot frees', async () => {
@@ -148,6 +150,7 @@ describe('a connection refused at the upgrade with an HTTP status (as a proxy ma
     res.add(server, (x) => new Promise((r) => x.close(() => r(undefined))))
     res.add(wss, (x) => new Promise((r) => x.close(() => r(undefined))))
     const sb = res.client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+    const errors = errorsOf(sb)
     const up = connectedAgain(sb)
     await expect(within(sb.connect(), 'connect()')).rejects.toMatchObject({
       code: 'RATE_LIMITED',
@@ -155,5 +158,6 @@ describe('a connection refused at the upgrade with an HTTP status (as a proxy ma
     })
     await up
     expect(sb.clientId).toBe('c2')
+    expect(errors.map((e) => e.code)).toEqual(['RATE_LIMITED'])
   })
 })

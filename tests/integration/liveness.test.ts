@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net'
+import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
+import { ManualClock } from '@switchboard/server/contract'
 import { Resources } from '../support/server.js'
 import { RawClient } from '../support/raw-client.js'
 import { TcpProxy } from '../support/tcp-proxy.js'
@@ -9,15 +11,18 @@ const res = new Resources()
 afterEach(() => res.cleanup())
 
 describe('slow consumers', () => {
-  it('a consumer that stops reading is closed with SLOW_CONSUMER; a normal subscriber keeps receiving', async () => {
-    const { url, server } = await res.server({ limits: { maxBufferedBytes: '256KiB' } })
+  const FAST = { messagesPerSecond: 100_000, messagesBurst: 100_000 }
+  const socketOf = (c: RawClient) => (c.ws as unknown as { _socket: Socket })._socket
+
+  it('a consumer that stops reading is closed with SLOW_CONSUMER (4002); a normal subscriber keeps receiving', async () => {
+    const { url, server } = await res.server({ limits: { maxBufferedBytes: '256KiB', ...FAST } })
     const normal = await res.connected(url)
     let normalGot = 0
     await normal.subscribe('firehose', () => normalGot++).ready
     const slow = res.add(await RawClient.open(url), (c) => c.close())
     slow.send({ t: 'sub', id: 1, ch: 'firehose' })
     await slow.waitFor((m) => m.t === 'ok' && m.id === 1)
-    ;(slow.ws as unknown as { _socket: Socket })._socket.pause() // stop reading: the kernel buffers fill up
+    socketOf(slow).pause() // stop reading: the kernel buffers fill up
     const publisher = await res.connected(url)
     const payload = 'x'.repeat(10_000)
     let sent = 0
@@ -26,11 +31,50 @@ describe('slow consumers', () => {
       sent++
     }
     expect(server.connectionCount()).toBe(2) // the slow one is gone
+    // Read again at once: the close frame waits behind the buffered data, within the close grace period.
+    socketOf(slow).resume()
+    expect(await slow.waitClosed()).toEqual({
+      code: 4002,
+      reason: 'slow consumer: outbound buffer exceeded maxBufferedBytes',
+    })
     await waitFor(() => normalGot === sent, 'the normal subscriber to get everything')
-    ;(slow.ws as unknown as { _socket: Socket })._socket.resume()
-    const closed = await slow.waitClosed()
-    // The close frame queues behind the unread data; if the grace period cut it first, 1006.
-    expect([4002, 1006]).toContain(closed.code)
+  })
+
+  it('the SDK, cut as a slow consumer, reconnects and recovers every message (recover: true)', async () => {
+    const logged: { msg?: string; client?: string }[] = []
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) })
+    const { url, port, server } = await res.server(
+      { channels: { 'firehose/**': { history: { size: 10_000 } } }, limits: { maxBufferedBytes: '256KiB', ...FAST } },
+      { logger },
+    )
+    const proxy = res.add(await new TcpProxy(port).start(), (p) => p.close())
+    const sb = await res.connected(proxy.url)
+    const errors: string[] = []
+    sb.on('error', (e) => errors.push(e.code))
+    const got: number[] = []
+    const s = sb.subscribe('firehose/1', (d) => got.push((d as { n: number }).n), { recover: true })
+    await s.ready
+    const firstClientId = sb.clientId
+    const publisher = await res.connected(url)
+    const pad = 'x'.repeat(10_000)
+    proxy.stall() // the SDK's connection stops reading
+    let sent = 0
+    while (server.connectionCount() === 2 && sent < 5000) await publisher.publish('firehose/1', { n: sent++, pad })
+    expect(server.connectionCount()).toBe(1)
+    // The server cut it as a slow consumer, not for anything else.
+    expect(logged).toContainEqual(expect.objectContaining({ msg: 'closing slow consumer', client: firstClientId }))
+    // Missed while cut: several times maxBufferedBytes, so recovery has to page.
+    for (let end = sent + 1000; sent < end;) await publisher.publish('firehose/1', { n: sent++, pad: 'y'.repeat(1024) })
+    const recovered = nextEvent<{ missed: number; complete: boolean }>((l) => s.on('recovered', l), 'recovered')
+    proxy.stall(false)
+    expect(await recovered).toMatchObject({ complete: true })
+    await waitFor(() => got.length >= sent, `all ${sent} messages`)
+    expect(got).toEqual(Array.from({ length: sent }, (_, i) => i))
+    expect(sb.clientId).not.toBe(firstClientId)
+    expect(errors).toEqual(['SLOW_CONSUMER']) // the app is told why it was cut
+    expect(sb.state).toBe('connected')
+    // Only the slow consumer's first connection was cut: recovery itself never trips the limit.
+    expect(logged.filter((l) => l.msg === 'closing slow consumer')).toHaveLength(1)
   })
 })
 
@@ -48,20 +92,27 @@ describe('heartbeats', () => {
     expect(server.connectionCount()).toBe(1)
   })
 
-  it('the server closes a silent peer with HEARTBEAT_TIMEOUT (4001) within the timeout', async () => {
-    const { url } = await res.server({ server: { heartbeat } })
-    const silent = res.add(await RawClient.open(url), (c) => c.close()) // never answers pings
-    const lastFrameAt = Date.now()
-    const closed = await silent.waitClosed()
-    const elapsed = Date.now() - lastFrameAt
-    expect(closed.code).toBe(4001)
-    expect(elapsed).toBeGreaterThanOrEqual(heartbeat.timeoutMs / 2)
-    expect(elapsed).toBeLessThan(heartbeat.timeoutMs + 1500) // scheduling slack on a loaded machine
+  it('the server closes a silent peer with HEARTBEAT_TIMEOUT (4001) once silent for the timeout, not before', async () => {
+    const clock = new ManualClock()
+    const { url, server } = await res.server({ server: { heartbeat } }, { clock })
+    // Its hello is the last frame the server gets from it: it never answers pings.
+    const silent = res.add(await RawClient.open(url), (c) => c.close())
+    clock.advance(heartbeat.timeoutMs / 2)
+    await silent.waitFor((m) => m.t === 'ping')
+    expect(server.connectionCount()).toBe(1)
+    clock.advance(heartbeat.timeoutMs / 2)
+    expect(server.connectionCount()).toBe(0)
+    expect((await silent.waitClosed()).code).toBe(4001)
   })
 
-  it('a connection that never says hello is closed with HANDSHAKE_TIMEOUT (4003)', async () => {
-    const { url } = await res.server({ server: { handshakeTimeoutMs: 200 } })
+  it('a connection that never says hello is closed with HANDSHAKE_TIMEOUT (4003), not before the timeout', async () => {
+    const clock = new ManualClock()
+    const { url, server } = await res.server({ server: { handshakeTimeoutMs: 200 } }, { clock })
     const c = res.add(await RawClient.open(url, { hello: false }), (x) => x.close())
+    clock.advance(200)
+    expect(server.connectionCount()).toBe(1)
+    clock.advance(100) // the sweep after the timeout (it runs every handshakeTimeoutMs / 2)
+    expect(server.connectionCount()).toBe(0)
     expect((await c.waitClosed()).code).toBe(4003)
   })
 
@@ -72,10 +123,9 @@ describe('heartbeats', () => {
     const got: unknown[] = []
     await sb.subscribe('hb/1', (d) => got.push(d)).ready
     const lost = nextEvent<string>((l) => sb.on('state', l), 'the client to notice')
-    const silencedAt = Date.now()
+    // Silenced, the TCP connection stays up: only the client's heartbeat check can notice.
     proxy.silence()
     expect(await lost).toBe('reconnecting')
-    expect(Date.now() - silencedAt).toBeLessThan(heartbeat.timeoutMs + 1500)
     proxy.silence(false)
     await waitFor(() => sb.state === 'connected', 'reconnect')
     const publisher = await res.connected(url)
@@ -92,21 +142,10 @@ describe('drain', () => {
     const b = await res.server()
     const c = res.add(await RawClient.open(a.url), (x) => x.close())
     const sb = await res.connected([a.url, b.url], { reconnect: { minDelayMs: 60_000, maxDelayMs: 60_000 } })
-    const started = Date.now()
     await a.server.close()
     expect((await c.waitClosed()).code).toBe(4000)
     expect(a.server.state).toBe('stopped')
-    // A 60 s backoff would make this time out: SHUTDOWN means reconnect immediately.
+    // A 60 s backoff would make this wait give up: SHUTDOWN means reconnect immediately.
     await waitFor(() => sb.state === 'connected' && b.server.connectionCount() === 1, 'the client on b', 10_000)
-    expect(Date.now() - started).toBeLessThan(10_000)
-  })
-
-  it('/readyz turns 503 while draining, /healthz answers while running', async () => {
-    const { url, server } = await res.server()
-    expect((await fetch(`${url}/healthz`)).status).toBe(200)
-    expect((await fetch(`${url}/readyz`)).status).toBe(200)
-    expect(((await (await fetch(`${url}/readyz`)).json()) as { status: string }).status).toBe('running')
-    await server.close()
-    await expect(fetch(`${url}/healthz`)).rejects.toThrow()
   })
 })

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { SwitchboardError, type Switchboard } from '@switchboard/client'
 import { signDevelopmentToken, type AccessRequest } from '@switchboard/server'
+import { ManualClock } from '@switchboard/server/contract'
 import { RawClient } from '../support/raw-client.js'
 import { Resources } from '../support/server.js'
 import { TcpProxy } from '../support/tcp-proxy.js'
@@ -165,6 +166,27 @@ describe('rpc: failures', () => {
     await ok.ready
     expect(await caller.rpc.call('fast/op')).toBe('fast')
     expect(errors).toEqual([])
+  })
+
+  it('a call times out by the server clock: not a millisecond before its deadline, at it', async () => {
+    const clock = new ManualClock(1_000_000)
+    // Heartbeats far apart, so moving the clock a minute on leaves the connections alone.
+    const heartbeat = { intervalMs: 3_600_000, timeoutMs: 7_200_000 }
+    const { url } = await res.server({ server: { heartbeat } }, { clock })
+    const [provider, caller] = [await res.connected(url), await res.connected(url)]
+    let invoked!: () => void
+    const reached = new Promise<void>((resolve) => (invoked = resolve))
+    await provider.rpc.provide('never/answers', () => (invoked(), new Promise(() => {}))).ready
+    await provider.rpc.provide('fast/op', () => 'fast').ready
+    let outcome: SwitchboardError | undefined
+    const timedOut = failure(caller.rpc.call('never/answers', null, { timeoutMs: 60_000 })).then((e) => (outcome = e))
+    await reached // the server has the call: its deadline is a minute from now on the clock
+    clock.advance(59_999)
+    // A later call's answer comes after anything the server sent the caller before it.
+    expect(await caller.rpc.call('fast/op')).toBe('fast')
+    expect(outcome).toBeUndefined()
+    clock.advance(1)
+    expect((await timedOut).code).toBe('TIMEOUT')
   })
 
   it('the server applies its default timeout and caps what callers ask for', async () => {

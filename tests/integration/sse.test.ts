@@ -126,6 +126,37 @@ describe('GET /sse', () => {
     expect(viaQuery.pubs().map((e) => JSON.parse(e.data as string).n)).toEqual([3, 5])
   })
 
+  it('resumes a backlog larger than maxBufferedBytes in pages: each publication once, in order, then live', async () => {
+    const { url, server } = await res.server({ ...HISTORY, limits: { maxBufferedBytes: '64KiB' } })
+    const first = await openStream(`${url}/sse?channel=chat/a&channel=chat/b`)
+    await server.publish('chat/a', { n: 0 })
+    await waitFor(() => first.pubs().length === 1, 'the first event')
+    const lastId = first.pubs()[0]?.id as string
+    first.close()
+    const pad = 'x'.repeat(2048)
+    for (let n = 1; n <= 100; n++) await server.publish(n % 2 ? 'chat/a' : 'chat/b', { n, pad }) // ~200 KiB
+    const again = await openStream(`${url}/sse?channel=chat/a&channel=chat/b`, { 'last-event-id': lastId })
+    expect(again.status).toBe(200)
+    await waitFor(() => again.events.filter((e) => e.event === '$recovered').length === 2, 'both recoveries')
+    await server.publish('chat/b', { n: 101 })
+    await waitFor(() => again.pubs().length === 101, 'missed and live')
+    const ns = (channel: string) =>
+      again
+        .pubs()
+        .filter((e) => e.event === channel)
+        .map((e) => JSON.parse(e.data as string).n as number)
+    expect(ns('chat/a')).toEqual(Array.from({ length: 50 }, (_, i) => 2 * i + 1))
+    expect(ns('chat/b')).toEqual([...Array.from({ length: 50 }, (_, i) => 2 * i + 2), 101])
+    const recovered = again.events.filter((e) => e.event === '$recovered').map((e) => JSON.parse(e.data as string))
+    expect(recovered).toEqual(
+      expect.arrayContaining([
+        { channel: 'chat/a', missed: 50, complete: true },
+        { channel: 'chat/b', missed: 50, complete: true },
+      ]),
+    )
+    expect(again.ended()).toBe(false)
+  })
+
   it('works with EventSource, which reconnects with Last-Event-ID after the connection drops', async () => {
     const { url, port } = await res.server(HISTORY)
     const proxy = res.add(await new TcpProxy(port).start(), (p) => p.close())

@@ -4,7 +4,7 @@ import {
   type SwitchboardConfigInput,
   type SwitchboardServer,
 } from '@switchboard/server'
-import { Switchboard, type SwitchboardOptions, type TransportName } from '@switchboard/client'
+import { Switchboard, type SwitchboardError, type SwitchboardOptions, type TransportName } from '@switchboard/client'
 
 /**
  * `SWITCHBOARD_TEST_TRANSPORT=sse` (or `longpoll`, `websocket`): every client a test makes uses
@@ -37,9 +37,28 @@ export async function startServer(
   return { server, url, port }
 }
 
-/** Tracks everything a test opens so `cleanup()` closes it even when the test failed. */
+/**
+ * A client whose `error` events fail the test unless the test listens for them itself: a test
+ * that expects an error says so with its own listener (`sb.on('error', …)`, `nextEvent`).
+ */
+class TestClient extends Switchboard {
+  readonly unexpectedErrors: SwitchboardError[] = []
+
+  constructor(url: string | string[], options: SwitchboardOptions) {
+    super(url, options)
+    this.on('error', (e) => {
+      if (this.listenerCount('error') === 1) this.unexpectedErrors.push(e)
+    })
+  }
+}
+
+/**
+ * Tracks everything a test opens so `cleanup()` closes it even when the test failed; cleanup
+ * fails the test if a client emitted an `error` nobody listened for.
+ */
 export class Resources {
   private readonly closers: (() => Promise<unknown> | unknown)[] = []
+  private readonly clients: TestClient[] = []
 
   add<T>(value: T, close: (value: T) => Promise<unknown> | unknown): T {
     this.closers.push(() => close(value))
@@ -53,12 +72,12 @@ export class Resources {
   }
 
   client(url: string | string[], options: SwitchboardOptions = {}): Switchboard {
-    const sb = new Switchboard(url, {
+    const sb = new TestClient(url, {
       reconnect: { minDelayMs: 20, maxDelayMs: 200 },
       ...(TEST_TRANSPORT ? { transports: [TEST_TRANSPORT] } : {}),
       ...options,
     })
-    sb.on('error', () => {})
+    this.clients.push(sb)
     return this.add(sb, (c) => c.close())
   }
 
@@ -71,5 +90,10 @@ export class Resources {
   async cleanup(): Promise<void> {
     const closers = this.closers.splice(0).reverse()
     await Promise.allSettled(closers.map((c) => c()))
+    const unexpected = this.clients.splice(0).flatMap((c) => c.unexpectedErrors)
+    if (unexpected.length > 0) {
+      const list = unexpected.map((e) => `${e.code}: ${e.message}`).join('; ')
+      throw new Error(`a client emitted 'error' events the test did not listen for: ${list}`)
+    }
   }
 }

@@ -9,8 +9,9 @@ interface Pair {
 
 /**
  * A loopback TCP proxy for fault injection: `cut()` drops every connection at once (the
- * client sees the TCP connection die), `down()`/`up()` refuse and accept again, `silence()`
- * forwards nothing.
+ * client sees the TCP connection die), `down()`/`up()` refuse connections, `silence()` drops
+ * bytes, `stall()` stops reading from the server (a client that stops reading).
+ * `hold()` holds every byte both ways until `hold(false)`.
  * It also plays a few HTTP-aware middleboxes: one that refuses WebSocket upgrades, and one that
  * loses the response to a chosen request after the server has handled it.
  */
@@ -18,7 +19,9 @@ export class TcpProxy {
   private readonly server: net.Server
   private readonly pairs = new Set<Pair>()
   private blackhole = false
+  private stalled = false
   private refusing = false
+  private held = false
   private upgradesRefused = false
   private dropArmed: { pattern: RegExp; resolve: (dropped: string) => void } | undefined
   /** `METHOD /path` of every HTTP request that went through, in order. */
@@ -65,6 +68,32 @@ export class TcpProxy {
   /** Keeps connections open but silently drops all bytes both ways (a dead peer). */
   silence(on = true): void {
     this.blackhole = on
+  }
+
+  /**
+   * Stops reading what the server sends (on = true) and resumes it (on = false): the bytes wait
+   * in the socket buffers and the server's own buffer fills, as with a client too slow to read.
+   */
+  stall(on = true): void {
+    this.stalled = on
+    for (const { upstream } of this.pairs) {
+      if (on) upstream.pause()
+      else upstream.resume()
+    }
+  }
+
+  /**
+   * Holds every byte both ways, losing none, until `hold(false)`: connections are accepted
+   * but nothing gets an answer (a database slow to respond). Applies to new connections too.
+   */
+  hold(on = true): void {
+    this.held = on
+    for (const { client, upstream } of this.pairs) {
+      for (const socket of [client, upstream]) {
+        if (on) socket.pause()
+        else socket.resume()
+      }
+    }
   }
 
   /** While on, WebSocket upgrades are answered 404, like a proxy that strips `Upgrade`. */
@@ -119,6 +148,8 @@ export class TcpProxy {
       }
       if (!this.blackhole) client.write(chunk)
     })
+    if (this.stalled) upstream.pause()
+    if (this.held) for (const socket of [client, upstream]) socket.pause()
     const end = () => {
       this.pairs.delete(pair)
       client.destroy()

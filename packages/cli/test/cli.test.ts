@@ -155,6 +155,23 @@ describe('switchboard check', () => {
     expect(stdout).toContain('SWITCHBOARD_WHAT: unknown environment variable')
   })
 
+  it('reports engine: redis, which start refuses, at its line or env var', async () => {
+    freshDir()
+    const message = 'engine.type: the Redis engine is planned, not built in this version: use "memory" (a single node)'
+    writeFileSync(
+      join(cwd, 'switchboard.yaml'),
+      'server: { port: 8080 }\nengine: { type: redis, url: redis://r:6379 }\n',
+    )
+    expect(await complete(['check'])).toMatchObject({ code: 1, stdout: `switchboard.yaml:2:17 ${message}\n` })
+
+    rmSync(join(cwd, 'switchboard.yaml'))
+    const fromEnv = await complete(['check'], {
+      SWITCHBOARD_ENGINE_TYPE: 'redis',
+      SWITCHBOARD_ENGINE_URL: 'redis://r:6379',
+    })
+    expect(fromEnv).toMatchObject({ code: 1, stdout: `SWITCHBOARD_ENGINE_TYPE ${message}\n` })
+  })
+
   it('fails on a missing --config file', async () => {
     freshDir()
     const { code, stdout } = await complete(['check', '--config', 'missing.yaml'])
@@ -196,11 +213,64 @@ describe('switchboard start', () => {
     expect(stderr).not.toMatch(/\n\s+at /)
   })
 
+  it('refuses engine: redis with the same line as check', async () => {
+    freshDir()
+    writeFileSync(join(cwd, 'sb.yaml'), 'engine:\n  type: redis\n  url: redis://r:6379\n')
+    const { code, stderr } = await complete(['start', '--config', 'sb.yaml'])
+    expect(code).toBe(1)
+    expect(stderr).toContain('sb.yaml:2:9 engine.type: the Redis engine is planned, not built in this version')
+    expect(stderr).not.toMatch(/\n\s+at /)
+  })
+
   it('rejects a bad --port before loading anything', async () => {
     freshDir()
     const { code, stderr } = await complete(['start', '--port', 'eighty'])
     expect(code).toBe(1)
     expect(stderr).toContain('expected a port number')
+  })
+})
+
+describe('switchboard rules test', () => {
+  const rules = "channels:\n  'chat/*': { subscribe: 'user != null' }\n"
+  const cases =
+    '- { user: { id: alice }, kind: channels, action: subscribe, name: chat/lobby, expect: allow }\n' +
+    '- { kind: channels, action: subscribe, name: chat/lobby, expect: deny }\n'
+
+  it('tests the permissions file named by --config, ./switchboard.yaml or SWITCHBOARD_PERMISSIONS', async () => {
+    freshDir()
+    writeFileSync(join(cwd, 'permissions.yaml'), rules)
+    writeFileSync(join(cwd, 'cases.yaml'), cases)
+    writeFileSync(join(cwd, 'sb.yaml'), 'permissions: ./permissions.yaml\n')
+    const passed = { code: 0, stdout: '2 cases: 2 passed, 0 failed\n' }
+    expect(await complete(['rules', 'test', '--config', 'sb.yaml', 'cases.yaml'])).toMatchObject(passed)
+    expect(
+      await complete(['rules', 'test', 'cases.yaml'], { SWITCHBOARD_PERMISSIONS: 'permissions.yaml' }),
+    ).toMatchObject(passed)
+    writeFileSync(join(cwd, 'switchboard.yaml'), 'permissions: ./permissions.yaml\n')
+    expect(await complete(['rules', 'test', 'cases.yaml'])).toMatchObject(passed)
+  })
+
+  it('lets a rules file on the command line win over the config, and reports a bad config', async () => {
+    freshDir()
+    writeFileSync(join(cwd, 'permissions.yaml'), rules)
+    writeFileSync(join(cwd, 'open.yaml'), "channels:\n  'chat/*': { subscribe: 'true' }\n")
+    writeFileSync(join(cwd, 'cases.yaml'), cases)
+    writeFileSync(join(cwd, 'sb.yaml'), 'permissions: ./open.yaml\n')
+    expect(await complete(['rules', 'test', '-c', 'sb.yaml', 'permissions.yaml', 'cases.yaml'])).toMatchObject({
+      code: 0,
+      stdout: '2 cases: 2 passed, 0 failed\n',
+    })
+    const bad = await complete(['rules', 'test', 'permissions.yaml', 'cases.yaml'], { SWITCHBOARD_SERVER_PORT: 'x' })
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('SWITCHBOARD_SERVER_PORT server.port: expected integer, got "x"')
+  })
+
+  it('says how to name the rules when neither the command line nor the config does', async () => {
+    freshDir()
+    writeFileSync(join(cwd, 'cases.yaml'), cases)
+    const { code, stderr } = await complete(['rules', 'test', 'cases.yaml'])
+    expect(code).toBe(1)
+    expect(stderr).toContain('no permissions file: give one')
   })
 })
 

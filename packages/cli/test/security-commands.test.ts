@@ -106,7 +106,7 @@ describe('switchboard rules test', () => {
     expect(code).toBe(1)
     expect(out.map((l) => /cases\.yaml:(\d+)/.exec(l)?.[1])).toEqual(['1', '2', '3', '4', '5'])
     expect(out[0]).toMatch(/kind must be one of channels, records, rpc, presence/)
-    expect(out[1]).toMatch(/action must be one of subscribe, publish, history for channels/)
+    expect(out[1]).toMatch(/action must be one of subscribe, publish, history, listen for channels/)
     expect(out[2]).toMatch(/expect must be allow or deny/)
     expect(out[3]).toMatch(/user must be null \(anonymous\) or a mapping with a string id/)
     expect(out[4]).toMatch(/unknown key extra/)

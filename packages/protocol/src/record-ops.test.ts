@@ -85,4 +85,35 @@ describe('record writes', () => {
     expect(applyMutation({ a: 1 }, { kind: 'delete' })).toBeUndefined()
     expect(() => applyMutation({}, { kind: 'set', path: 'a', value: undefined })).toThrow(/missing/)
   })
+
+  it('an update with thousands of paths applies each of them, leaving the input (deeply frozen) untouched', () => {
+    const freeze = <T>(v: T): T => {
+      if (typeof v === 'object' && v !== null) for (const c of Object.values(v)) freeze(c)
+      return Object.freeze(v)
+    }
+    const doc = freeze({ n: { a: 1 }, list: [{ x: 1, y: 2 }, 'b', 'c'], other: { deep: { z: 1 } } })
+    const increment: Record<string, number> = { 'n.a': 1 }
+    for (let i = 0; i < 5000; i++) increment[`m.k${i}`] = i
+    const item = freeze({ x: 1, y: 2 })
+    const out = applyUpdate(doc, {
+      increment,
+      push: { list: item, 'fresh.l': 1 },
+      unset: ['list.0.x', 'list.1', 'n.missing', 'other.none.x'],
+    })
+    expect(out.n).toEqual({ a: 2 })
+    expect(Object.keys(out.m as object)).toHaveLength(5000)
+    expect((out.m as Record<string, number>).k4999).toBe(4999)
+    expect(out.list).toEqual([{ y: 2 }, 'c', { x: 1, y: 2 }])
+    expect(out.fresh).toEqual({ l: [1] })
+    // Untouched parts are shared, not copied; writes never reach the input or a stored item.
+    expect(out.other).toBe(doc.other)
+    expect((out.list as unknown[])[2]).toBe(item)
+    expect(doc).toEqual({ n: { a: 1 }, list: [{ x: 1, y: 2 }, 'b', 'c'], other: { deep: { z: 1 } } })
+  })
+
+  it('a failing operation leaves the input untouched', () => {
+    const doc = Object.freeze({ a: Object.freeze({ b: 1 }), s: 'text' })
+    expect(() => applyUpdate(doc, { increment: { 'a.b': 1, 's.x': 1 } })).toThrow(/s is a string/)
+    expect(doc).toEqual({ a: { b: 1 }, s: 'text' })
+  })
 })

@@ -60,24 +60,31 @@ export function applyMutation(doc: RecordDocument | undefined, mutation: RecordM
   }
 }
 
+/**
+ * Applies every operation of one update. All of them share one draft, so each container on a
+ * written path is copied once, not once per operation: the cost grows with the number of
+ * paths, not with paths × document width.
+ */
 export function applyUpdate(doc: RecordDocument, ops: UpdateOps): RecordDocument {
-  let out = doc
+  const draft = new Draft(doc)
   for (const [path, by] of Object.entries(ops.increment ?? {})) {
     if (typeof by !== 'number' || !Number.isFinite(by))
       throw new RecordOpError(path, `increment of ${path} must be a finite number`)
-    const current = getIn(out, segmentsOf(path))
+    const segments = segmentsOf(path)
+    const current = getIn(draft.root, segments)
     if (current !== undefined && typeof current !== 'number') throw new RecordOpError(path, `${path} is not a number`)
     const sum = (current ?? 0) + by
     if (!Number.isFinite(sum)) throw new RecordOpError(path, `${path} would overflow`)
-    out = setIn(out, path, sum)
+    draft.set(path, segments, sum)
   }
   for (const [path, item] of Object.entries(ops.push ?? {})) {
-    const current = getIn(out, segmentsOf(path))
+    const segments = segmentsOf(path)
+    const current = getIn(draft.root, segments)
     if (current !== undefined && !Array.isArray(current)) throw new RecordOpError(path, `${path} is not an array`)
-    out = setIn(out, path, current === undefined ? [item] : [...current, item])
+    draft.set(path, segments, current === undefined ? [item] : [...(current as unknown[]), item])
   }
-  for (const path of ops.unset ?? []) out = unsetIn(out, path)
-  return out
+  for (const path of ops.unset ?? []) draft.unset(segmentsOf(path))
+  return draft.root
 }
 
 /** The value at a dotted path (or the document for ''); undefined when missing. */
@@ -100,15 +107,16 @@ export function getIn(doc: unknown, segments: readonly string[]): unknown {
 
 /** Sets the value at `path`, creating objects for missing (or null) parents. */
 export function setIn(doc: RecordDocument, path: string, value: unknown): RecordDocument {
-  if (value === undefined) throw new RecordOpError(path, `the value for ${path} is missing`)
-  const segments = segmentsOf(path)
-  return write(doc, segments, 0, path, value) as RecordDocument
+  const draft = new Draft(doc)
+  draft.set(path, segmentsOf(path), value)
+  return draft.root
 }
 
 /** Removes the key (or array item) at `path`; a missing path leaves the document as is. */
 export function unsetIn(doc: RecordDocument, path: string): RecordDocument {
-  const segments = segmentsOf(path)
-  return remove(doc, segments, 0) as RecordDocument
+  const draft = new Draft(doc)
+  draft.unset(segmentsOf(path))
+  return draft.root
 }
 
 function segmentsOf(path: string): string[] {
@@ -117,56 +125,84 @@ function segmentsOf(path: string): string[] {
   return segments
 }
 
-function write(node: Container, segments: readonly string[], i: number, path: string, value: unknown): Container {
-  const seg = segments[i] as string
-  const last = i === segments.length - 1
-  if (Array.isArray(node)) {
-    const index = arrayIndex(node, seg, path, segments, i)
-    const copy = node.slice()
-    copy[index] = last ? value : write(childContainer(node[index], segments, i, path), segments, i + 1, path, value)
+/**
+ * A document under change. Containers on written paths are copied the first time a write
+ * touches them and changed in place afterwards; only containers this draft made are ever
+ * mutated, so the input document (and anything a write stored, such as a pushed item) stays
+ * as it was, and untouched parts stay shared.
+ */
+class Draft {
+  private readonly owned = new Set<Container>()
+
+  constructor(public root: RecordDocument) {}
+
+  /** Sets the value at `path`, creating objects for missing (or null) parents. */
+  set(path: string, segments: readonly string[], value: unknown): void {
+    if (value === undefined) throw new RecordOpError(path, `the value for ${path} is missing`)
+    let node: Container = (this.root = this.own(this.root) as RecordDocument)
+    const last = segments.length - 1
+    for (let i = 0; i < last; i++) {
+      const seg = segments[i] as string
+      if (Array.isArray(node)) {
+        const index = arrayIndex(node, seg, path, segments, i)
+        node = node[index] = this.descend(node[index], segments, i, path)
+      } else {
+        node = node[seg] = this.descend(own(node, seg), segments, i, path)
+      }
+    }
+    const seg = segments[last] as string
+    if (Array.isArray(node)) node[arrayIndex(node, seg, path, segments, last)] = value
+    else node[seg] = value
+  }
+
+  /** Removes the key (or array item, shifting the rest); a missing path changes nothing. */
+  unset(segments: readonly string[]): void {
+    if (!exists(this.root, segments)) return
+    let node: Container = (this.root = this.own(this.root) as RecordDocument)
+    const last = segments.length - 1
+    for (let i = 0; i < last; i++) {
+      const seg = segments[i] as string
+      const parent = node as Record<string, unknown>
+      node = parent[seg] = this.own(parent[seg] as Container)
+    }
+    const seg = segments[last] as string
+    if (Array.isArray(node)) node.splice(Number(seg), 1)
+    else delete node[seg]
+  }
+
+  /** The container to write into below `segments[i]`: missing or null parents become objects. */
+  private descend(child: unknown, segments: readonly string[], i: number, path: string): Container {
+    if (child === undefined || child === null) {
+      const made = {}
+      this.owned.add(made)
+      return made
+    }
+    if (typeof child === 'object') return this.own(child as Container)
+    const at = segments.slice(0, i + 1).join('.')
+    throw new RecordOpError(path, `cannot set ${path}: ${at} is a ${typeof child}`)
+  }
+
+  private own(node: Container): Container {
+    if (this.owned.has(node)) return node
+    const copy = Array.isArray(node) ? node.slice() : { ...node }
+    this.owned.add(copy)
     return copy
   }
-  const child = last ? value : write(childContainer(own(node, seg), segments, i, path), segments, i + 1, path, value)
-  return { ...node, [seg]: child }
 }
 
-function remove(node: Container, segments: readonly string[], i: number): Container {
-  const seg = segments[i] as string
-  const last = i === segments.length - 1
-  if (Array.isArray(node)) {
-    if (!INDEX.test(seg) || Number(seg) >= node.length) return node
-    const index = Number(seg)
-    if (last) return node.slice(0, index).concat(node.slice(index + 1))
-    const child = node[index]
-    if (typeof child !== 'object' || child === null) return node
-    const next = remove(child as Container, segments, i + 1)
-    if (next === child) return node
-    const copy = node.slice()
-    copy[index] = next
-    return copy
+/** Whether `segments` names an existing key or array item (own properties only). */
+function exists(doc: unknown, segments: readonly string[]): boolean {
+  let node = doc
+  for (const seg of segments) {
+    if (typeof node !== 'object' || node === null) return false
+    if (Array.isArray(node) ? !INDEX.test(seg) || Number(seg) >= node.length : !Object.hasOwn(node, seg)) return false
+    node = (node as Record<string, unknown>)[seg]
   }
-  if (!Object.hasOwn(node, seg)) return node
-  if (last) {
-    const copy = { ...node }
-    delete copy[seg]
-    return copy
-  }
-  const child = node[seg]
-  if (typeof child !== 'object' || child === null) return node
-  const next = remove(child as Container, segments, i + 1)
-  return next === child ? node : { ...node, [seg]: next }
+  return true
 }
 
 function own(node: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(node, key) ? node[key] : undefined
-}
-
-/** The container to descend into: missing or null parents become objects; scalars cannot be descended. */
-function childContainer(child: unknown, segments: readonly string[], i: number, path: string): Container {
-  if (child === undefined || child === null) return {}
-  if (typeof child === 'object') return child as Container
-  const at = segments.slice(0, i + 1).join('.')
-  throw new RecordOpError(path, `cannot set ${path}: ${at} is a ${typeof child}`)
 }
 
 function arrayIndex(node: unknown[], seg: string, path: string, segments: readonly string[], i: number): number {

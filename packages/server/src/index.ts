@@ -1,6 +1,7 @@
 export { createServer } from './server.js'
 export type { SwitchboardServer, ServerOptions, ListenOptions, AttachOptions } from './server.js'
 export type { ServerState } from './lifecycle.js'
+export { systemClock, type Clock } from './clock.js'
 export { SwitchboardError } from './errors.js'
 export type { Transport, TransportSink } from './transports/transport.js'
 export { EncodedFrame } from './transports/transport.js'
@@ -21,7 +22,7 @@ export { MemoryHub } from './engine/memory/memory-hub.js'
 export type { Authenticator, AuthUser, AuthResult, Credentials } from './auth/authenticator.js'
 export { isBackend } from './auth/backend.js'
 export { signDevelopmentToken, type DevTokenOptions } from './auth/dev-token.js'
-export { securityConfigIssues } from './auth/setup.js'
+export { securityConfigIssues } from './security.js'
 export { schemaConfigIssues } from './data-schemas/schema-registry.js'
 export type { AccessPolicy, AccessRequest } from './permissions/access-policy.js'
 export { allowAll } from './permissions/access-policy.js'
@@ -40,3 +41,21 @@ export type { ServerRpc, ServerCallOptions } from './rpc/server-api.js'
 export type { PresenceStore, PresenceMember, JoinResult } from './engine/presence-store.js'
 export { MemoryPresenceStore } from './engine/memory/memory-presence-store.js'
 export type { ServerPresence } from './presence/server-api.js'
+export type { Occupancy, OccupancyEvent, OccupancyHandler, OccupancyKind } from './engine/occupancy.js'
+export { MemoryOccupancy, OccupancyTable } from './engine/memory/memory-occupancy.js'
+export type { ListenHandler, ServerListener, ServerListenOptions } from './listening/server-api.js'
+export type {
+  HookEvent,
+  HookEventType,
+  OccupancyHookEvent,
+  ConnectHookEvent,
+  DisconnectHookEvent,
+} from './hooks/hook-events.js'
+export type { ServerEventListener } from './hooks/server-events.js'
+export {
+  signHook,
+  verifyHookSignature,
+  HOOK_SIGNATURE_HEADER,
+  HOOK_TIMESTAMP_HEADER,
+  type VerifyHookOptions,
+} from './hooks/signature.js'

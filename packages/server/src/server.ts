@@ -4,7 +4,8 @@ import type { Duplex } from 'node:stream'
 import { CloseCode, type StreamPosition } from '@switchboard/protocol'
 import type { RecordStore } from '@switchboard/storage'
 import type { Authenticator } from './auth/authenticator.js'
-import { setupSecurity } from './auth/setup.js'
+import { systemClock, type Clock } from './clock.js'
+import { setupSecurity } from './security.js'
 import { channelsModule } from './channels/module.js'
 import { resolveConfig } from './config/resolve.js'
 import type { SwitchboardConfig, SwitchboardConfigInput } from './config/types.js'
@@ -19,6 +20,9 @@ import { SwitchboardError } from './errors.js'
 import type { ApiDeps } from './http/api-route.js'
 import { BROWSER_BUNDLE_PATH, browserAsset } from './http/browser-bundle.js'
 import { ClientAddresses } from './http/client-address.js'
+import { hooksModule } from './hooks/module.js'
+import type { HookEventType } from './hooks/hook-events.js'
+import type { ServerEventListener } from './hooks/server-events.js'
 import { FrontDoor, type AttachOptions } from './http/front-door.js'
 import { Router, sendJson } from './http/router.js'
 import { Lifecycle, type ServerState } from './lifecycle.js'
@@ -26,7 +30,10 @@ import { ConnectionGate } from './limits/connection-gate.js'
 import { RequestsPerIp } from './limits/requests-per-ip.js'
 import { SubscriptionBudget } from './limits/subscription-budget.js'
 import { createLogger, type Logger } from './log.js'
+import { listeningModule } from './listening/module.js'
+import type { ListenHandler, ServerListener, ServerListenOptions } from './listening/server-api.js'
 import { countingDispatch, ServerCounters } from './metrics/counters.js'
+import { NodeOccupancy } from './occupancy/node-occupancy.js'
 import { prometheusMetrics } from './metrics/prometheus.js'
 import { allowAll, type AccessPolicy } from './permissions/access-policy.js'
 import { presenceModule } from './presence/module.js'
@@ -55,6 +62,8 @@ export interface ServerOptions {
   store?: RecordStore
   authenticator?: Authenticator
   policy?: AccessPolicy
+  /** Time for heartbeats, handshake and token expiry, RPC deadlines, hook retries and grace periods (default: the system clock). */
+  clock?: Clock
 }
 
 export interface ListenOptions {
@@ -74,6 +83,15 @@ export interface SwitchboardServer {
   readonly ready: Promise<void>
   /** Runs standalone on its own HTTP server. */
   listen(options?: ListenOptions): Promise<{ port: number; host: string; url: string }>
+  /**
+   * An in-process listener (an active data provider): `handler(name, { active: true })` when a
+   * channel (or, with `{ kind: 'record' }`, a record) matching `pattern` gains its first
+   * subscriber and this listener is the one chosen for it, `{ active: false }` when it loses the
+   * last one. Trusted: the `listen` rule is not checked.
+   */
+  listen(pattern: string, handler: ListenHandler, options?: ServerListenOptions): ServerListener
+  /** Occupancy and connection events in process (the same events `hooks.url` receives). Returns an unsubscribe function. */
+  on<T extends HookEventType>(event: T, listener: ServerEventListener<T>): () => void
   /**
    * Embeds into an existing Node http(s) server (Express, Fastify, Koa, …): WebSocket upgrades
    * on `/ws` and every HTTP route (API, `/sse`, health, metrics) are answered before the app's
@@ -106,7 +124,10 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const engine = options.engine ?? engineFor(config)
   // Auth and permission rules from config (or the embedder's own); refuses unsafe production setups.
   const { authenticator, policy } = setupSecurity(input, config, options, log)
+  const clock = options.clock ?? systemClock
   const counters = new ServerCounters()
+  // Channels and records report first/last local subscribers here; it holds names in the engine.
+  const occupancy = new NodeOccupancy(engine.occupancy, clock, config.hooks.graceMs, log)
   const store = options.store ? Promise.resolve(options.store) : openRecordStore(config.storage)
   store.catch(() => {}) // reported through `ready`
   const ctx: ModuleContext = {
@@ -118,6 +139,8 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     budget: new SubscriptionBudget(config.limits.maxSubscriptionsPerConnection),
     counters,
     store,
+    occupancy,
+    clock,
   }
 
   // The concepts. Adding one is its folder and one entry here.
@@ -125,7 +148,13 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const records = recordsModule(ctx)
   const rpc = rpcModule(ctx)
   const presence = presenceModule(ctx)
-  const concepts = [channels, records, rpc, presence] as const
+  const listening = listeningModule(ctx, occupancy)
+  const hooks = hooksModule({ config: config.hooks, nodeId: engine.nodeId, clock, stats: counters.hooks, log })
+  occupancy.onChange((change) => {
+    counters.occupancy[change.type]++
+    hooks.occupancyChanged(change)
+  })
+  const concepts = [channels, records, rpc, presence, listening, hooks] as const
   const connection = connectionModule({
     authenticator,
     onUserChanged: concepts.flatMap((m) => (m.userChanged ? [m.userChanged] : [])),
@@ -138,22 +167,26 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const host: SessionHost = {
     config,
     log,
-    scheduler: new FlushScheduler(),
+    scheduler: new FlushScheduler(() => clock.now()),
     counters,
     authenticator,
     validator: wire.validator,
     dispatch: countingDispatch(counters, wire.dispatch),
-    sessionClosed(session) {
-      registry.delete(session)
-      for (const m of concepts) m.sessionClosed?.(session)
+    sessionOpened(session) {
+      for (const m of concepts) m.sessionOpened?.(session)
     },
-    now: Date.now,
+    sessionClosed(session, code, reason) {
+      registry.delete(session)
+      for (const m of concepts) m.sessionClosed?.(session, code, reason)
+    },
+    now: () => clock.now(),
   }
-  const registry = new SessionRegistry(host)
+  const registry = new SessionRegistry(host, clock)
   const accept = (transport: Transport): TransportSink => registry.create(transport)
 
   const ready = (async () => {
     await engine.broker.start(streams)
+    await occupancy.start()
     for (const m of modules) await m.start?.()
     lifecycle.to('running')
   })()
@@ -204,8 +237,8 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     accepting: running,
     gate,
     rate: api.rate,
-    directory: new LocalSessionDirectory(),
-    timers: { pollHoldMs: 25_000, lingerMs: config.server.heartbeat.timeoutMs },
+    directory: new LocalSessionDirectory(clock),
+    timers: { clock, pollHoldMs: 25_000, lingerMs: config.server.heartbeat.timeoutMs },
     maxMessageBytes: config.limits.maxMessageBytes,
     plainSse: sse,
   })) {
@@ -242,6 +275,13 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     },
   })
 
+  const listenHttp = async (opts: ListenOptions = {}) => {
+    await ready
+    const bound = await front.listen(opts.port ?? config.server.port, opts.host ?? config.server.host)
+    log.info({ port: bound.port, host: bound.host }, 'switchboard listening')
+    return bound
+  }
+
   let closing: Promise<void> | undefined
   if (config.mode === 'development' && policy === allowAll) {
     log.warn('development mode: anonymous clients may connect and every action is allowed (no permissions file)')
@@ -255,12 +295,11 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     log,
     nodeId: engine.nodeId,
     ready,
-    async listen(opts = {}) {
-      await ready
-      const bound = await front.listen(opts.port ?? config.server.port, opts.host ?? config.server.host)
-      log.info({ port: bound.port, host: bound.host }, 'switchboard listening')
-      return bound
-    },
+    listen: ((first?: ListenOptions | string, handler?: ListenHandler, listenOptions?: ServerListenOptions) => {
+      if (typeof first === 'string') return listening.listen(first, handler as ListenHandler, listenOptions)
+      return listenHttp(first)
+    }) as SwitchboardServer['listen'],
+    on: (event, listener) => hooks.events.on(event, listener),
     attach: (http, attachOptions) => front.attach(http, attachOptions),
     handleRequest: (req, res) => front.handleRequest(req, res),
     accept,
@@ -281,7 +320,10 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
         registry.closeAll(CloseCode.SHUTDOWN, 'server shutting down; reconnect elsewhere')
         registry.stop()
         await front.close(config.server.drainTimeoutMs)
+        // Names still in their grace period are let go now, so their vacated events go out.
+        await occupancy.flush()
         for (const m of [...modules].reverse()) await m.close?.()
+        await engine.occupancy.close()
         await engine.broker.close()
         await engine.bus.close()
         lifecycle.to('stopped')

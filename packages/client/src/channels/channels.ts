@@ -8,6 +8,7 @@ import {
   type PublicationMessage,
   type PublishReply,
   type RecoveredPublication,
+  type RecoveryPageMessage,
   type StreamPosition,
   type SubscribeReply,
 } from '@switchboard/protocol'
@@ -24,12 +25,24 @@ interface Group {
   confirmed: boolean
   /** Last position delivered; drives recovery and drops duplicates. */
   position: StreamPosition | undefined
-  /**
-   * Live publications held back while a recovering subscribe is in flight. The answer is
-   * handled in a microtask, after the rest of its batch frame: without this, live messages
-   * in the same frame would be delivered first and the recovered ones dropped as duplicates.
-   */
-  held: PublicationMessage[] | undefined
+  /** Set from a recovering subscribe until its last page is delivered. */
+  recovery: RecoveryProgress | undefined
+}
+
+/**
+ * A recovery under way. Live publications are held back until it ends: the answer is handled
+ * in a microtask, after the rest of its batch frame, and pages follow it; without holding,
+ * live messages (e.g. from a pattern subscription on the same connection) would be delivered
+ * first and the recovered ones dropped as duplicates.
+ */
+interface RecoveryProgress {
+  held: PublicationMessage[]
+  /** The subscribe answer was handled: pages apply as they come. */
+  answered: boolean
+  /** Pages that arrived before the answer was handled. */
+  early: RecoveryPageMessage[]
+  /** Recovered publications delivered so far. */
+  missed: number
 }
 
 export interface HistoryResult {
@@ -45,6 +58,7 @@ export class Channels {
   constructor(private readonly conn: Connection) {
     conn.push.msg = (m) => this.onPublication(m)
     conn.push.unsubbed = (m) => this.end(m.ch, new SwitchboardError(m.code, m.msg))
+    conn.push.recovery = (m) => this.onRecoveryPage(m)
     // After a switch of transport every channel resumes where it was, whether or not the app asked
     // for recovery after drops: for the app nothing happened, so nothing may be missing.
     conn.onRestore((reason) => {
@@ -73,7 +87,7 @@ export class Channels {
       recover: sub.recover,
       confirmed: false,
       position: undefined,
-      held: undefined,
+      recovery: undefined,
     }
     this.groups.set(channel, group)
     if (pattern) this.patternGroups++
@@ -97,23 +111,33 @@ export class Channels {
 
   private sendSubscribe(group: Group, resume = false): void {
     const body: { t: 'sub'; ch: string; since?: StreamPosition } = { t: 'sub', ch: group.channel }
+    group.recovery = undefined
     if ((group.recover || resume) && group.position && !group.pattern) {
       body.since = group.position
-      group.held = []
+      group.recovery = { held: [], answered: false, early: [], missed: 0 }
     }
+    const recovery = group.recovery
     this.conn.request<SubscribeReply | Record<string, never>>(body).then(
       (reply) => {
         if (this.groups.get(group.channel) !== group) return
-        if ('rec' in reply && reply.rec) this.replay(group, reply.rec.pubs, reply.e, reply.rec.complete)
-        this.release(group)
-        if ('o' in reply && reply.o !== undefined) advance(group, { offset: reply.o, epoch: reply.e })
+        const rec = 'rec' in reply ? reply.rec : undefined
+        if (rec && recovery && group.recovery === recovery) {
+          recovery.answered = true
+          recovery.missed += this.replay(group, rec.pubs, reply.e)
+          if (!rec.more) this.endRecovery(group, rec.complete)
+          else for (const page of recovery.early.splice(0)) this.applyPage(group, page)
+        } else if (recovery && group.recovery === recovery) {
+          this.endRecovery(group, undefined)
+        }
+        // A paged recovery has not reached `o` yet: its pages move the position.
+        if ('o' in reply && reply.o !== undefined && !rec?.more) advance(group, { offset: reply.o, epoch: reply.e })
         if (!group.confirmed) {
           group.confirmed = true
           for (const s of group.subs) s.confirm()
         }
       },
       (error: SwitchboardError) => {
-        group.held = undefined
+        if (group.recovery === recovery) group.recovery = undefined
         // A dropped connection is not a failure: the subscription is restored on reconnect.
         if (error.code === 'DISCONNECTED' || error.code === 'CLOSED') return
         if (this.groups.get(group.channel) === group) this.end(group.channel, error)
@@ -121,24 +145,42 @@ export class Channels {
     )
   }
 
-  private replay(group: Group, pubs: RecoveredPublication[], epoch: string, complete: boolean): void {
+  /** Delivers recovered publications; returns how many were new. */
+  private replay(group: Group, pubs: RecoveredPublication[], epoch: string): number {
     let missed = 0
     for (const p of pubs) {
       if (this.deliver(group, group.channel, p.o, epoch, p.d, p.p)) missed++
     }
-    for (const s of group.subs) if (s.recover) s.recovered(missed, complete)
+    return missed
   }
 
-  /** Delivers what arrived during recovery, after the recovered publications; duplicates drop out. */
-  private release(group: Group): void {
-    const held = group.held
-    group.held = undefined
-    if (held) for (const m of held) this.deliver(group, m.ch, m.o, m.e, m.d, m.p)
+  private onRecoveryPage(m: RecoveryPageMessage): void {
+    const recovery = this.groups.get(m.ch)?.recovery
+    if (!recovery) return
+    if (recovery.answered) this.applyPage(this.groups.get(m.ch) as Group, m)
+    else recovery.early.push(m)
+  }
+
+  private applyPage(group: Group, page: RecoveryPageMessage): void {
+    const recovery = group.recovery as RecoveryProgress
+    recovery.missed += this.replay(group, page.pubs, page.e)
+    if (!page.more) this.endRecovery(group, page.complete === true)
+  }
+
+  /**
+   * Tells the subscriptions (when the server answered the recovery: `complete` defined), then
+   * delivers what arrived meanwhile, after the recovered publications; duplicates drop out.
+   */
+  private endRecovery(group: Group, complete: boolean | undefined): void {
+    const recovery = group.recovery as RecoveryProgress
+    group.recovery = undefined
+    if (complete !== undefined) for (const s of group.subs) if (s.recover) s.recovered(recovery.missed, complete)
+    for (const m of recovery.held) this.deliver(group, m.ch, m.o, m.e, m.d, m.p)
   }
 
   private onPublication(m: PublicationMessage): void {
     const group = this.groups.get(m.ch)
-    if (group?.held) group.held.push(m)
+    if (group?.recovery) group.recovery.held.push(m)
     else if (group) this.deliver(group, m.ch, m.o, m.e, m.d, m.p)
     if (this.patternGroups === 0) return
     for (const g of this.groups.values()) {

@@ -2,6 +2,7 @@ import {
   CloseCode,
   type ClientMessage,
   type RefreshReply,
+  type ServerLimits,
   type ServerMessage,
   type ServerPush,
   type ServerPushType,
@@ -11,6 +12,7 @@ import { SwitchboardError } from '../errors.js'
 import type { TransportName } from '../transport/names.js'
 import { Attempt, type AttemptEvents, type NamedTransport } from './attempt.js'
 import { Backoff } from './backoff.js'
+import { announcedLimits, DEFAULT_LIMITS, encodeOutgoing } from './outgoing.js'
 import { Outbox, type RequestBody } from './outbox.js'
 import { transition, type ConnectionEvent, type ConnectionState, type Effect, type Step } from './state-machine.js'
 import { TokenRefresher } from './token-refresh.js'
@@ -64,6 +66,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   user: Record<string, unknown> | null = null
   clientId: string | null = null
   readonly push: PushHandlers = {}
+  /** What the server refuses (from its welcome): requests over them fail here, before sending. */
+  limits: Partial<ServerLimits> = DEFAULT_LIMITS
 
   private attempt: Attempt | undefined
   private urlIndex = 0
@@ -91,7 +95,11 @@ export class Connection extends Emitter<ConnectionEvents> {
       adopted: this.attemptEvents(),
     })
     this.backoff = new Backoff(options.minDelayMs, options.maxDelayMs)
-    this.outbox = new Outbox(options.offlineQueueLimit, (frame) => this.attempt?.send(frame))
+    this.outbox = new Outbox(
+      options.offlineQueueLimit,
+      (frame) => this.attempt?.send(frame),
+      (message) => encodeOutgoing(message, this.limits),
+    )
     const fetchToken = options.token
     if (typeof fetchToken === 'function') {
       this.refresher = new TokenRefresher({
@@ -144,10 +152,13 @@ export class Connection extends Emitter<ConnectionEvents> {
     return this.outbox.enqueue<R>(body, options.timeoutMs)
   }
 
-  /** Sends a message that gets no answer; dropped (returns false) unless connected. */
+  /**
+   * Sends a message that gets no answer; dropped (returns false) unless connected. Throws a
+   * SwitchboardError when the server would refuse it (see encodeOutgoing).
+   */
   notify(message: Notification): boolean {
     if (this.state !== 'connected' || !this.attempt) return false
-    this.attempt.send(JSON.stringify(message))
+    this.attempt.send(encodeOutgoing(message, this.limits))
     return true
   }
 
@@ -215,6 +226,7 @@ export class Connection extends Emitter<ConnectionEvents> {
         this.attempt = attempt
         this.user = welcome.user
         this.clientId = welcome.client
+        this.limits = announcedLimits(welcome.limits)
         this.refresher?.start(attempt.token)
         return
       }
@@ -282,6 +294,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       onWelcome: (welcome) => {
         this.user = welcome.user
         this.clientId = welcome.client
+        this.limits = announcedLimits(welcome.limits)
         this.refresher?.start(this.attempt?.token)
         this.fire({ type: 'welcome' })
       },

@@ -27,6 +27,8 @@ export class Outbox {
   constructor(
     private readonly limit: number,
     private readonly write: (frame: string) => void,
+    /** Encodes a message, throwing the SwitchboardError the server would answer (too large, too deep). */
+    private readonly encode: (message: object) => string = (m) => JSON.stringify(m),
   ) {}
 
   /** Requests sent and not answered yet. */
@@ -82,6 +84,14 @@ export class Outbox {
 
   private sendPending(body: RequestBody, pending: Pending, timeoutMs?: number): void {
     const id = this.nextId++
+    let frame: string
+    try {
+      // Type and id first: a server that refuses the frame unparsed still finds the id in its head.
+      frame = this.encode(Object.assign({ t: body.t, id }, body))
+    } catch (err) {
+      pending.reject(err as SwitchboardError)
+      return
+    }
     if (timeoutMs !== undefined) {
       pending.timer = setTimeout(() => {
         this.inFlight.delete(id)
@@ -89,6 +99,6 @@ export class Outbox {
       }, timeoutMs)
     }
     this.inFlight.set(id, pending)
-    this.write(JSON.stringify({ ...body, id }))
+    this.write(frame)
   }
 }

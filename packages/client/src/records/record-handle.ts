@@ -100,6 +100,12 @@ export class RecordHandle<T extends RecordDocument = RecordDocument>
   update(ops: UpdateOps, options?: RecordWriteOptions): Promise<{ version: number }> {
     const paths = [...Object.keys(ops.increment ?? {}), ...Object.keys(ops.push ?? {}), ...(ops.unset ?? [])]
     if (paths.length === 0) return this.invalid('update has no operations')
+    const max = this.shared.maxUpdateOps
+    if (max !== undefined && paths.length > max) {
+      return this.invalid(
+        `update has ${paths.length} operations; the server takes at most ${max} (limits.maxUpdateOps)`,
+      )
+    }
     const bad = paths.find((p) => !parsePath(p))
     if (bad !== undefined) return this.invalid(`invalid path: ${bad}`)
     return this.write({ kind: 'update', ops }, options)

@@ -65,6 +65,11 @@ export class SharedRecord {
     this.settleReady = signal.settle
   }
 
+  /** The most operations the server takes in one update (announced in its welcome), if known. */
+  get maxUpdateOps(): number | undefined {
+    return this.conn.limits.maxUpdateOps
+  }
+
   /** The confirmed version, or the newest acknowledged write's if its change has not arrived yet. */
   get version(): number {
     let v = this.server.version

@@ -106,8 +106,10 @@ export class Rpc {
       if (this.conn.clientId !== session) return
       try {
         this.conn.notify(message)
-      } catch {
-        this.conn.notify({ t: 'rpcerr', c, msg: 'the provider returned a value that is not JSON-serialisable' })
+      } catch (err) {
+        // Too deep, too large or not JSON: the caller gets the reason instead of waiting for a timeout.
+        const reason = err instanceof SwitchboardError ? err.message : 'not JSON-serialisable'
+        this.conn.notify({ t: 'rpcerr', c, msg: `the provider's result cannot be sent: ${reason}` })
       }
     }
     const provider = this.providers.get(m.n)

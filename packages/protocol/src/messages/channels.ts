@@ -59,7 +59,23 @@ export interface UnsubscribedMessage {
   code: ErrorCode
   msg: string
 }
-export type ChannelServerMessage = PublicationMessage | UnsubscribedMessage
+/**
+ * One page of a paged recovery (the `sub` reply said `rec.more`): the next missed
+ * publications of `ch`, oldest first. Pages follow the reply in order, as the connection
+ * drains; the last one has no `more` and carries `complete`. Live publications of `ch` start
+ * after the last page.
+ */
+export interface RecoveryPageMessage {
+  t: 'recovery'
+  ch: string
+  e: string
+  pubs: RecoveredPublication[]
+  /** More pages follow. */
+  more?: true
+  /** On the last page: true when every missed publication was delivered (none trimmed from history). */
+  complete?: boolean
+}
+export type ChannelServerMessage = PublicationMessage | UnsubscribedMessage | RecoveryPageMessage
 
 // ---- reply payloads (`r` of OkMessage)
 export interface RecoveredPublication {
@@ -71,8 +87,13 @@ export interface SubscribeReply {
   /** The stream's current position at subscribe time. */
   o: number
   e: string
-  /** Present when `since` was given: the missed publications, oldest first. */
-  rec?: { pubs: RecoveredPublication[]; complete: boolean }
+  /**
+   * Present when `since` was given: the missed publications, oldest first. A backlog larger
+   * than one page (about a quarter of the server's `maxBufferedBytes`) is paged: this reply
+   * holds the first page with `more: true` (and `complete: false`, decided by the last page),
+   * and `recovery` messages bring the rest.
+   */
+  rec?: { pubs: RecoveredPublication[]; complete: boolean; more?: true }
 }
 export interface PublishReply {
   o: number

@@ -40,5 +40,16 @@ export interface WelcomeMessage {
   /** `{ id, ...claims }` of the authenticated user, or null for anonymous connections. */
   user: Record<string, unknown> | null
   hb: { interval: number; timeout: number }
+  /** What this server refuses; a client can refuse the same before sending. */
+  limits?: ServerLimits
+}
+/** Limits a server announces in its welcome (its `limits` config). */
+export interface ServerLimits {
+  /** Largest frame accepted, in UTF-8 bytes (`TOO_LARGE` beyond). */
+  maxMessageBytes: number
+  /** Deepest nesting of user data (`INVALID_DATA` beyond). */
+  maxJsonDepth: number
+  /** Most operations (increment + push + unset paths) in one record update (`INVALID_DATA` beyond). */
+  maxUpdateOps: number
 }
 export type ConnectionServerMessage = WelcomeMessage | PingMessage | PongMessage

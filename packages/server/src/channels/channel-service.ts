@@ -9,22 +9,26 @@ import {
   type SubscribeReply,
 } from '@switchboard/protocol'
 import type { Logger } from 'pino'
+import { ignoreOccupancy, type OccupancyObserver } from '../core/occupancy-observer.js'
 import { SwitchboardError } from '../errors.js'
-import type { SubscriptionBudget } from '../limits/subscription-budget.js'
 import { allowAll, type AccessPolicy } from '../permissions/access-policy.js'
 import type { Session } from '../session/session.js'
-import { EncodedFrame } from '../transports/transport.js'
 import type { Broker, BrokerHandler, HistoryResult, Publication } from '../engine/broker.js'
+import type { SubscriptionBudget } from '../limits/subscription-budget.js'
+import { EncodedFrame } from '../transports/transport.js'
 import type { ChannelOptionsResolver } from './channel-options.js'
+import { PollUntil } from './poll-until.js'
+import { Recovery } from './recovery.js'
 import { SubscriptionIndex } from './subscription-index.js'
 
 export interface Subscribed {
   reply: SubscribeReply | Record<string, never>
-  replay: Publication[]
+  /** Call right after sending `reply`, in the same synchronous step (a recovery goes on from there). */
+  start?: () => void
 }
 
-/** A session that is catching up on history: live publications wait here until it is done. */
-type RecoveryBuffer = Map<Session, Publication[]>
+/** How often a paging recovery looks whether its session's outbound buffer drained. */
+const DRAIN_POLL_MS = 5
 
 /** What the channel service keeps per session; fan-out iterates these, not sessions. */
 class ChannelMember {
@@ -42,27 +46,32 @@ class ChannelMember {
 export class ChannelService implements BrokerHandler {
   private readonly index = new SubscriptionIndex<ChannelMember>()
   private readonly members = new Map<Session, ChannelMember>()
-  private readonly recovering = new Map<string, RecoveryBuffer>()
+  /** Sessions catching up on a channel's history; live publications are held by their recovery. */
+  private readonly recovering = new Map<string, Map<Session, Recovery>>()
+  private readonly drained = new PollUntil(DRAIN_POLL_MS)
   private stamp = 0
 
   constructor(
     private readonly broker: Broker,
     private readonly options: ChannelOptionsResolver,
     private readonly budget: SubscriptionBudget,
+    private readonly limits: { maxBufferedBytes: number },
     private readonly log: Logger,
     /** Checked per delivery on the pattern path only: exact subscribers were checked when they subscribed. */
     private readonly policy: AccessPolicy = allowAll,
+    /** Told when a channel gains its first local subscriber and loses its last (listening, hooks). */
+    private readonly occupancy: OccupancyObserver = ignoreOccupancy,
   ) {}
 
   // ---- fan-out (BrokerHandler) -----------------------------------------------------------
 
   onPublication(pub: Publication): void {
     const exact = this.index.exactMembers(pub.channel)
-    const buffers = this.recovering.get(pub.channel)
+    const recoveries = this.recovering.get(pub.channel)
     const patterns = this.index.hasPatterns()
-    if (!exact && !buffers && !patterns) return
-    if (buffers) for (const list of buffers.values()) list.push(pub)
+    if (!exact && !recoveries && !patterns) return
     const frame = new EncodedFrame(encodePublication(pub))
+    if (recoveries) for (const recovery of recoveries.values()) recovery.hold(pub, frame)
     const stamp = ++this.stamp
     if (exact) {
       // Stamps only matter when patterns could deliver the same publication a second time.
@@ -96,8 +105,9 @@ export class ChannelService implements BrokerHandler {
   }
 
   /**
-   * Subscribes a session. The caller sends `reply` and then enqueues `replay` (live publications
-   * that arrived during recovery) in the same synchronous step, so nothing can come between.
+   * Subscribes a session. The caller sends `reply` and then calls `start` in the same
+   * synchronous step: a recovery joins live fan-out there (or pages on from there), so nothing
+   * can come between.
    */
   async subscribe(session: Session, channel: string, since?: StreamPosition): Promise<Subscribed> {
     const pattern = isPattern(channel)
@@ -114,12 +124,15 @@ export class ChannelService implements BrokerHandler {
       if (pattern) {
         // Patterns receive live publications only: there is no single stream to recover.
         if (this.index.add(channel, member, true)) await this.broker.subscribe(channel)
-        return { reply: {}, replay: [] }
+        return { reply: {} }
       }
       if (!since) {
-        if (this.index.add(channel, member, false)) await this.broker.subscribe(channel)
+        if (this.index.add(channel, member, false)) {
+          this.occupancy.occupied('channel', channel)
+          await this.broker.subscribe(channel)
+        }
         const h = await this.broker.history(channel, { limit: 0 }, this.options.history(channel))
-        return { reply: { o: h.position.offset, e: h.position.epoch }, replay: [] }
+        return { reply: { o: h.position.offset, e: h.position.epoch } }
       }
       return await this.recover(member, channel, since)
     } catch (err) {
@@ -130,44 +143,47 @@ export class ChannelService implements BrokerHandler {
   }
 
   /**
-   * Subscribes and replays what was missed after `since`, then what arrived meanwhile, so the
-   * client sees every publication exactly once and in order.
+   * Subscribes and replays what was missed after `since` (paged as the session drains, see
+   * Recovery), then what arrived meanwhile: every publication once and in order.
    */
   private async recover(member: ChannelMember, channel: string, since: StreamPosition): Promise<Subscribed> {
     const session = member.session
-    let buffers = this.recovering.get(channel)
-    if (!buffers) this.recovering.set(channel, (buffers = new Map()))
-    const buffered: Publication[] = []
-    buffers.set(session, buffered)
-    let history: HistoryResult
+    let sessions = this.recovering.get(channel)
+    if (!sessions) this.recovering.set(channel, (sessions = new Map()))
+    const opts = this.options.history(channel)
+    const maxBuffered = this.limits.maxBufferedBytes
+    const wanted = () => session.phase !== 'closed' && this.recovering.get(channel)?.get(session) === recovery
+    const recovery: Recovery = new Recovery(
+      channel,
+      since,
+      {
+        read: (from, limit) => this.broker.history(channel, { since: from, limit }, opts),
+        wanted,
+        room: (bytes) => this.drained.until(() => !wanted() || session.outboundBytes() <= bytes),
+        enqueue: (frame) => session.enqueue(frame),
+        join: () => {
+          this.endRecovery(session, channel)
+          if (this.index.add(channel, member, false)) this.occupancy.occupied('channel', channel)
+        },
+        failed: (err) =>
+          this.log.error({ err, channel, client: session.id }, 'recovery failed; answered complete: false'),
+      },
+      // A page, the level it waits for and what is held stay well under the slow-consumer limit.
+      {
+        pageBytes: Math.max(Math.floor(maxBuffered / 8), 1),
+        maxPageCount: Math.max(opts.size, 1),
+        maxHeldBytes: Math.floor(maxBuffered / 4),
+        maxItemBytes: Math.floor(maxBuffered / 2),
+      },
+    )
+    sessions.set(session, recovery)
     try {
       await this.broker.subscribe(channel)
-      const opts = this.options.history(channel)
-      history = await this.broker.history(channel, { since, limit: Math.max(opts.size, 1) }, opts)
-    } finally {
-      buffers.delete(session)
-      if (buffers.size === 0) this.recovering.delete(channel)
+      return await recovery.begin()
+    } catch (err) {
+      if (this.recovering.get(channel)?.get(session) === recovery) this.endRecovery(session, channel)
+      throw err
     }
-    const pubs = history.publications
-    const last =
-      pubs.length > 0
-        ? (pubs[pubs.length - 1] as Publication).offset
-        : since.epoch === history.position.epoch
-          ? since.offset
-          : 0
-    const reply: SubscribeReply = {
-      o: history.position.offset,
-      e: history.position.epoch,
-      rec: {
-        pubs: pubs.map((p) => (p.publisher ? { o: p.offset, d: p.data, p: p.publisher } : { o: p.offset, d: p.data })),
-        complete: history.complete,
-      },
-    }
-    if (session.phase === 'closed' || !member.subscriptions.has(channel)) return { reply, replay: [] }
-    this.index.add(channel, member, false)
-    // Live publications that raced with the history read go out after the reply, minus duplicates.
-    const replay = buffered.filter((p) => p.epoch === history.position.epoch && p.offset > last)
-    return { reply, replay }
   }
 
   unsubscribe(session: Session, channel: string): void {
@@ -227,11 +243,24 @@ export class ChannelService implements BrokerHandler {
 
   private leave(member: ChannelMember, channel: string): void {
     this.budget.release(member.session)
-    if (this.index.remove(channel, member, isPattern(channel))) {
+    const pattern = isPattern(channel)
+    const last = this.index.remove(channel, member, pattern)
+    const recovering = !pattern && this.endRecovery(member.session, channel)
+    if (last && !pattern) this.occupancy.vacated('channel', channel)
+    // The engine keeps delivering while anyone here is subscribed or still recovering.
+    if (pattern ? last : (last || recovering) && !this.index.exactMembers(channel) && !this.recovering.has(channel)) {
       this.broker
         .unsubscribe(channel)
         .catch((err: unknown) => this.log.error({ err, channel }, 'broker unsubscribe failed'))
     }
+  }
+
+  /** Forgets a session's recovery of a channel (it stops at its next step); true if there was one. */
+  private endRecovery(session: Session, channel: string): boolean {
+    const sessions = this.recovering.get(channel)
+    if (!sessions?.delete(session)) return false
+    if (sessions.size === 0) this.recovering.delete(channel)
+    return true
   }
 }
 

@@ -2,8 +2,7 @@ import type { HistoryReply, PublishReply } from '@switchboard/protocol'
 import type { AccessPolicy } from '../permissions/access-policy.js'
 import type { HandlerMap } from '../wire/dispatch.js'
 import { SwitchboardError } from '../errors.js'
-import { EncodedFrame } from '../transports/transport.js'
-import { encodePublication, type ChannelService } from './channel-service.js'
+import type { ChannelService } from './channel-service.js'
 import { checkPublish } from './publish-check.js'
 
 /** Wire handlers for channel messages: validation and permission checks, then the service. */
@@ -20,9 +19,9 @@ export function channelHandlers(
       if (!policy.allows({ kind: 'channels', action: 'subscribe', name: m.ch, user: session.user })) {
         throw new SwitchboardError('PERMISSION_DENIED', `not allowed to subscribe to ${m.ch}`)
       }
-      return channels.subscribe(session, m.ch, m.since).then(({ reply, replay }) => {
+      return channels.subscribe(session, m.ch, m.since).then(({ reply, start }) => {
         session.send({ t: 'ok', id: m.id, r: reply })
-        for (const p of replay) session.enqueue(new EncodedFrame(encodePublication(p)))
+        start?.()
       })
     },
     unsub(session, m) {

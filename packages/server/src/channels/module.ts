@@ -18,8 +18,10 @@ export function channelsModule(ctx: ModuleContext): ChannelsModule {
     ctx.engine.broker,
     new ChannelOptionsResolver(config.channels),
     ctx.budget,
+    config.limits,
     ctx.log,
     policy,
+    ctx.occupancy,
   )
   return {
     name: 'channels',

@@ -108,6 +108,7 @@ export const ConfigSchema = Type.Object(
           messagesBurst: Type.Optional(Type.Integer({ minimum: 1 })),
           maxBufferedBytes: Type.Optional(Size),
           maxJsonDepth: Type.Optional(Type.Integer({ minimum: 1 })),
+          maxUpdateOps: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
           maxConnectionsPerIp: Type.Optional(Count),
         },
         closed,
@@ -118,6 +119,33 @@ export const ConfigSchema = Type.Object(
     ),
     presence: Type.Optional(
       Type.Object({ batchMs: Type.Optional(Count), countsOnly: Type.Optional(Type.Array(NonEmpty)) }, closed),
+    ),
+    hooks: Type.Optional(
+      Type.Object(
+        {
+          url: Type.Optional(NonEmpty),
+          secret: Type.Optional(NonEmpty),
+          events: Type.Optional(
+            Type.Array(
+              Type.Union([
+                Type.Literal('occupied'),
+                Type.Literal('vacated'),
+                Type.Literal('connect'),
+                Type.Literal('disconnect'),
+              ]),
+            ),
+          ),
+          graceMs: Type.Optional(Count),
+          timeoutMs: Type.Optional(Millis),
+          batchMs: Type.Optional(Count),
+          maxBatch: Type.Optional(Type.Integer({ minimum: 1 })),
+          maxQueue: Type.Optional(Type.Integer({ minimum: 1 })),
+          maxAttempts: Type.Optional(Type.Integer({ minimum: 1 })),
+          retryDelayMs: Type.Optional(Millis),
+          maxRetryDelayMs: Type.Optional(Millis),
+        },
+        closed,
+      ),
     ),
     log: Type.Optional(
       Type.Object(

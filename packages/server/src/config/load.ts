@@ -1,5 +1,6 @@
 import { dirname, isAbsolute, relative, resolve } from 'node:path'
 import { LineCounter, parseDocument, type Document } from 'yaml'
+import { unavailableIssues } from './availability.js'
 import { coerce, nest, readEnvOverrides } from './env.js'
 import { ConfigError, type ConfigIssue } from './issues.js'
 import { locateInDocument } from './locate.js'
@@ -29,7 +30,8 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
 
 /**
  * Merges file → `SWITCHBOARD_*` env vars → overrides, replaces `env:NAME` strings, validates
- * (including units, via `resolveConfig`) and returns the input object. Throws a ConfigError
+ * (including units, via `resolveConfig`, and settings this version cannot run, such as
+ * `engine: redis`) and returns the input object. Throws a ConfigError
  * listing every problem with its file, line and column (or env var) when anything is wrong.
  */
 export function loadConfig(options: LoadConfigOptions = {}): SwitchboardConfigInput {
@@ -60,7 +62,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SwitchboardConfigIn
   issues.push(...substituteEnv(config, [], env))
 
   const source = makeSource(parsed, origins)
-  issues.push(...findIssues(config))
+  issues.push(...findIssues(config), ...unavailableIssues(config))
   if (issues.length === 0 && extra.length === 0) {
     try {
       resolveConfig(config)

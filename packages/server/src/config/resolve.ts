@@ -1,5 +1,6 @@
 import type {
   ChannelOptions,
+  HooksConfig,
   JwtConfig,
   JwtInput,
   SwitchboardConfig,
@@ -69,11 +70,13 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
       messagesBurst: l.messagesBurst ?? messagesPerSecond * 2,
       maxBufferedBytes: at(['limits', 'maxBufferedBytes'], () => parseSize(l.maxBufferedBytes ?? '4MiB')),
       maxJsonDepth: l.maxJsonDepth ?? 32,
+      maxUpdateOps: l.maxUpdateOps ?? 1000,
       maxConnectionsPerIp: l.maxConnectionsPerIp ?? 100,
     },
     log: { level: input.log?.level ?? 'info' },
     rpc: { defaultTimeoutMs: input.rpc?.defaultTimeoutMs ?? 10_000, maxTimeoutMs: input.rpc?.maxTimeoutMs ?? 120_000 },
     presence: { batchMs: input.presence?.batchMs ?? 50, countsOnly: input.presence?.countsOnly ?? [] },
+    hooks: resolveHooks(input.hooks ?? {}),
     // Embedders get production mode from NODE_ENV too (the CLI also sets it from --production).
     mode: input.mode ?? (process.env.NODE_ENV === 'production' ? 'production' : 'development'),
   }
@@ -92,6 +95,31 @@ function resolveWebhook(webhook: NonNullable<NonNullable<SwitchboardConfigInput[
     url: webhook.url,
     timeoutMs: webhook.timeoutMs ?? 5000,
     cacheTtlMs: at(['auth', 'webhook', 'cacheTtl'], () => parseDuration(webhook.cacheTtl ?? '30s')),
+  }
+}
+
+function resolveHooks(hooks: NonNullable<SwitchboardConfigInput['hooks']>): HooksConfig {
+  const url = hooks.url ?? null
+  if (url !== null) {
+    at(['hooks', 'url'], () => {
+      const parsed = new URL(url)
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('must be an http(s) URL')
+    })
+    if (!hooks.secret) throw new ConfigValueError(['hooks', 'secret'], 'is required when hooks.url is set')
+  }
+  const retryDelayMs = hooks.retryDelayMs ?? 500
+  return {
+    url,
+    secret: hooks.secret ?? null,
+    events: hooks.events ?? ['occupied', 'vacated', 'connect', 'disconnect'],
+    graceMs: hooks.graceMs ?? 1000,
+    timeoutMs: hooks.timeoutMs ?? 5000,
+    batchMs: hooks.batchMs ?? 50,
+    maxBatch: hooks.maxBatch ?? 500,
+    maxQueue: hooks.maxQueue ?? 10_000,
+    maxAttempts: hooks.maxAttempts ?? 6,
+    retryDelayMs,
+    maxRetryDelayMs: Math.max(retryDelayMs, hooks.maxRetryDelayMs ?? 30_000),
   }
 }
 

@@ -79,6 +79,8 @@ export interface SwitchboardConfigInput {
     messagesBurst?: number
     maxBufferedBytes?: SizeInput
     maxJsonDepth?: number
+    /** Most operations (increment + push + unset paths) in one record update. */
+    maxUpdateOps?: number
     /** WebSocket connections one IP address (IPv6: one /64) may hold; 0 = unlimited. */
     maxConnectionsPerIp?: number
   }
@@ -87,8 +89,40 @@ export interface SwitchboardConfigInput {
   rpc?: { defaultTimeoutMs?: number; maxTimeoutMs?: number }
   /** Presence: the batch window of member diffs (ms), and rooms whose watchers only get counts. */
   presence?: { batchMs?: number; countsOnly?: string[] }
+  /**
+   * Occupancy and connection events POSTed to the app's backend (and given to `server.on`);
+   * `graceMs` is how long a name stays occupied after its last subscriber left.
+   */
+  hooks?: {
+    url?: string
+    /** HMAC-SHA256 key of the signature header; required with `url`. */
+    secret?: string
+    events?: ('occupied' | 'vacated' | 'connect' | 'disconnect')[]
+    graceMs?: number
+    timeoutMs?: number
+    batchMs?: number
+    maxBatch?: number
+    maxQueue?: number
+    maxAttempts?: number
+    retryDelayMs?: number
+    maxRetryDelayMs?: number
+  }
   /** `production` refuses unsafe defaults; set by NODE_ENV=production or `--production`. */
   mode?: 'development' | 'production'
+}
+
+export interface HooksConfig {
+  url: string | null
+  secret: string | null
+  events: ('occupied' | 'vacated' | 'connect' | 'disconnect')[]
+  graceMs: number
+  timeoutMs: number
+  batchMs: number
+  maxBatch: number
+  maxQueue: number
+  maxAttempts: number
+  retryDelayMs: number
+  maxRetryDelayMs: number
 }
 
 export interface ChannelOptions {
@@ -127,10 +161,12 @@ export interface SwitchboardConfig {
     messagesBurst: number
     maxBufferedBytes: number
     maxJsonDepth: number
+    maxUpdateOps: number
     maxConnectionsPerIp: number
   }
   log: { level: string }
   rpc: { defaultTimeoutMs: number; maxTimeoutMs: number }
   presence: { batchMs: number; countsOnly: string[] }
+  hooks: HooksConfig
   mode: 'development' | 'production'
 }

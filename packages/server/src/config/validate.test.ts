@@ -53,6 +53,10 @@ describe('validateConfig', () => {
     expect(messages({ auth: { anonymous: 'yes' } })).toEqual(['auth.anonymous: expected boolean, got "yes"'])
     expect(messages({ server: { cors: 'x' } })).toEqual(['server.cors: expected array, got "x"'])
     expect(messages({ server: [] })).toEqual(['server: expected object, got a list'])
+    expect(messages({ limits: { maxUpdateOps: 0 } })).toEqual([
+      'limits.maxUpdateOps: expected integer to be greater or equal to 1, got 0',
+    ])
+    expect(messages({ limits: { maxUpdateOps: 1000 } })).toEqual([])
   })
 
   it('explains sizes and durations', () => {

@@ -37,8 +37,10 @@ export interface ConceptModule<T extends ClientMessageType = never> {
   routes?(api: ApiDeps): readonly HttpRoute[]
   /** After a token refresh changed `session.user`: ends what the new claims no longer allow. */
   userChanged?(session: Session): void
-  /** A session ended: drop everything it held. */
-  sessionClosed?(session: Session): void
+  /** A session completed its handshake (authenticated, welcomed). */
+  sessionOpened?(session: Session): void
+  /** A session ended (with its close code and reason): drop everything it held. */
+  sessionClosed?(session: Session, code: number, reason: string): void
   /** Started with the engine, before the server reports ready. */
   start?(): Promise<void>
   /** Stopped after every session is gone, in reverse module order. */

@@ -1,4 +1,5 @@
 import type { RecordStore } from '@switchboard/storage'
+import type { Clock } from '../clock.js'
 import type { SwitchboardConfig } from '../config/types.js'
 import type { SchemaRegistry } from '../data-schemas/schema-registry.js'
 import type { Engine } from '../engine/engine.js'
@@ -6,6 +7,7 @@ import type { SubscriptionBudget } from '../limits/subscription-budget.js'
 import type { Logger } from '../log.js'
 import type { ServerCounters } from '../metrics/counters.js'
 import type { AccessPolicy } from '../permissions/access-policy.js'
+import type { OccupancyObserver } from './occupancy-observer.js'
 
 /**
  * What the composition root hands each module factory. Factories pick what their services
@@ -23,4 +25,8 @@ export interface ModuleContext {
   readonly counters: ServerCounters
   /** Record storage, opening (rejects if it cannot open; reported through `server.ready`). */
   readonly store: Promise<RecordStore>
+  /** Where channels and records report first/last local subscribers (listening, hooks). */
+  readonly occupancy: OccupancyObserver
+  /** The server's time (`ServerOptions.clock`): timeouts, deadlines, retries and grace periods run on it. */
+  readonly clock: Clock
 }

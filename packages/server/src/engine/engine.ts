@@ -1,5 +1,6 @@
 import type { Broker } from './broker.js'
 import type { NodeBus } from './node-bus.js'
+import type { Occupancy } from './occupancy.js'
 import type { PresenceStore } from './presence-store.js'
 import type { RpcRouter } from './rpc-router.js'
 
@@ -20,4 +21,6 @@ export interface Engine {
   readonly presenceStore: PresenceStore
   /** RPC providers and call routing. */
   readonly rpcRouter: RpcRouter
+  /** Which names have subscribers on any node, and which listener owns each. */
+  readonly occupancy: Occupancy
 }

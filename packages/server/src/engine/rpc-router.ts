@@ -58,7 +58,8 @@ export interface RpcRouterHandler {
  *   `onOutcome(call.id, { kind: 'unavailable' })`.
  * - Every `reply` from `onInvoke` reaches `onOutcome(call.id, …)` on the node that delivered
  *   the call, exactly once (a second reply for the same delivery is dropped), asynchronously
- *   or not — core must not rely on either.
+ *   or not — core must not rely on either. Replies given on one node reach an origin node in
+ *   the order they were given.
  * - `unregisterAll(providerIds)` is `unregister` of every name those providers offer (a node
  *   dropping all providers of a closed connection in one step).
  */

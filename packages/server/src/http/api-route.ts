@@ -6,7 +6,8 @@ import type { ServerCounters } from '../metrics/counters.js'
 import { readJsonBody } from './body.js'
 import { applyCors } from './cors.js'
 import { authenticateRequest } from './request-auth.js'
-import { sendError, type RouteHandler } from './router.js'
+import { sendRefusal } from './refuse.js'
+import { type RouteHandler } from './router.js'
 
 /** What every HTTP API route shares. */
 export interface ApiDeps {
@@ -59,7 +60,7 @@ export function apiRoute(
     try {
       if (!methods.includes(req.method ?? '') && !(req.method === 'HEAD' && methods.includes('GET'))) {
         res.setHeader('allow', allowed)
-        return sendError(res, 405, 'INVALID_MESSAGE', `method ${req.method} not allowed`)
+        return sendRefusal(req, res, 405, 'INVALID_MESSAGE', `method ${req.method} not allowed`)
       }
       if (!deps.accepting()) throw new SwitchboardError('UNAVAILABLE', 'the server is starting or shutting down')
       // Before authentication: verifying tokens is the work a flood would make the server do.
@@ -72,7 +73,8 @@ export function apiRoute(
       await handle({ req, res, url, user, body: () => readJsonBody(req, deps.maxBodyBytes) })
     } catch (err) {
       const e = toSwitchboardError(err)
-      sendError(res, undefined, e.code, e.message, e.data)
+      // Also before the body was read (TOO_LARGE, 401, 429 …): answered, then closed gracefully.
+      sendRefusal(req, res, undefined, e.code, e.message, e.data)
     }
   }
 }

@@ -4,7 +4,8 @@ import { SwitchboardError } from '../errors.js'
 /**
  * Reads a JSON request body of at most `maxBytes` (limits.maxMessageBytes). Rejects with
  * TOO_LARGE as soon as the body (or its declared length) is over the limit, without buffering
- * the rest, and with INVALID_MESSAGE for another content type or text that is not JSON.
+ * the rest, and with INVALID_MESSAGE for another content type or text that is not JSON. The
+ * rest of a refused body is drained by the answer (`sendRefusal`), so the answer is read.
  */
 export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   const type = req.headers['content-type']

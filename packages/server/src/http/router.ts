@@ -83,7 +83,10 @@ export function sendError(
   message: string,
   data?: unknown,
 ): void {
-  sendJson(res, status ?? errorCodes[code].http, {
-    error: data === undefined ? { code, message } : { code, message, data },
-  })
+  sendJson(res, status ?? errorCodes[code].http, errorBody(code, message, data))
+}
+
+/** The body of every HTTP error: `{ error: { code, message, data? } }`. */
+export function errorBody(code: ErrorCode, message: string, data?: unknown): { error: Record<string, unknown> } {
+  return { error: data === undefined ? { code, message } : { code, message, data } }
 }

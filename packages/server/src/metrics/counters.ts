@@ -11,6 +11,10 @@ export class ServerCounters {
   publications = 0
   /** Committed record changes that reached this node. */
   recordChanges = 0
+  /** Hook events by what became of them, and hook requests retried (see hooks/hook-sender.ts). */
+  readonly hooks = { delivered: 0, dropped: 0, failed: 0, retries: 0 }
+  /** Names that became occupied / vacant cluster-wide because of this node. */
+  readonly occupancy = { occupied: 0, vacated: 0 }
   /** HTTP API requests by route family (`records`, `publish`, …) and status class. */
   readonly http: Record<string, number> = Object.create(null) as Record<string, number>
 

@@ -75,6 +75,40 @@ export function prometheusMetrics(sources: MetricSources): { contentType: string
     },
   })
   new Counter({
+    name: 'switchboard_hook_events_total',
+    help: 'Hook events by outcome: delivered (2xx), dropped (queue full or server stopping), failed (given up after retries, or refused with 4xx).',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      const { delivered, dropped, failed } = counters.hooks
+      setAll(this, [
+        [{ outcome: 'delivered' }, delivered],
+        [{ outcome: 'dropped' }, dropped],
+        [{ outcome: 'failed' }, failed],
+      ])
+    },
+  })
+  new Counter({
+    name: 'switchboard_hook_retries_total',
+    help: 'Hook requests sent again after a failure (network error, timeout, 408, 429 or 5xx).',
+    registers: [registry],
+    collect() {
+      setTo(this, counters.hooks.retries)
+    },
+  })
+  new Counter({
+    name: 'switchboard_occupancy_changes_total',
+    help: 'Channels and records that became occupied or vacant cluster-wide through this server.',
+    labelNames: ['change'],
+    registers: [registry],
+    collect() {
+      setAll(this, [
+        [{ change: 'occupied' }, counters.occupancy.occupied],
+        [{ change: 'vacated' }, counters.occupancy.vacated],
+      ])
+    },
+  })
+  new Counter({
     name: 'switchboard_http_requests_total',
     help: 'HTTP API requests, by route and status code class (2xx, 4xx, 5xx).',
     labelNames: ['route', 'status'],

@@ -3,14 +3,14 @@ import type { AuthUser } from '../auth/authenticator.js'
 export type AccessRequest =
   | {
       kind: 'channels'
-      action: 'subscribe' | 'publish' | 'history'
+      action: 'subscribe' | 'publish' | 'history' | 'listen'
       name: string
       user: AuthUser | null
       data?: unknown
     }
   | {
       kind: 'records'
-      action: 'read' | 'write' | 'delete'
+      action: 'read' | 'write' | 'delete' | 'listen'
       name: string
       user: AuthUser | null
       data?: unknown

@@ -2,8 +2,8 @@ import type { AccessRequest } from './access-policy.js'
 
 /** The actions a rule may name, per kind of resource (SPEC §3). */
 export const ACTIONS = {
-  channels: ['subscribe', 'publish', 'history'],
-  records: ['read', 'write', 'delete'],
+  channels: ['subscribe', 'publish', 'history', 'listen'],
+  records: ['read', 'write', 'delete', 'listen'],
   rpc: ['provide', 'call'],
   presence: ['join', 'read'],
 } as const satisfies { [K in AccessRequest['kind']]: readonly Extract<AccessRequest, { kind: K }>['action'][] }

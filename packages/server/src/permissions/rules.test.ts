@@ -89,7 +89,9 @@ describe('rule compiler errors', () => {
     )
     expect(issues.map((i) => i.line)).toEqual([1, 4, 5, 6])
     expect(issues[0]!.message).toMatch(/unknown kind/)
-    expect(issues[1]!.message).toMatch(/unknown action for channels \(expected one of subscribe, publish, history\)/)
+    expect(issues[1]!.message).toMatch(
+      /unknown action for channels \(expected one of subscribe, publish, history, listen\)/,
+    )
     expect(issues[2]!.message).toMatch(/invalid name pattern/)
     expect(issues[3]!.message).toMatch(/expected a CEL expression/)
     expect(issuesOf('channels: [\n')[0]!.message).toMatch(/^YAML: /)

@@ -3,7 +3,7 @@ import { toSwitchboardError } from '../errors.js'
 import type { HandlerMap } from '../wire/dispatch.js'
 import type { Session } from '../session/session.js'
 import type { RecordService } from './record-service.js'
-import { checkMutation, type WriteRequest } from './write-plan.js'
+import { checkMutation, type MutationLimits, type WriteRequest } from './write-plan.js'
 
 /**
  * Wire handlers for record messages. None holds the session's inbound queue: each record's
@@ -11,7 +11,7 @@ import { checkMutation, type WriteRequest } from './write-plan.js'
  */
 export function recordHandlers(
   records: RecordService,
-  limits: { maxJsonDepth: number },
+  limits: MutationLimits,
 ): Pick<HandlerMap, 'rsub' | 'runsub' | 'rget' | 'rset' | 'rupd' | 'rdel'> {
   const fail = (session: Session, id: number) => (err: unknown) => {
     const e = toSwitchboardError(err)
@@ -23,7 +23,7 @@ export function recordHandlers(
     m: { id: number; n: string; iv?: number; w?: string },
     mutation: RecordMutation,
   ): void => {
-    checkMutation(mutation, limits.maxJsonDepth)
+    checkMutation(mutation, limits)
     const req: WriteRequest = { name: m.n, mutation, user: session.user, trusted: false }
     if (m.iv !== undefined) req.ifVersion = m.iv
     if (m.w !== undefined) req.writeId = m.w

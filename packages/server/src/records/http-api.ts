@@ -7,7 +7,7 @@ import { apiRoute, nameAfter, type ApiDeps } from '../http/api-route.js'
 import { sendJson, type RouteHandler } from '../http/router.js'
 import type { RecordService } from './record-service.js'
 import { UpdateOpsSchema } from './wire-schemas.js'
-import { checkMutation, type WriteRequest } from './write-plan.js'
+import { checkMutation, type MutationLimits, type WriteRequest } from './write-plan.js'
 
 export const RECORDS_API_PREFIX = '/api/records/'
 const opsCheck = TypeCompiler.Compile(UpdateOpsSchema)
@@ -18,10 +18,10 @@ const opsCheck = TypeCompiler.Compile(UpdateOpsSchema)
  * The version travels as an ETag: `GET` sends `ETag: "7"`, and a write with `If-Match: "7"`
  * fails with 409 VERSION_CONFLICT unless the record is still at version 7.
  */
-export function recordsApi(deps: ApiDeps, records: RecordService, limits: { maxJsonDepth: number }): RouteHandler {
+export function recordsApi(deps: ApiDeps, records: RecordService, limits: MutationLimits): RouteHandler {
   const write = (name: string, user: AuthUser | null, mutation: RecordMutation, ifVersion: number | undefined) =>
     new Promise<number>((resolve, reject) => {
-      checkMutation(mutation, limits.maxJsonDepth)
+      checkMutation(mutation, limits)
       const req: WriteRequest = { name, mutation, user, trusted: false }
       if (ifVersion !== undefined) req.ifVersion = ifVersion
       records.write(req, (outcome) => (outcome.ok ? resolve(outcome.version) : reject(outcome.error)))

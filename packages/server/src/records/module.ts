@@ -24,6 +24,7 @@ export function recordsModule(ctx: ModuleContext): RecordsModule {
     planner: new WritePlanner(policy, ctx.dataSchemas, config.limits),
     budget: ctx.budget,
     log: ctx.log,
+    occupancy: ctx.occupancy,
   })
   return {
     name: 'records',

@@ -2,6 +2,7 @@ import { isValidName, jsonCodec, type RecordChangeMessage, type RecordSnapshotRe
 import type { RecordStore } from '@switchboard/storage'
 import type { Logger } from 'pino'
 import type { AuthUser } from '../auth/authenticator.js'
+import type { OccupancyObserver } from '../core/occupancy-observer.js'
 import type { Broker, BrokerHandler, Publication } from '../engine/broker.js'
 import { SwitchboardError } from '../errors.js'
 import type { SubscriptionBudget } from '../limits/subscription-budget.js'
@@ -34,6 +35,8 @@ export interface RecordServiceOptions {
   /** limits.maxSubscriptionsPerConnection, shared with channels. */
   budget: SubscriptionBudget
   log: Logger
+  /** Told when a record gains its first local subscriber and loses its last (listening, hooks). */
+  occupancy?: OccupancyObserver
 }
 
 /**
@@ -234,6 +237,7 @@ export class RecordService implements BrokerHandler {
     let set = this.subscribers.get(name)
     if (!set) {
       this.subscribers.set(name, (set = new Set()))
+      this.options.occupancy?.occupied('record', name)
       this.options.broker
         .subscribe(RECORD_STREAM_PREFIX + name)
         .catch((err: unknown) => this.options.log.error({ err }, 'broker subscribe failed'))
@@ -247,6 +251,7 @@ export class RecordService implements BrokerHandler {
     const set = this.subscribers.get(name)
     if (!set?.delete(session) || set.size > 0) return
     this.subscribers.delete(name)
+    this.options.occupancy?.vacated('record', name)
     this.options.broker
       .unsubscribe(RECORD_STREAM_PREFIX + name)
       .catch((err: unknown) => this.options.log.error({ err }, 'broker unsubscribe failed'))

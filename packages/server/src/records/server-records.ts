@@ -1,7 +1,7 @@
 import type { RecordDocument, RecordMutation, UpdateOps } from '@switchboard/protocol'
 import { SwitchboardError } from '../errors.js'
 import type { RecordService } from './record-service.js'
-import { checkMutation, type WriteRequest } from './write-plan.js'
+import { checkMutation, type MutationLimits, type WriteRequest } from './write-plan.js'
 
 export interface RecordWriteOptions {
   /** Fail with VERSION_CONFLICT unless the record is at this version. */
@@ -22,7 +22,7 @@ export interface ServerRecords {
   delete(name: string, options?: RecordWriteOptions): Promise<{ version: number }>
 }
 
-export function serverRecords(records: RecordService, limits: { maxJsonDepth: number }): ServerRecords {
+export function serverRecords(records: RecordService, limits: MutationLimits): ServerRecords {
   // The mutation is built inside the executor, so a bad argument rejects instead of throwing.
   const write = (
     name: string,
@@ -31,7 +31,7 @@ export function serverRecords(records: RecordService, limits: { maxJsonDepth: nu
   ): Promise<{ version: number }> =>
     new Promise((resolve, reject) => {
       const mutation = build()
-      checkMutation(mutation, limits.maxJsonDepth)
+      checkMutation(mutation, limits)
       const req: WriteRequest = { name, mutation, user: null, trusted: true }
       if (options.ifVersion !== undefined) req.ifVersion = options.ifVersion
       records.write(req, (outcome) => (outcome.ok ? resolve({ version: outcome.version }) : reject(outcome.error)))

@@ -7,9 +7,10 @@ const WriteId = Type.String({ minLength: 1, maxLength: 64 })
 const WriteIds = Type.Array(WriteId, { maxItems: 1000 })
 export const UpdateOpsSchema = Type.Object(
   {
+    // The number of operations is bounded by limits.maxUpdateOps (checked after this shape).
     increment: Type.Optional(Type.Record(Type.String(), Type.Number())),
     push: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    unset: Type.Optional(Type.Array(Path, { maxItems: 1000 })),
+    unset: Type.Optional(Type.Array(Path, { maxItems: 100_000 })),
   },
   { additionalProperties: false },
 )

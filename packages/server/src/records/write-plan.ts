@@ -45,11 +45,20 @@ export interface WriteLimits {
   maxMessageBytes: number
 }
 
+/** What a write is checked against before it reaches a record (`limits` config). */
+export interface MutationLimits {
+  maxJsonDepth: number
+  /** Most operations (increment + push + unset paths) in one update. */
+  maxUpdateOps: number
+}
+
 /**
  * Checks a write before it touches any record (the parts that do not depend on the current
- * document): document shape, paths, nesting depth and `__proto__` keys of incoming values.
+ * document): document shape, number of update operations, paths, nesting depth and
+ * `__proto__` keys of incoming values.
  */
-export function checkMutation(mutation: RecordMutation, maxDepth: number): void {
+export function checkMutation(mutation: RecordMutation, limits: MutationLimits): void {
+  const maxDepth = limits.maxJsonDepth
   const fail = (message: string): never => {
     throw new SwitchboardError('INVALID_DATA', message)
   }
@@ -77,8 +86,10 @@ export function checkMutation(mutation: RecordMutation, maxDepth: number): void 
       return
     case 'update': {
       const { increment = {}, push = {}, unset = [] } = mutation.ops
-      if (Object.keys(increment).length + Object.keys(push).length + unset.length === 0)
-        fail('update has no operations')
+      const count = Object.keys(increment).length + Object.keys(push).length + unset.length
+      if (count === 0) fail('update has no operations')
+      if (count > limits.maxUpdateOps)
+        fail(`update has ${count} operations; at most ${limits.maxUpdateOps} (limits.maxUpdateOps)`)
       for (const path of Object.keys(increment)) depthLeft(path)
       for (const [path, item] of Object.entries(push)) guard(item, depthLeft(path, 1))
       for (const path of unset) depthLeft(path)

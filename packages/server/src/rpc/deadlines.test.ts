@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { ManualClock } from '../testing/manual-clock.js'
 import { Deadlines, type Expiring } from './deadlines.js'
 
 interface Item extends Expiring {
@@ -6,41 +7,45 @@ interface Item extends Expiring {
 }
 const item = (name: string): Item => ({ name, slot: undefined })
 
-async function until(check: () => boolean): Promise<void> {
-  const end = Date.now() + 5000
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out')
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
-
 describe('Deadlines', () => {
-  it('expires items at (or just after) their deadline, earliest first; removed items never expire', async () => {
+  it('expires items at their deadline (rounded up to its grain), earliest first; removed items never expire', () => {
+    const clock = new ManualClock(1_000_000)
     const expired: string[] = []
-    const d = new Deadlines<Item>((i) => expired.push(i.name))
-    const now = Date.now()
+    const d = new Deadlines<Item>((i) => expired.push(`${i.name}@${clock.now()}`), clock)
+    const start = clock.now()
     const [a, b, c, gone] = [item('a'), item('b'), item('c'), item('gone')]
-    d.add(c, now + 90)
-    d.add(a, now + 20)
-    d.add(gone, now + 20)
-    d.add(b, now + 50)
+    d.add(c, start + 90)
+    d.add(a, start + 20)
+    d.add(gone, start + 20)
+    d.add(b, start + 52)
     d.remove(gone)
     d.remove(gone) // twice is harmless
-    await until(() => expired.length === 3)
-    expect(expired).toEqual(['a', 'b', 'c'])
-    expect(Date.now() - now).toBeGreaterThanOrEqual(85)
+    clock.advance(19)
+    expect(expired).toEqual([])
+    clock.advance(1)
+    expect(expired).toEqual([`a@${start + 20}`])
+    clock.advance(34) // 52 rounds up to the 5 ms grain: b is due at 55
+    expect(expired).toEqual([`a@${start + 20}`])
+    clock.advance(1)
+    expect(expired).toEqual([`a@${start + 20}`, `b@${start + 55}`])
+    clock.advance(1000)
+    expect(expired).toEqual([`a@${start + 20}`, `b@${start + 55}`, `c@${start + 90}`])
     expect(d.size).toBe(0)
+    expect(clock.pending).toBe(0) // nothing left armed
   })
 
-  it('an earlier deadline added later re-arms the timer', async () => {
+  it('an earlier deadline added later re-arms the timer; clear disarms it', () => {
+    const clock = new ManualClock(1_000_000)
     const expired: string[] = []
-    const d = new Deadlines<Item>((i) => expired.push(i.name))
-    d.add(item('late'), Date.now() + 60_000)
-    d.add(item('soon'), Date.now() + 10)
-    await until(() => expired.length === 1)
+    const d = new Deadlines<Item>((i) => expired.push(i.name), clock)
+    d.add(item('late'), clock.now() + 60_000)
+    d.add(item('soon'), clock.now() + 10)
+    clock.advance(10)
     expect(expired).toEqual(['soon'])
     expect(d.size).toBe(1)
     d.clear()
     expect(d.size).toBe(0)
+    clock.advance(120_000)
+    expect(expired).toEqual(['soon'])
   })
 })

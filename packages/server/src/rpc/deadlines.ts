@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from '../clock.js'
+
 /** Deadlines are rounded up to this many ms: a timeout fires at most this much late. */
 const GRAIN_MS = 5
 
@@ -15,12 +17,13 @@ export interface Expiring {
  */
 export class Deadlines<T extends Expiring> {
   private readonly slots = new Map<number, Set<T>>()
-  private timer: ReturnType<typeof setTimeout> | undefined
+  private cancelTimer: (() => void) | undefined
   private armedFor = Infinity
 
+  /** `clock`: deadlines are times of this clock (the server's; a test drives it). */
   constructor(
     private readonly expire: (item: T) => void,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   add(item: T, deadline: number): void {
@@ -49,23 +52,22 @@ export class Deadlines<T extends Expiring> {
   }
 
   clear(): void {
-    clearTimeout(this.timer)
-    this.timer = undefined
+    this.cancelTimer?.()
+    this.cancelTimer = undefined
     this.armedFor = Infinity
     this.slots.clear()
   }
 
   private arm(key: number): void {
-    clearTimeout(this.timer)
+    this.cancelTimer?.()
     this.armedFor = key
-    this.timer = setTimeout(this.fire, Math.max(0, key * GRAIN_MS - this.now()))
-    ;(this.timer as { unref?: () => void }).unref?.()
+    this.cancelTimer = this.clock.schedule(Math.max(0, key * GRAIN_MS - this.clock.now()), this.fire)
   }
 
   private readonly fire = (): void => {
-    this.timer = undefined
+    this.cancelTimer = undefined
     this.armedFor = Infinity
-    const due = Math.floor(this.now() / GRAIN_MS)
+    const due = Math.floor(this.clock.now() / GRAIN_MS)
     let next = Infinity
     const expired: T[] = []
     for (const [key, slot] of this.slots) {

@@ -16,7 +16,7 @@ export interface RpcModule extends ConceptModule<'rpc' | 'prov' | 'unprov' | 'rp
 export function rpcModule(ctx: ModuleContext): RpcModule {
   const { config, policy } = ctx
   const router = ctx.engine.rpcRouter
-  const service = new RpcService(router, config.rpc, ctx.log)
+  const service = new RpcService(router, config.rpc, ctx.log, ctx.clock)
   const recheck = rpcRecheck(service, policy)
   return {
     name: 'rpc',

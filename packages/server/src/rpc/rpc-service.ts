@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { isErrorCode, isValidName, type InvokeMessage } from '@switchboard/protocol'
 import type { Logger } from 'pino'
 import type { AuthUser } from '../auth/authenticator.js'
+import { systemClock, type Clock } from '../clock.js'
 import { SwitchboardError } from '../errors.js'
 import type { Session } from '../session/session.js'
 import { Deadlines, type Expiring } from './deadlines.js'
@@ -56,7 +57,7 @@ export class RpcService implements RpcRouterHandler {
   private readonly prefix = randomBytes(6).toString('base64url') + ':'
   private seq = 0
   private closed = false
-  private readonly deadlines = new Deadlines<PendingCall>((p) => this.expire(p))
+  private readonly deadlines: Deadlines<PendingCall>
   /** The router's synchronous pick, when it has one (no promise per call). */
   private readonly picker: SyncRpcPicker | undefined
 
@@ -64,7 +65,10 @@ export class RpcService implements RpcRouterHandler {
     private readonly router: RpcRouter,
     private readonly limits: RpcLimits,
     private readonly log: Logger,
+    /** Call deadlines are times of this clock (the server's). */
+    private readonly clock: Clock = systemClock,
   ) {
+    this.deadlines = new Deadlines<PendingCall>((p) => this.expire(p), clock)
     this.picker = canPickNow(router) ? router : undefined
   }
 
@@ -82,7 +86,7 @@ export class RpcService implements RpcRouterHandler {
     if (this.closed) return done(new SwitchboardError('UNAVAILABLE', 'the server is shutting down'))
     if (!isValidName(name)) return done(new SwitchboardError('INVALID_NAME', `invalid RPC name: ${name}`))
     const ms = Math.min(timeoutMs ?? this.limits.defaultTimeoutMs, this.limits.maxTimeoutMs)
-    const call: RpcCall = { id: this.prefix + ++this.seq, name, args, user, clientId, deadline: Date.now() + ms }
+    const call: RpcCall = { id: this.prefix + ++this.seq, name, args, user, clientId, deadline: this.clock.now() + ms }
     const p: PendingCall = { call, done, timeoutMs: ms, slot: undefined, current: undefined, tried: undefined }
     this.pending.set(call.id, p)
     this.deadlines.add(p, call.deadline)
@@ -175,7 +179,7 @@ export class RpcService implements RpcRouterHandler {
     const session = provider.session
     const state = this.sessions.get(session)
     if (session.phase === 'closed' || !state?.provided.has(call.name)) return reply({ kind: 'unavailable' })
-    if (state.invocations.size >= SWEEP_ABOVE) sweep(state, Date.now())
+    if (state.invocations.size >= SWEEP_ABOVE) sweep(state, this.clock.now())
     const c = ++state.lastInvocation
     state.invocations.set(c, { reply, deadline: call.deadline })
     const m: InvokeMessage = { t: 'inv', c, n: call.name }

@@ -16,6 +16,9 @@ export class FlushScheduler {
   private spare: (Flushable | undefined)[] = []
   private count = 0
 
+  /** `now`: the server's clock, read once per turn for every session flushed in it. */
+  constructor(private readonly now: () => number = Date.now) {}
+
   schedule(target: Flushable): void {
     if (this.count === 0) setImmediate(this.run)
     this.dirty[this.count++] = target
@@ -27,7 +30,7 @@ export class FlushScheduler {
     this.dirty = this.spare
     this.spare = batch
     this.count = 0
-    const now = Date.now()
+    const now = this.now()
     for (let i = 0; i < count; i++) {
       const target = batch[i] as Flushable
       batch[i] = undefined // no reference kept to a session that may close

@@ -18,7 +18,9 @@ export interface SessionHost {
   readonly validator: MessageValidator
   /** Handles a validated message of an open session; a returned promise holds the inbound queue. */
   dispatch(session: Session, message: ClientMessage): void | Promise<void>
+  /** The handshake completed: the session is authenticated and welcomed. */
+  sessionOpened?(session: Session): void
   sessionClosed(session: Session, code: number, reason: string): void
-  /** The time of the current flush turn (one clock read per turn, not per session). */
+  /** The server's clock (`ServerOptions.clock`): heartbeat, handshake and rate-limit times. */
   now(): number
 }

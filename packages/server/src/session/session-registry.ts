@@ -1,19 +1,25 @@
 import { randomFillSync } from 'node:crypto'
 import { CloseCode } from '@switchboard/protocol'
+import { systemClock, type Clock } from '../clock.js'
 import type { Transport } from '../transports/transport.js'
 import { Session } from './session.js'
 import type { SessionHost } from './session-host.js'
 
 /**
  * Every live session, plus one timer for all of them: heartbeats, dead-peer detection and
- * handshake timeouts are a periodic sweep rather than a timer per connection.
+ * handshake timeouts are a periodic sweep rather than a timer per connection. Time comes from
+ * the clock (a test drives it), the sessions' own timestamps from the host's `now()` (the same
+ * clock).
  */
 export class SessionRegistry {
   private readonly sessions = new Set<Session>()
-  private timer: ReturnType<typeof setInterval> | undefined
+  private cancelSweep: (() => void) | undefined
   private readonly sweepMs: number
 
-  constructor(private readonly host: SessionHost) {
+  constructor(
+    private readonly host: SessionHost,
+    private readonly clock: Clock = systemClock,
+  ) {
     const { intervalMs, timeoutMs } = host.config.server.heartbeat
     const handshake = host.config.server.handshakeTimeoutMs
     this.sweepMs = Math.max(
@@ -29,10 +35,7 @@ export class SessionRegistry {
   create(transport: Transport): Session {
     const session = new Session(newClientId(), transport, this.host)
     this.sessions.add(session)
-    if (!this.timer) {
-      this.timer = setInterval(this.sweep, this.sweepMs)
-      this.timer.unref()
-    }
+    if (!this.cancelSweep) this.cancelSweep = this.clock.schedule(this.sweepMs, this.tick)
     return session
   }
 
@@ -46,12 +49,17 @@ export class SessionRegistry {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = undefined
+    this.cancelSweep?.()
+    this.cancelSweep = undefined
   }
 
-  private readonly sweep = (): void => {
-    const now = Date.now()
+  private readonly tick = (): void => {
+    this.cancelSweep = this.clock.schedule(this.sweepMs, this.tick)
+    this.sweep()
+  }
+
+  private sweep(): void {
+    const now = this.clock.now()
     const { intervalMs, timeoutMs } = this.host.config.server.heartbeat
     const handshakeMs = this.host.config.server.handshakeTimeoutMs
     // Closing a sweep early guarantees detection within timeoutMs, not timeoutMs + sweepMs.

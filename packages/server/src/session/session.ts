@@ -13,6 +13,7 @@ import { SwitchboardError, toSwitchboardError } from '../errors.js'
 import { EncodedFrame, type Transport, type TransportSink } from '../transports/transport.js'
 import type { Flushable } from './flush-scheduler.js'
 import { TokenBucket } from '../limits/token-bucket.js'
+import { idFromHead } from './frame-head.js'
 import type { SessionHost } from './session-host.js'
 
 type Phase = 'handshake' | 'authenticating' | 'open' | 'closed'
@@ -31,6 +32,8 @@ class Rejection {
   constructor(
     readonly code: ErrorCode,
     readonly reason: string,
+    /** The refused request's id, when the frame's head names one. */
+    readonly id: number | undefined,
   ) {}
 }
 
@@ -44,9 +47,10 @@ class Rejection {
 export class Session implements TransportSink, Flushable {
   phase: Phase = 'handshake'
   user: AuthUser | null = null
-  readonly createdAt = Date.now()
-  lastReceivedAt = this.createdAt
-  lastSentAt = this.createdAt
+  /** Times from the host's clock (`host.now()`), which the registry's sweep compares them with. */
+  readonly createdAt: number
+  lastReceivedAt: number
+  lastSentAt: number
   /** When the credentials expire (epoch ms): the registry's sweep closes the session with TOKEN_EXPIRED then, unless a `refresh` moved it. */
   tokenExpiresAt: number | undefined
 
@@ -69,6 +73,7 @@ export class Session implements TransportSink, Flushable {
     readonly transport: Transport,
     private readonly host: SessionHost,
   ) {
+    this.createdAt = this.lastReceivedAt = this.lastSentAt = host.now()
     const { messagesPerSecond, messagesBurst, maxBufferedBytes } = host.config.limits
     this.maxBufferedBytes = maxBufferedBytes
     this.bucket = new TokenBucket(messagesPerSecond, messagesBurst, this.createdAt)
@@ -82,26 +87,27 @@ export class Session implements TransportSink, Flushable {
 
   onFrame(text: string): void {
     if (this.phase === 'closed') return
-    const now = Date.now()
+    const now = this.host.now()
     this.lastReceivedAt = now
     const { maxMessageBytes } = this.host.config.limits
     if (
       text.length > maxMessageBytes ||
       (text.length * 3 > maxMessageBytes && Buffer.byteLength(text) > maxMessageBytes)
     ) {
-      this.receive(new Rejection('TOO_LARGE', `frame exceeds maxMessageBytes (${maxMessageBytes})`), now)
+      const reason = `frame exceeds maxMessageBytes (${maxMessageBytes})`
+      this.receive(new Rejection('TOO_LARGE', reason, idFromHead(text)), now)
       return
     }
     let decoded: unknown
     try {
       decoded = codec.decode(text)
     } catch {
-      this.receive(new Rejection('INVALID_MESSAGE', 'frame is not valid JSON'), now)
+      this.receive(new Rejection('INVALID_MESSAGE', 'frame is not valid JSON', idFromHead(text)), now)
       return
     }
     if (!Array.isArray(decoded)) this.receive(decoded, now)
     else if (decoded.length > 1000)
-      this.receive(new Rejection('INVALID_MESSAGE', 'batch has more than 1000 messages'), now)
+      this.receive(new Rejection('INVALID_MESSAGE', 'batch has more than 1000 messages', undefined), now)
     else for (const item of decoded) this.receive(item, now)
   }
 
@@ -126,7 +132,7 @@ export class Session implements TransportSink, Flushable {
 
   private process(value: unknown): void {
     if (value instanceof Rejection) {
-      this.reject(undefined, value.code, value.reason)
+      this.reject(value.id, value.code, value.reason)
       return
     }
     const checked = this.host.validator.check(value)
@@ -205,6 +211,7 @@ export class Session implements TransportSink, Flushable {
     this.user = user
     this.phase = 'open'
     const { intervalMs, timeoutMs } = this.host.config.server.heartbeat
+    const { maxMessageBytes, maxJsonDepth, maxUpdateOps } = this.host.config.limits
     this.send({
       t: 'welcome',
       id: hello.id,
@@ -212,11 +219,13 @@ export class Session implements TransportSink, Flushable {
       client: this.id,
       user: user ? { ...user } : null,
       hb: { interval: intervalMs, timeout: timeoutMs },
+      limits: { maxMessageBytes, maxJsonDepth, maxUpdateOps },
     })
+    this.host.sessionOpened?.(this)
   }
 
   private rateLimited(value: unknown): void {
-    const now = Date.now()
+    const now = this.host.now()
     this.rollStrikeWindow(now)
     this.rateLimitedInWindow++
     if (this.rateLimitedInWindow > this.host.config.limits.messagesBurst) {
@@ -230,7 +239,7 @@ export class Session implements TransportSink, Flushable {
   /** Answers a bad message and counts a strike; repeated abuse closes the connection. */
   private reject(id: number | undefined, code: ErrorCode, reason: string): void {
     this.sendError(id, code, reason)
-    this.rollStrikeWindow(Date.now())
+    this.rollStrikeWindow(this.host.now())
     if (++this.strikes > MAX_STRIKES) this.close(CloseCode.PROTOCOL_ERROR, 'too many invalid messages')
   }
 
@@ -255,6 +264,11 @@ export class Session implements TransportSink, Flushable {
     this.send(m)
   }
 
+  /** Bytes waiting to leave: queued here plus buffered by the transport (what maxBufferedBytes bounds). */
+  outboundBytes(): number {
+    return this.pendingChars + this.transport.bufferedBytes()
+  }
+
   /** Queues a frame that may be shared with other sessions (encode once, send many). */
   enqueue(frame: EncodedFrame): void {
     if (this.phase === 'closed') return
@@ -268,7 +282,7 @@ export class Session implements TransportSink, Flushable {
     if (this.pendingChars > this.maxBufferedBytes) this.slowConsumer()
   }
 
-  flush(now: number = Date.now()): void {
+  flush(now: number = this.host.now()): void {
     const first = this.pendingFirst
     if (first === undefined || this.phase === 'closed') return
     this.pendingFirst = undefined

@@ -3,11 +3,16 @@
  * directions; it knows nothing of messages, channels or users. WebSocket, SSE + POST,
  * long-polling and the in-memory test transport all implement it.
  *
- * Invariants:
+ * Invariants (checked by `describeTransportContract` in transport.contract.ts, which every
+ * transport runs; `@switchboard/server/contract`):
  * - `send` never throws and never blocks; after `close` (or after the peer went away) it is a no-op.
- * - `bufferedBytes` counts bytes accepted by `send` but not yet handed to the OS.
+ * - Frames reach the peer in the order they were sent, and frames sent before `close` reach it
+ *   before the close, with its code where the wire carries one (the session relies on this to
+ *   deliver a final error).
+ * - `bufferedBytes` counts bytes accepted by `send` but not yet handed to the OS: it grows while
+ *   the peer does not read (slow-consumer detection reads it) and is 0 once the peer has everything.
  * - The sink's `onClose` is called exactly once, whoever closed.
- * - Frames reach `onFrame` in the order the peer sent them.
+ * - Frames reach `onFrame` in the order the peer sent them (transports whose peer can send).
  */
 export interface Transport {
   /** Short name for logs and metrics: 'websocket', 'sse', 'longpoll', 'memory'. */

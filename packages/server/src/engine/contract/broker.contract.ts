@@ -3,6 +3,7 @@
  * `describeBrokerContract(name, factory)`; the factory returns a fresh, isolated broker.
  */
 import { describe, expect, it } from 'vitest'
+import { Changes } from '../../testing/changes.js'
 import type { Broker, BrokerHandler, HistoryOptions, Publication } from '../broker.js'
 
 export interface BrokerFactory {
@@ -15,16 +16,14 @@ const keep = (size: number, ttlMs = 0): HistoryOptions => ({ size, ttlMs })
 
 function collector(): BrokerHandler & { pubs: Publication[]; waitFor(n: number): Promise<void> } {
   const pubs: Publication[] = []
+  const changes = new Changes()
   return {
     pubs,
-    onPublication: (p) => void pubs.push(p),
-    async waitFor(n) {
-      const until = Date.now() + 5000
-      while (pubs.length < n) {
-        if (Date.now() > until) throw new Error(`expected ${n} publications, got ${pubs.length}`)
-        await new Promise((r) => setTimeout(r, 5))
-      }
+    onPublication(p) {
+      pubs.push(p)
+      changes.notify()
     },
+    waitFor: (n) => changes.until(() => pubs.length >= n, `${n} publications`),
   }
 }
 

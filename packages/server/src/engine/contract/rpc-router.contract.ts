@@ -3,6 +3,7 @@
  * `describeRpcRouterContract(name, factory)`; the factory returns a fresh, isolated router.
  */
 import { describe, expect, it } from 'vitest'
+import { Changes } from '../../testing/changes.js'
 import type { RpcCall, RpcOutcome, RpcRouter, RpcRouterHandler } from '../rpc-router.js'
 
 export interface RpcRouterFactory {
@@ -16,30 +17,28 @@ interface Recorder extends RpcRouterHandler {
   outcomes: { callId: string; outcome: RpcOutcome }[]
   /** How onInvoke answers; by default it keeps the reply for the test to use. */
   answer?: (providerId: string, call: RpcCall) => RpcOutcome | undefined
+  /** Resolves once `check` holds after an invocation or outcome arrived (bounded). */
+  until(check: () => boolean, what: string): Promise<void>
 }
 
 function recorder(): Recorder {
+  const changes = new Changes()
   const r: Recorder = {
     invoked: [],
     outcomes: [],
     onInvoke(providerId, call, reply) {
       r.invoked.push({ providerId, call, reply })
+      changes.notify()
       const outcome = r.answer?.(providerId, call)
       if (outcome) reply(outcome)
     },
     onOutcome(callId, outcome) {
       r.outcomes.push({ callId, outcome })
+      changes.notify()
     },
+    until: (check, what) => changes.until(check, what),
   }
   return r
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
 }
 
 let seq = 0
@@ -118,15 +117,23 @@ export function describeRpcRouterContract(name: string, factory: RpcRouterFactor
       await router.register(n, 'p')
       const c = { ...call(n, { x: 1 }), user: { id: 'alice', role: 'r' } }
       router.deliver('p', c)
-      await until(() => handler.invoked.length === 1, 'the invocation')
+      await handler.until(() => handler.invoked.length === 1, 'the invocation')
       const inv = handler.invoked[0]!
       expect(inv.providerId).toBe('p')
       expect(inv.call).toEqual(c)
       inv.reply({ kind: 'result', value: 42 })
       inv.reply({ kind: 'result', value: 43 }) // a second reply is dropped
-      await until(() => handler.outcomes.length >= 1, 'the outcome')
-      await new Promise((r) => setTimeout(r, 20))
-      expect(handler.outcomes).toEqual([{ callId: c.id, outcome: { kind: 'result', value: 42 } }])
+      // Outcomes arrive in reply order: once a later call's outcome is in, a second outcome
+      // for c can no longer be on its way.
+      const later = call(n)
+      router.deliver('p', later)
+      await handler.until(() => handler.invoked.length === 2, 'the later invocation')
+      handler.invoked[1]!.reply({ kind: 'result', value: 'later' })
+      await handler.until(() => handler.outcomes.some((o) => o.callId === later.id), 'the later outcome')
+      expect(handler.outcomes).toEqual([
+        { callId: c.id, outcome: { kind: 'result', value: 42 } },
+        { callId: later.id, outcome: { kind: 'result', value: 'later' } },
+      ])
       await router.close()
     })
 
@@ -145,7 +152,7 @@ export function describeRpcRouterContract(name: string, factory: RpcRouterFactor
       handler.answer = () => kinds[i++]
       const ids = kinds.map(() => call(n))
       for (const c of ids) router.deliver('p', c)
-      await until(() => handler.outcomes.length === kinds.length, 'all outcomes')
+      await handler.until(() => handler.outcomes.length === kinds.length, 'all outcomes')
       for (let k = 0; k < kinds.length; k++) {
         expect(handler.outcomes.find((o) => o.callId === ids[k]!.id)?.outcome).toEqual(kinds[k])
       }
@@ -161,7 +168,7 @@ export function describeRpcRouterContract(name: string, factory: RpcRouterFactor
       expect(() => router.deliver('p', c)).not.toThrow()
       const c2 = call(n)
       router.deliver('ghost', c2)
-      await until(() => handler.outcomes.length === 2, 'two outcomes')
+      await handler.until(() => handler.outcomes.length === 2, 'two outcomes')
       expect(handler.outcomes).toContainEqual({ callId: c.id, outcome: { kind: 'unavailable' } })
       expect(handler.outcomes).toContainEqual({ callId: c2.id, outcome: { kind: 'unavailable' } })
       expect(handler.invoked).toHaveLength(0)
@@ -181,7 +188,7 @@ export function describeRpcRouterContract(name: string, factory: RpcRouterFactor
         hb.answer = () => ({ kind: 'result', value: 'from b' })
         const c = call(n)
         a.deliver('remote', c)
-        await until(() => ha.outcomes.length === 1, 'the outcome on the origin node')
+        await ha.until(() => ha.outcomes.length === 1, 'the outcome on the origin node')
         expect(ha.outcomes[0]).toEqual({ callId: c.id, outcome: { kind: 'result', value: 'from b' } })
         expect(hb.outcomes).toHaveLength(0)
         await a.close()

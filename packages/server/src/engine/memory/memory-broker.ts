@@ -73,27 +73,33 @@ export class MemoryBroker implements Broker {
     const now = this.now()
     const stream = this.stream(channel, now)
     const position = { offset: stream.offset, epoch: stream.epoch }
-    const live = this.retained(stream, options, now)
     const toPublication = (e: Entry): Publication => {
       const p: Publication = { channel, data: e.data, offset: e.offset, epoch: stream.epoch }
       if (e.publisher) p.publisher = e.publisher
       return p
     }
-    const { since, limit } = query
-    if (!since) {
-      return { publications: live.slice(Math.max(0, live.length - limit)).map(toPublication), position, complete: true }
+    // Entries still inside the size and ttl window are [first, count) in ring order; reads cost
+    // what they return, not the size of the history (recovery reads a large history page by page).
+    const count = stream.entries.length
+    const entry = (i: number) => stream.entries[(stream.head + i) % count] as Entry
+    let first = Math.max(0, count - options.size)
+    if (options.ttlMs > 0) first = firstFresh(entry, first, count, now - options.ttlMs)
+    const slice = (from: number, to: number) => {
+      const out: Publication[] = []
+      for (let i = from; i < to; i++) out.push(toPublication(entry(i)))
+      return out
     }
+    const { since, limit } = query
+    if (!since) return { publications: slice(Math.max(first, count - limit), count), position, complete: true }
     if (since.epoch !== stream.epoch || since.offset > stream.offset) {
       return { publications: [], position, complete: since.epoch === stream.epoch && since.offset === stream.offset }
     }
-    const after = live.filter((e) => e.offset > since.offset)
+    // Offsets in the ring are consecutive: the first one after `since` is found by arithmetic.
+    const start = first < count ? Math.max(first, first + since.offset + 1 - entry(first).offset) : count
     const missed = stream.offset - since.offset
-    const page = after.slice(0, limit)
-    return {
-      publications: page.map(toPublication),
-      position,
-      complete: after.length === missed && page.length === missed,
-    }
+    const after = count - start
+    const page = slice(start, Math.min(count, start + limit))
+    return { publications: page, position, complete: after === missed && page.length === missed }
   }
 
   async close(): Promise<void> {
@@ -117,17 +123,22 @@ export class MemoryBroker implements Broker {
     return stream
   }
 
-  /** Entries still inside the size and ttl window, oldest first. */
-  private retained(stream: Stream, options: HistoryOptions, now: number): Entry[] {
-    const ordered = stream.entries.slice(stream.head).concat(stream.entries.slice(0, stream.head))
-    const fresh = options.ttlMs > 0 ? ordered.filter((e) => now - e.at <= options.ttlMs) : ordered
-    return options.size < fresh.length ? fresh.slice(fresh.length - options.size) : fresh
-  }
-
   private sweep(): void {
     const now = this.now()
     for (const [channel, stream] of this.streams) {
       if (now - stream.lastPublishAt > stream.retainMs) this.streams.delete(channel)
     }
   }
+}
+
+/** The first index in [from, to) whose entry is not older than `oldestAt` (entries are in time order). */
+function firstFresh(entry: (i: number) => Entry, from: number, to: number, oldestAt: number): number {
+  let lo = from
+  let hi = to
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (entry(mid).at < oldestAt) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }

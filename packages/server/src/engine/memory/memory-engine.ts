@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Engine } from '../engine.js'
 import { MemoryBroker } from './memory-broker.js'
 import { MemoryHub } from './memory-hub.js'
+import { MemoryOccupancy } from './memory-occupancy.js'
 import { MemoryPresenceStore } from './memory-presence-store.js'
 import { MemoryRpcRouter } from './memory-rpc-router.js'
 
@@ -13,5 +14,6 @@ export function createMemoryEngine(nodeId: string = randomBytes(6).toString('bas
     bus: new MemoryHub().bus(nodeId),
     presenceStore: new MemoryPresenceStore(),
     rpcRouter: new MemoryRpcRouter(),
+    occupancy: new MemoryOccupancy(),
   }
 }

@@ -9,6 +9,7 @@ import type { Broker, BrokerHandler, HistoryOptions, HistoryQuery, HistoryResult
 import type { Engine } from '../engine.js'
 import type { NodeBus, NodeBusHandler } from '../node-bus.js'
 import { MemoryBroker } from './memory-broker.js'
+import { OccupancyTable } from './memory-occupancy.js'
 import { MemoryPresenceStore } from './memory-presence-store.js'
 import { MemoryRpcRouter } from './memory-rpc-router.js'
 
@@ -22,6 +23,7 @@ export class MemoryHub {
   private readonly streams = new MemoryBroker()
   private readonly brokers = new Set<HubBroker>()
   private readonly buses = new Map<string, HubBus>()
+  private readonly occupancy = new OccupancyTable()
   private readonly started: Promise<void>
   private nodes = 0
 
@@ -34,8 +36,8 @@ export class MemoryHub {
   }
 
   /**
-   * An engine for one more node on this hub: channels, record change streams and node messages
-   * cross between the hub's nodes; presence and RPC stay within each node.
+   * An engine for one more node on this hub: channels, record change streams, node messages and
+   * occupancy cross between the hub's nodes; presence and RPC stay within each node.
    */
   engine(nodeId = `node-${++this.nodes}`): Engine {
     return {
@@ -44,6 +46,7 @@ export class MemoryHub {
       bus: this.bus(nodeId),
       presenceStore: new MemoryPresenceStore(),
       rpcRouter: new MemoryRpcRouter(),
+      occupancy: this.occupancy.node(),
     }
   }
 

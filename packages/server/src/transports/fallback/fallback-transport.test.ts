@@ -8,6 +8,7 @@ import { ClientAddresses } from '../../http/client-address.js'
 import { Router } from '../../http/router.js'
 import { ConnectionGate } from '../../limits/connection-gate.js'
 import { RequestsPerIp } from '../../limits/requests-per-ip.js'
+import { ManualClock } from '../../testing/manual-clock.js'
 import { EncodedFrame, type Transport, type TransportSink } from '../transport.js'
 import type { FallbackTransport } from './fallback-transport.js'
 import { fallbackRoutes } from './routes.js'
@@ -27,9 +28,10 @@ afterEach(async () => {
   }
 })
 
-async function start(options: { pollHoldMs?: number; lingerMs?: number; maxPerIp?: number } = {}) {
+async function start(options: { lingerMs?: number; maxPerIp?: number } = {}) {
   const sessions: Recorded[] = []
-  const directory = new LocalSessionDirectory()
+  const clock = new ManualClock()
+  const directory = new LocalSessionDirectory(clock)
   const gate = new ConnectionGate(new ClientAddresses([]), options.maxPerIp ?? 100)
   const router = new Router()
   for (const [path, handler] of fallbackRoutes({
@@ -43,7 +45,7 @@ async function start(options: { pollHoldMs?: number; lingerMs?: number; maxPerIp
     gate,
     rate: new RequestsPerIp(0, 0),
     directory,
-    timers: { pollHoldMs: options.pollHoldMs ?? 25_000, lingerMs: options.lingerMs ?? 30_000 },
+    timers: { clock, pollHoldMs: 25_000, lingerMs: options.lingerMs ?? 30_000 },
     maxMessageBytes: 1024,
     plainSse: (_req, res) => void res.writeHead(418).end(),
   })) {
@@ -79,7 +81,7 @@ async function start(options: { pollHoldMs?: number; lingerMs?: number; maxPerIp
     })
     return { status: r.status, body: (await r.json()) as PollBody }
   }
-  return { base, directory, gate, connect, send, poll }
+  return { base, clock, directory, gate, connect, send, poll }
 }
 
 interface PollBody {
@@ -109,16 +111,20 @@ describe('long-polling', () => {
     expect(recorded.transport.bufferedBytes()).toBe(18)
   })
 
-  it('answers an idle poll empty after the hold time, and a newer poll answers an older held one', async () => {
-    const t = await start({ pollHoldMs: 50 })
-    const { session } = await t.connect('longpoll')
-    expect((await t.poll(session, 0)).body).toEqual({ seq: 1, frames: [] })
-    const t2 = await start()
-    const s2 = await t2.connect('longpoll')
-    const first = t2.poll(s2.session, 0)
-    const second = t2.poll(s2.session, 0)
+  it('holds an idle poll 25 s, then answers it empty; a newer poll answers an older held one', async () => {
+    const t = await start()
+    const { session, recorded } = await t.connect('longpoll')
+    const held = t.poll(session, 0)
+    await expect.poll(() => t.clock.pending).toBe(1) // the poll is held, its hold scheduled
+    t.clock.advance(24_999)
+    expect(t.clock.pending).toBe(1) // still held
+    t.clock.advance(1)
+    expect((await held).body).toEqual({ seq: 1, frames: [] })
+    const first = t.poll(session, 0)
+    await expect.poll(() => t.clock.pending).toBe(1)
+    const second = t.poll(session, 0)
     expect((await first).body).toEqual({ seq: 1, frames: [] })
-    s2.recorded.transport.send(frame({ t: 'ping' }))
+    recorded.transport.send(frame({ t: 'ping' }))
     expect((await second).body.frames).toEqual([{ t: 'ping' }])
   })
 
@@ -135,7 +141,7 @@ describe('long-polling', () => {
   })
 
   it('delivers the last frames with the close, then forgets the session after the linger time', async () => {
-    const t = await start({ lingerMs: 100 })
+    const t = await start({ lingerMs: 30_000 })
     const { session, recorded } = await t.connect('longpoll')
     recorded.transport.send(frame({ t: 'err', code: 'AUTH_FAILED', msg: 'no' }))
     recorded.transport.close(4500, 'no')
@@ -147,7 +153,9 @@ describe('long-polling', () => {
       frames: [{ t: 'err', code: 'AUTH_FAILED', msg: 'no' }],
       close: { code: 4500, reason: 'no' },
     })
-    await expect.poll(() => t.directory.size).toBe(0)
+    expect(t.directory.size).toBe(1) // a lost answer could still be asked for again
+    t.clock.advance(30_000)
+    expect(t.directory.size).toBe(0)
     const after = await t.poll(session, 1)
     expect(after.status).toBe(404)
     expect(after.body.error?.code).toBe('NOT_FOUND')
@@ -223,6 +231,13 @@ describe('the SDK event stream', () => {
     const again = await fetch(`${t.base}/sse?ticket=${ticket}`)
     expect(again.status).toBe(401)
     expect(t.directory.size).toBe(0)
+  })
+
+  it('a ticket opens nothing after 30 s', async () => {
+    const t = await start()
+    const { ticket } = await t.connect('sse')
+    t.clock.advance(30_000)
+    expect((await fetch(`${t.base}/sse?ticket=${ticket}`)).status).toBe(401)
   })
 
   it('a stream that breaks ends the session (onClose once) and gives the connection slot back', async () => {

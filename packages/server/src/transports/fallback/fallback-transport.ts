@@ -1,10 +1,12 @@
 import type { ServerResponse } from 'node:http'
+import type { Clock } from '../../clock.js'
 import type { EncodedFrame, Transport, TransportSink } from '../transport.js'
 
 export type FallbackKind = 'sse' | 'longpoll'
 
-/** What happens to a frame the session sends, and what the peer sends back, per request. */
+/** How long requests and closed sessions wait, on the server's clock. */
 export interface FallbackTimers {
+  readonly clock: Clock
   /** A long-poll with nothing to answer is held this long, then answered empty (SPEC: ≤ 25 s). */
   readonly pollHoldMs: number
   /** A closed session waits this long for its peer to collect the last frames and the close. */
@@ -35,12 +37,12 @@ export class FallbackTransport implements Transport {
   private bufferedChars = 0
   /** The next upstream sequence number expected. */
   private nextUp = 1
-  private heldPoll: { res: ServerResponse; timer: ReturnType<typeof setTimeout> } | undefined
+  private heldPoll: { res: ServerResponse; cancel: () => void } | undefined
   private stream: ServerResponse | undefined
   private ending: { code: number; reason: string } | undefined
   private sinkClosed = false
   private isGone = false
-  private lingerTimer: ReturnType<typeof setTimeout> | undefined
+  private cancelLinger: (() => void) | undefined
 
   constructor(
     readonly kind: FallbackKind,
@@ -84,8 +86,7 @@ export class FallbackTransport implements Transport {
       // The last frames and the close wait for the peer's next request (a poll answered now may
       // still be cut on its way, and the stream may not be open yet), but not forever.
       this.answerPoll()
-      this.lingerTimer = setTimeout(() => this.gone(), this.timers.lingerMs)
-      this.lingerTimer.unref()
+      this.cancelLinger = this.timers.clock.schedule(this.timers.lingerMs, () => this.gone())
     }
     this.closeSink(code, reason)
   }
@@ -131,14 +132,14 @@ export class FallbackTransport implements Transport {
   poll(ack: number, res: ServerResponse): void {
     this.acknowledge(ack)
     this.answerHeldPollEmpty()
-    const timer = setTimeout(() => {
+    const cancel = this.timers.clock.schedule(this.timers.pollHoldMs, () => {
       if (this.heldPoll?.res === res) this.answerPollWith([], undefined)
-    }, this.timers.pollHoldMs)
-    this.heldPoll = { res, timer }
+    })
+    this.heldPoll = { res, cancel }
     // A poll cut on its way (network, proxy) is not the end of the session: the next one resends.
     res.once('close', () => {
       if (this.heldPoll?.res !== res) return
-      clearTimeout(timer)
+      cancel()
       this.heldPoll = undefined
     })
     if (this.frames.length > 0 || this.ending) this.answerPoll()
@@ -165,7 +166,7 @@ export class FallbackTransport implements Transport {
     const held = this.heldPoll
     if (!held) return
     this.heldPoll = undefined
-    clearTimeout(held.timer)
+    held.cancel()
     // Frames are JSON already: the body is built around them, not re-encoded.
     let body = `{"seq":${this.firstSeq},"frames":[${frames.join(',')}]`
     if (close) body += `,"close":${JSON.stringify(close)}`
@@ -224,7 +225,7 @@ export class FallbackTransport implements Transport {
   private gone(): void {
     if (this.isGone) return
     this.isGone = true
-    clearTimeout(this.lingerTimer)
+    this.cancelLinger?.()
     this.frames.length = 0
     this.bufferedChars = 0
     this.onGone(this)

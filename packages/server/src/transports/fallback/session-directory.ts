@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { Clock } from '../../clock.js'
 import type { FallbackTransport } from './fallback-transport.js'
 
 /**
@@ -27,6 +28,8 @@ export class LocalSessionDirectory implements SessionDirectory {
   private readonly sessions = new Map<string, FallbackTransport>()
   private readonly tickets = new Map<string, { transport: FallbackTransport; expiresAt: number }>()
 
+  constructor(private readonly clock: Clock) {}
+
   get size(): number {
     return this.sessions.size
   }
@@ -43,7 +46,8 @@ export class LocalSessionDirectory implements SessionDirectory {
     if (this.sessions.get(transport.id) === transport) this.sessions.delete(transport.id)
   }
 
-  issueTicket(transport: FallbackTransport, ttlMs: number, now = Date.now()): string {
+  issueTicket(transport: FallbackTransport, ttlMs: number): string {
+    const now = this.clock.now()
     // Every ticket lives as long, so the map is in expiry order: drop the expired from the front.
     for (const [t, entry] of this.tickets) {
       if (entry.expiresAt > now) break
@@ -54,7 +58,8 @@ export class LocalSessionDirectory implements SessionDirectory {
     return ticket
   }
 
-  redeemTicket(ticket: string, now = Date.now()): FallbackTransport | undefined {
+  redeemTicket(ticket: string): FallbackTransport | undefined {
+    const now = this.clock.now()
     const entry = this.tickets.get(ticket)
     if (!entry) return undefined
     this.tickets.delete(ticket)

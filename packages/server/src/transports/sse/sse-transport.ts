@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import { errorCodes, type ErrorCode } from '@switchboard/protocol'
+import { errorCodes, type ErrorCode, type RecoveryPageMessage, type SubscribeReply } from '@switchboard/protocol'
 import type { EncodedFrame, Transport, TransportSink } from '../transport.js'
 import { encodeEventId, type Positions } from './event-id.js'
 
@@ -12,6 +12,8 @@ type Item =
   | { kind: 'pub'; channel: string; offset: number; epoch: string; data: string }
   | { kind: 'ok'; id: number; reply: unknown }
   | { kind: 'err'; id: number | undefined; code: ErrorCode; message: string }
+  /** The last page of a paged recovery (its publications are `pub` items before it). */
+  | { kind: 'recovered'; channel: string; complete: boolean }
   | { kind: 'ping' }
   | { kind: 'other' }
 
@@ -34,7 +36,10 @@ export class SseTransport implements Transport {
   private readonly awaiting: Map<number, string>
   private held: Item[] | undefined = []
   private readonly recoveries: { channel: string; missed: number; complete: boolean }[] = []
+  /** Publications recovered so far by paged recoveries, per channel. */
+  private readonly paging = new Map<string, number>()
   private closed = false
+  private closeReported = false
 
   constructor(
     private readonly res: ServerResponse,
@@ -62,10 +67,17 @@ export class SseTransport implements Transport {
     return this.res.writableLength
   }
 
-  /** The response went away (client closed, network error). */
+  /** The response went away (client closed, network error, or the end of a refused stream). */
   ended(): void {
     this.closed = true
-    this.sink?.onClose(1006, 'connection closed')
+    this.reportClose(1006, 'connection closed')
+  }
+
+  /** The sink hears of the end once, whichever way it came (fail, then the response's close). */
+  private reportClose(code: number, reason: string): void {
+    if (this.closeReported) return
+    this.closeReported = true
+    this.sink?.onClose(code, reason)
   }
 
   private handle(item: Item): void {
@@ -77,12 +89,16 @@ export class SseTransport implements Transport {
         if (this.awaiting.size === 0) this.open()
         return
       }
-      if (item.kind === 'pub') this.held.push(item)
+      if (item.kind === 'pub' || item.kind === 'recovered') this.held.push(item)
       return
     }
     switch (item.kind) {
+      case 'recovered':
+        this.res.write(`event: $recovered\ndata: ${JSON.stringify(this.endPaging(item))}\n\n`)
+        return
       case 'pub':
         this.positions.set(item.channel, [item.offset, item.epoch])
+        if (this.paging.has(item.channel)) this.paging.set(item.channel, (this.paging.get(item.channel) as number) + 1)
         this.res.write(`id: ${encodeEventId(this.positions)}\nevent: ${item.channel}\ndata: ${item.data}\n\n`)
         return
       case 'err':
@@ -95,9 +111,12 @@ export class SseTransport implements Transport {
     }
   }
 
-  /** A subscription was answered: note its position and queue what recovery brought back. */
+  /**
+   * A subscription was answered: note its position and queue what recovery brought back. A
+   * paged recovery (`more`) is counted on as its pages are written, up to its last page.
+   */
   private subscribed(channel: string, reply: unknown): void {
-    const r = reply as { o: number; e: string; rec?: { pubs: { o: number; d: unknown }[]; complete: boolean } }
+    const r = reply as SubscribeReply
     const recovered = r.rec?.pubs ?? []
     const before = recovered.length > 0 ? (recovered[0] as { o: number }).o - 1 : r.o
     this.positions.set(channel, [before, r.e])
@@ -105,7 +124,14 @@ export class SseTransport implements Transport {
     for (const p of recovered) {
       held.push({ kind: 'pub', channel, offset: p.o, epoch: r.e, data: JSON.stringify(p.d) })
     }
-    if (r.rec) this.recoveries.push({ channel, missed: recovered.length, complete: r.rec.complete })
+    if (r.rec?.more) this.paging.set(channel, 0)
+    else if (r.rec) this.recoveries.push({ channel, missed: recovered.length, complete: r.rec.complete })
+  }
+
+  private endPaging(item: { channel: string; complete: boolean }) {
+    const missed = this.paging.get(item.channel) ?? 0
+    this.paging.delete(item.channel)
+    return { channel: item.channel, missed, complete: item.complete }
   }
 
   private open(): void {
@@ -135,18 +161,30 @@ export class SseTransport implements Transport {
     } else {
       this.res.end()
     }
-    this.sink?.onClose(4500, message)
+    this.reportClose(4500, message)
   }
 }
 
 /** Protocol frame (one message or a batch) → SSE items. The data JSON is re-serialised once. */
 function toItems(text: string): Item[] {
   const value = JSON.parse(text) as unknown
-  return (Array.isArray(value) ? value : [value]).map(toItem)
+  return (Array.isArray(value) ? value : [value]).flatMap(toItem)
 }
 
-function toItem(m: Record<string, unknown>): Item {
+function toItem(m: Record<string, unknown>): Item | Item[] {
   switch (m.t) {
+    case 'recovery': {
+      const page = m as unknown as RecoveryPageMessage
+      const items: Item[] = page.pubs.map((p) => ({
+        kind: 'pub',
+        channel: page.ch,
+        offset: p.o,
+        epoch: page.e,
+        data: JSON.stringify(p.d),
+      }))
+      if (!page.more) items.push({ kind: 'recovered', channel: page.ch, complete: page.complete === true })
+      return items
+    }
     case 'msg':
       return {
         kind: 'pub',

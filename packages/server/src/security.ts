@@ -1,16 +1,23 @@
 import type { Logger } from 'pino'
-import { ConfigError, type ConfigIssue } from '../config/issues.js'
-import { resolveConfig } from '../config/resolve.js'
-import type { SwitchboardConfig, SwitchboardConfigInput } from '../config/types.js'
-import { allowAll, type AccessPolicy } from '../permissions/access-policy.js'
-import { compileRulesFile, loadRulesFile } from '../permissions/load-rules.js'
-import type { Authenticator } from './authenticator.js'
-import { authConfigIssues, createConfiguredAuthenticator, type AuthenticatorOptions } from './configured.js'
+import type { Authenticator } from './auth/authenticator.js'
+import { authConfigIssues, createConfiguredAuthenticator, type AuthenticatorOptions } from './auth/configured.js'
+import { ConfigError, type ConfigIssue } from './config/issues.js'
+import { resolveConfig } from './config/resolve.js'
+import type { SwitchboardConfig, SwitchboardConfigInput } from './config/types.js'
+import type { AccessPolicy } from './permissions/access-policy.js'
+import { compileRulesFile } from './permissions/load-rules.js'
+import { configuredPolicy } from './permissions/configured-policy.js'
 
 export interface SecurityParts {
   authenticator: Authenticator
   policy: AccessPolicy
 }
+
+/**
+ * Security as a whole, for the composition root and `switchboard check`: the authenticator
+ * (auth/) and the permission policy (permissions/) from config, and the production-mode
+ * refusals that need both.
+ */
 
 /**
  * Builds the authenticator and the permission policy from config (unless the embedder passed
@@ -30,10 +37,7 @@ export function setupSecurity(
   })
   if (modeIssues.length > 0) throw new ConfigError(modeIssues)
   const authenticator = given.authenticator ?? createConfiguredAuthenticator(config, log, options)
-  const policy = given.policy ?? (config.permissions !== null ? loadRulesFile(config.permissions) : allowAll)
-  if (config.mode === 'production' && policy === allowAll) {
-    log.warn('production mode without a permissions file: every authenticated client may do everything')
-  }
+  const policy = given.policy ?? configuredPolicy(config, log)
   return { authenticator, policy }
 }
 
