@@ -57,11 +57,16 @@ describe('choosing a transport', () => {
     await waitFor(() => server.connectionCount() === 1, 'the abandoned session closed')
   })
 
-  it('a refusal by the server itself is not a reason to fall back: a bad token fails every transport once', async () => {
-    const { url } = await res.server({ auth: { jwt: { secret: 'x'.repeat(32) } } })
-    const sb = res.client(url, { token: 'not-a-jwt' })
+  it('a refusal by the server itself is not a reason to fall back: a bad token stops the client on WebSocket', async () => {
+    const { port } = await res.server({ auth: { jwt: { secret: 'x'.repeat(32) } } })
+    const proxy = await proxied(port)
+    const sb = res.client(proxy.url, { token: 'not-a-jwt' })
+    const errors: string[] = []
+    sb.on('error', (e) => errors.push(e.code))
     await expect(sb.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED' })
     expect(sb.state).toBe('closed')
+    expect(errors).toEqual(['AUTH_FAILED'])
+    expect(proxy.requests).toEqual(['GET /ws'])
   })
 })
 
@@ -159,12 +164,12 @@ describe('long-polling through TCP cuts', () => {
     await sb.subscribe('feed/poll', (d) => got.push(d as number)).ready
     for (let i = 0; i < 10; i++) await publisher.publish('feed/poll', i)
     await waitFor(() => got.length === 10, 'the first ten')
-    // The next poll the client sends gets this publication; that answer never reaches the client.
+    // The next poll the client sends (the one held now, or the one after it) carries one of
+    // these publications in its answer, and that answer never reaches the client.
     const dropped = proxy.dropResponseTo(/^GET \/poll/m)
     await publisher.publish('feed/poll', 10)
-    await waitFor(() => got.length === 11, 'the answer to the poll held when the trap was set')
     await publisher.publish('feed/poll', 11)
-    expect(await dropped).toContain('"d":11')
+    expect(await dropped).toMatch(/"d":1[01]\b/)
     for (let i = 12; i < 20; i++) await publisher.publish('feed/poll', i)
     await waitFor(() => got.length >= 20, 'the rest')
     expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i))

@@ -108,9 +108,10 @@ describe('one connection attempt', () => {
 /**
  * Three scripted transports, each behaving as `plan` says: 'refuse' (HTTP status before any
  * frame), 'drop' (closes before any frame), 'hang' (never opens), 'deny' (opens, then the server
- * answers the hello with AUTH_FAILED and closes), 'welcome'.
+ * answers the hello with AUTH_FAILED and closes), 'limit' (opens, then the server closes with
+ * 4006 and no frame), 'welcome'.
  */
-function negotiating(plan: Record<TransportName, 'refuse' | 'drop' | 'hang' | 'deny' | 'welcome'>) {
+function negotiating(plan: Record<TransportName, 'refuse' | 'drop' | 'hang' | 'deny' | 'limit' | 'welcome'>) {
   const tried: TransportName[] = []
   const closed: TransportName[] = []
   const later = (f: () => void) => void Promise.resolve().then(f)
@@ -121,6 +122,7 @@ function negotiating(plan: Record<TransportName, 'refuse' | 'drop' | 'hang' | 'd
       const refusal: UpgradeRefusal = { status: 503, retryAfterMs: 1000 }
       if (plan[name] === 'refuse') later(() => events.onClose(1006, '', refusal))
       if (plan[name] === 'drop') later(() => events.onClose(1006, 'dropped'))
+      if (plan[name] === 'limit') later(() => events.onClose(CloseCode.CONNECTION_LIMIT, 'refused'))
       if (plan[name] === 'deny' || plan[name] === 'welcome') later(() => events.onOpen())
       return {
         send(frame) {
@@ -189,6 +191,14 @@ describe('choosing a transport', () => {
     expect(a.ends).toEqual([
       { code: CloseCode.AUTH_FAILED, reason: 'bad token', error: expect.objectContaining({ code: 'AUTH_FAILED' }) },
     ])
+  })
+
+  it("a close code of the server's own (4000 and up) is its answer too, even without a frame", async () => {
+    const a = negotiating({ websocket: 'limit', sse: 'welcome', longpoll: 'welcome' })
+    await a.attempt.start()
+    await settle()
+    expect(a.tried).toEqual(['websocket'])
+    expect(a.ends).toEqual([{ code: CloseCode.CONNECTION_LIMIT, reason: 'refused' }])
   })
 
   it('when every transport fails, ends with the first refusal it met (its Retry-After included)', async () => {

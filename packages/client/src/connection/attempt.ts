@@ -47,7 +47,7 @@ export interface AttemptEvents {
  * One try at a session: fetch the token, open a transport, say hello, notice a silent server.
  * Transports are tried in order: one that cannot open, or does not open within
  * `transportTimeoutMs` (a proxy holding back an event stream), or closes before the server sent
- * anything, is given up for the next. The attempt ends once, with the close { code, reason } and
+ * anything (a frame, or a close code of its own), is given up for the next. The attempt ends once, with the close { code, reason } and
  * the server's error when it gave one: an `err` during the handshake (the hello's answer, or a
  * refusal by a limit), or the HTTP status of a refused upgrade or `/connect`.
  */
@@ -124,8 +124,11 @@ export class Attempt {
           heard = true
           this.onFrame(frame)
         },
-        onClose: (code, reason, refusal) =>
-          giveUp(refusal ? refusedUpgrade(code, reason, refusal) : this.ended(code, reason)),
+        onClose: (code, reason, refusal) => {
+          // Close codes from 4000 up are a Switchboard server's own word, never a proxy's.
+          if (code >= 4000) heard = true
+          giveUp(refusal ? refusedUpgrade(code, reason, refusal) : this.ended(code, reason))
+        },
       })
       if (current()) this.transport = transport
     } catch (err) {
