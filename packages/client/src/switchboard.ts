@@ -177,28 +177,22 @@ const ALL: TransportName[] = ['websocket', 'sse', 'longpoll']
 function resolveTransports(options: SwitchboardOptions): NamedTransport[] {
   const names = options.transports ?? ALL
   if (options.transport) return [{ name: names[0] ?? 'websocket', factory: options.transport }]
-  const g = globalThis as {
-    WebSocket?: WebSocketConstructor
-    EventSource?: EventSourceConstructor
-    fetch?: FetchFunction
-  }
+  const g = globalThis as { WebSocket?: WebSocketConstructor; EventSource?: EventSourceConstructor }
   const WebSocketImpl = options.WebSocket ?? g.WebSocket
   const EventSourceImpl = options.EventSource ?? g.EventSource
-  const fetchImpl = options.fetch ?? g.fetch?.bind(globalThis)
-  const make: Record<TransportName, () => TransportFactory | undefined> = {
-    websocket: () => WebSocketImpl && websocketTransport(WebSocketImpl),
-    sse: () => EventSourceImpl && fetchImpl && sseTransport(fetchImpl, EventSourceImpl),
-    longpoll: () => fetchImpl && longpollTransport(fetchImpl),
+  const fetchImpl = options.fetch ?? (typeof fetch === 'function' ? fetch.bind(globalThis) : undefined)
+  const transports: NamedTransport[] = []
+  for (const name of names) {
+    const factory =
+      name === 'websocket'
+        ? WebSocketImpl && websocketTransport(WebSocketImpl)
+        : name === 'sse'
+          ? EventSourceImpl && fetchImpl && sseTransport(fetchImpl, EventSourceImpl)
+          : fetchImpl && longpollTransport(fetchImpl)
+    if (factory) transports.push({ name, factory })
   }
-  const transports = names.flatMap((name) => {
-    const factory = make[name]?.()
-    return factory ? [{ name, factory }] : []
-  })
   if (transports.length === 0) {
-    throw new SwitchboardError(
-      'INVALID_MESSAGE',
-      `none of the transports ${names.join(', ')} can run here: pass options.WebSocket, options.EventSource or options.fetch`,
-    )
+    throw new SwitchboardError('INVALID_MESSAGE', 'no transport can run here: pass WebSocket, EventSource or fetch')
   }
   return transports
 }

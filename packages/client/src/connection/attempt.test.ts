@@ -20,13 +20,9 @@ function scripted() {
   const messages: ServerMessage[] = []
   const welcomes: unknown[] = []
   const attempt = new Attempt(
-    {
-      url: 'http://x.invalid',
-      token: 'tok',
-      transports: [{ name: 'websocket', factory }],
-      transportTimeoutMs: 3000,
-      agent: 'test',
-    },
+    { token: 'tok', transportTimeoutMs: 3000, agent: 'test' },
+    'http://x.invalid',
+    [{ name: 'websocket', factory }],
     {
       onWelcome: (w) => welcomes.push(w),
       onMessage: (m) => messages.push(m),
@@ -82,21 +78,17 @@ describe('one connection attempt', () => {
   it('a server that sends something that is not a message object is reported, not crashed on', async () => {
     const invalid: string[] = []
     const a = new Attempt(
-      {
-        url: 'http://x.invalid',
-        token: undefined,
-        agent: 'test',
-        transportTimeoutMs: 3000,
-        transports: [
-          {
-            name: 'websocket',
-            factory: (_u, e) => {
-              queueMicrotask(() => e.onFrame('null'))
-              return { send() {}, close() {} }
-            },
+      { agent: 'test', transportTimeoutMs: 3000 },
+      'http://x.invalid',
+      [
+        {
+          name: 'websocket',
+          factory: (_u, e) => {
+            queueMicrotask(() => e.onFrame('null'))
+            return { send() {}, close() {} }
           },
-        ],
-      },
+        },
+      ],
       { onWelcome() {}, onMessage() {}, onInvalidFrame: (e) => invalid.push(e.code), onEnd() {} },
     )
     await a.start()
@@ -141,13 +133,9 @@ function negotiating(plan: Record<TransportName, 'refuse' | 'drop' | 'hang' | 'd
   const ends: AttemptEnd[] = []
   const welcomes: unknown[] = []
   const attempt = new Attempt(
-    {
-      url: 'http://x.invalid',
-      token: 'tok',
-      transports: (['websocket', 'sse', 'longpoll'] as const).map((name) => ({ name, factory: transport(name) })),
-      transportTimeoutMs: 3000,
-      agent: 'test',
-    },
+    { token: 'tok', transportTimeoutMs: 3000, agent: 'test' },
+    'http://x.invalid',
+    (['websocket', 'sse', 'longpoll'] as const).map((name) => ({ name, factory: transport(name) })),
     { onWelcome: (w) => welcomes.push(w), onMessage() {}, onInvalidFrame() {}, onEnd: (e) => ends.push(e) },
   )
   return { attempt, tried, closed, ends, welcomes }

@@ -1,6 +1,7 @@
 import {
   CloseCode,
   errorCodeForUpgradeStatus,
+  isErrorCode,
   PROTOCOL_VERSION,
   SwitchboardError,
   type ClientMessage,
@@ -22,14 +23,12 @@ export interface NamedTransport {
   readonly factory: TransportFactory
 }
 
+/** What an attempt takes from the connection's options. */
 export interface AttemptOptions {
-  url: string
-  token: string | (() => Promise<string>) | undefined
-  /** Tried in this order until one reaches the server. */
-  transports: readonly NamedTransport[]
+  readonly token?: string | (() => Promise<string>) | undefined
   /** A transport that has not opened by then is given up for the next one (not the last one). */
-  transportTimeoutMs: number
-  agent: string
+  readonly transportTimeoutMs: number
+  readonly agent: string
 }
 
 export interface AttemptEvents {
@@ -71,6 +70,9 @@ export class Attempt {
 
   constructor(
     private readonly options: AttemptOptions,
+    private readonly url: string,
+    /** Tried in this order until one reaches the server. */
+    private readonly transports: readonly NamedTransport[],
     private readonly events: AttemptEvents,
   ) {}
 
@@ -88,7 +90,8 @@ export class Attempt {
   }
 
   private open(index: number): void {
-    const { transports, transportTimeoutMs, url } = this.options
+    const { transports, url } = this
+    const { transportTimeoutMs } = this.options
     const candidate = transports[index] as NamedTransport
     const last = index === transports.length - 1
     const tryNo = ++this.tries
@@ -101,29 +104,17 @@ export class Attempt {
       if (last) return this.end(end.error ? end : (this.firstRefusal ?? end))
       if (end.error) this.firstRefusal ??= end
       this.tries++ // whatever the abandoned transport still reports is ignored
-      this.transport?.close(CloseCode.NORMAL, 'gave up this transport')
+      this.transport?.close(CloseCode.NORMAL, 'given up')
       this.open(index + 1)
     }
     const timer = last
       ? undefined
-      : setTimeout(
-          () =>
-            giveUp({ code: CloseCode.ABNORMAL, reason: `${candidate.name}: no answer in ${transportTimeoutMs} ms` }),
-          transportTimeoutMs,
-        )
+      : setTimeout(() => giveUp({ code: CloseCode.ABNORMAL, reason: 'timed out' }), transportTimeoutMs)
     this.transportName = candidate.name
     try {
       const transport = candidate.factory(url, {
-        onOpen: () => {
-          if (!current()) return
-          clearTimeout(timer)
-          this.hello()
-        },
-        onFrame: (frame) => {
-          if (!current()) return
-          heard = true
-          this.onFrame(frame)
-        },
+        onOpen: () => current() && (clearTimeout(timer), this.hello()),
+        onFrame: (frame) => current() && ((heard = true), this.onFrame(frame)),
         onClose: (code, reason, refusal) => {
           // Close codes from 4000 up are a Switchboard server's own word, never a proxy's.
           if (code >= 4000) heard = true
@@ -218,8 +209,9 @@ export class Attempt {
 }
 
 function refusedUpgrade(code: number, reason: string, refusal: UpgradeRefusal): AttemptEnd {
-  const error = new SwitchboardError(
-    refusal.code ?? errorCodeForUpgradeStatus(refusal.status),
+  // A refusal's body may come from anything between here and the server: checked by `from`.
+  const error = SwitchboardError.from(
+    isErrorCode(refusal.code) ? refusal.code : errorCodeForUpgradeStatus(refusal.status),
     refusal.message ?? `the server refused the connection with HTTP ${refusal.status}`,
     refusal,
   )

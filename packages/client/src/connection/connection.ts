@@ -6,6 +6,7 @@ import {
   type ServerMessage,
   type ServerPush,
   type ServerPushType,
+  type WelcomeMessage,
 } from '@switchboard/protocol'
 import { Emitter } from '../emitter.js'
 import { SwitchboardError } from '../errors.js'
@@ -16,7 +17,7 @@ import { announcedLimits, DEFAULT_LIMITS, encodeOutgoing } from './outgoing.js'
 import { Outbox, type RequestBody } from './outbox.js'
 import { transition, type ConnectionEvent, type ConnectionState, type Effect, type Step } from './state-machine.js'
 import { TokenRefresher } from './token-refresh.js'
-import { WebSocketProbe } from './websocket-probe.js'
+import { webSocketProbe, type WebSocketProbe } from './websocket-probe.js'
 
 export type { RequestBody } from './outbox.js'
 /** Messages that are not requests (no id, no answer), e.g. a provider's answer to an invocation. */
@@ -83,12 +84,14 @@ export class Connection extends Emitter<ConnectionEvents> {
   /** The transport that last worked: tried first next time. */
   private preferred: TransportName | undefined
   private readonly probe: WebSocketProbe
+  /** Probed for in the background while the connection is on a fallback. */
+  private readonly websocket: NamedTransport | undefined
 
   constructor(private readonly options: ConnectionOptions) {
     super()
-    const websocket = options.transports.find((t) => t.name === 'websocket')
-    this.probe = new WebSocketProbe(options.probeIntervalMs, {
-      launch: (events) => this.startAttempt([websocket as NamedTransport], events),
+    this.websocket = options.transports.find((t) => t.name === 'websocket')
+    this.probe = webSocketProbe(options.probeIntervalMs, {
+      launch: (events) => this.startAttempt([this.websocket as NamedTransport], events),
       unanswered: () => this.outbox.unanswered,
       handOver: () => this.fire({ type: 'switch' }),
       release: () => this.outbox.flush(),
@@ -217,26 +220,19 @@ export class Connection extends Emitter<ConnectionEvents> {
       case 'restore':
         for (const restore of this.restorers) restore('reconnect')
         return
-      case 'restoreSwitched':
+      case 'resume':
         for (const restore of this.restorers) restore('switch')
         return
-      case 'adoptProbe': {
+      case 'adopt': {
         const { attempt, welcome } = this.probe.adopt() as NonNullable<ReturnType<WebSocketProbe['adopt']>>
-        this.attempt?.abandon(CloseCode.NORMAL, 'switched to websocket')
+        this.attempt?.abandon(CloseCode.NORMAL, 'switched')
         this.attempt = attempt
-        this.user = welcome.user
-        this.clientId = welcome.client
-        this.limits = announcedLimits(welcome.limits)
-        this.refresher?.start(attempt.token)
-        return
+        return this.welcomed(welcome)
       }
-      case 'announceTransport': {
-        const name = this.attempt?.transportName
-        if (!name) return
-        this.preferred = name
-        if (name !== 'websocket' && this.options.transports.some((t) => t.name === 'websocket')) this.probe.schedule()
-        this.emit('transport', name)
-        return
+      case 'announce': {
+        const name = (this.preferred = this.attempt?.transportName as TransportName)
+        if (name !== 'websocket' && this.websocket) this.probe.schedule()
+        return this.emit('transport', name)
       }
       case 'flushQueue':
         return this.outbox.flush()
@@ -267,23 +263,16 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   private open(): void {
     // The transport that worked last time first, then the others in the configured order.
-    const preferred = this.options.transports.filter((t) => t.name === this.preferred)
-    const order = [...preferred, ...this.options.transports.filter((t) => t.name !== this.preferred)]
-    this.attempt = this.startAttempt(order, this.attemptEvents())
+    const first = (t: NamedTransport) => (t.name === this.preferred ? 0 : 1)
+    this.attempt = this.startAttempt(
+      [...this.options.transports].sort((a, b) => first(a) - first(b)),
+      this.attemptEvents(),
+    )
   }
 
   private startAttempt(transports: NamedTransport[], events: AttemptEvents): Attempt {
-    const urls = this.options.urls
-    const attempt = new Attempt(
-      {
-        url: urls[this.urlIndex % urls.length] as string,
-        token: this.options.token,
-        transports,
-        transportTimeoutMs: this.options.transportTimeoutMs,
-        agent: this.options.agent,
-      },
-      events,
-    )
+    const { urls } = this.options
+    const attempt = new Attempt(this.options, urls[this.urlIndex % urls.length] as string, transports, events)
     void attempt.start()
     return attempt
   }
@@ -292,16 +281,21 @@ export class Connection extends Emitter<ConnectionEvents> {
   private attemptEvents(): AttemptEvents {
     return {
       onWelcome: (welcome) => {
-        this.user = welcome.user
-        this.clientId = welcome.client
-        this.limits = announcedLimits(welcome.limits)
-        this.refresher?.start(this.attempt?.token)
+        this.welcomed(welcome)
         this.fire({ type: 'welcome' })
       },
       onMessage: (m) => this.onMessage(m),
       onInvalidFrame: (error) => this.emit('error', error),
       onEnd: (end) => this.fire({ type: 'ended', ...end }),
     }
+  }
+
+  /** What a welcome tells about the session (its own, or a probe's when switching to it). */
+  private welcomed(welcome: WelcomeMessage): void {
+    this.user = welcome.user
+    this.clientId = welcome.client
+    this.limits = announcedLimits(welcome.limits)
+    this.refresher?.start(this.attempt?.token)
   }
 
   private onMessage(m: ServerMessage): void {

@@ -42,9 +42,9 @@ export type Effect =
   | 'cancelRetry'
   | 'resetBackoff'
   | 'restore' // resubscribe, re-register: state the server forgot
-  | 'adoptProbe' // the welcomed WebSocket probe becomes the connection's session; the old one closes
-  | 'restoreSwitched' // restore on the new session, channels resuming from their last delivered offset
-  | 'announceTransport' // emit 'transport'; on a fallback, schedule the WebSocket probe
+  | 'adopt' // the welcomed WebSocket probe becomes the connection's session; the old one closes
+  | 'resume' // restore after a switch: channels resume from their last delivered offset
+  | 'announce' // emit 'transport'; on a fallback, schedule the WebSocket probe
   | 'flushQueue'
   | 'failInFlight' // requests sent but unanswered fail with DISCONNECTED
   | 'failQueued' // queued operations fail with the transition's error (the client stops)
@@ -68,7 +68,7 @@ type TableEvent = Exclude<ConnectionEvent['type'], 'ended'> | EndKind
 const open: Transition = { to: 'connecting', effects: ['openTransport'] }
 const welcome: Transition = {
   to: 'connected',
-  effects: ['resetBackoff', 'restore', 'flushQueue', 'settleConnect', 'announceTransport'],
+  effects: ['resetBackoff', 'restore', 'flushQueue', 'settleConnect', 'announce'],
 }
 const dropped: Transition = { to: 'reconnecting', effects: ['closeTransport', 'failInFlight', 'scheduleRetry'] }
 const failover: Transition = { to: 'reconnecting', effects: ['closeTransport', 'failInFlight', 'retryNow'] }
@@ -100,7 +100,7 @@ export const transitions: Record<ConnectionState, Partial<Record<TableEvent, Tra
     // Requests unanswered on the old session (past the drain bound) fail as after a drop.
     switch: {
       to: 'connected',
-      effects: ['adoptProbe', 'failInFlight', 'restoreSwitched', 'flushQueue', 'announceTransport'],
+      effects: ['adopt', 'failInFlight', 'resume', 'flushQueue', 'announce'],
     },
   },
   reconnecting: {

@@ -27,82 +27,81 @@ export interface ProbeHost {
  * channels resuming from their last delivered offset and records from their version, so no
  * message is lost, repeated or reordered.
  */
-export class WebSocketProbe {
-  private timer: ReturnType<typeof setTimeout> | undefined
-  private attempt: Attempt | undefined
-  private welcome: WelcomeMessage | undefined
-  /** The last probe handed over: its events are the connection's now. */
-  private taken: Attempt | undefined
-
-  constructor(
-    private readonly intervalMs: number,
-    private readonly host: ProbeHost,
-  ) {}
-
+export interface WebSocketProbe {
   /** True while requests wait for the hand-over. */
-  get holding(): boolean {
-    return this.welcome !== undefined
-  }
-
-  schedule(): void {
-    this.cancel()
-    this.timer = setTimeout(() => this.start(), this.intervalMs)
-    ;(this.timer as { unref?: () => void }).unref?.()
-  }
-
+  readonly holding: boolean
+  /** Tries WebSocket once the interval has passed (again, after a failed try). */
+  schedule(): void
   /** Stops probing; a probe not yet adopted is closed. */
-  cancel(): void {
-    clearTimeout(this.timer)
-    this.attempt?.abandon(CloseCode.NORMAL, 'probe cancelled')
-    this.reset()
-  }
-
+  cancel(): void
   /** Called whenever an answer arrived on the current session. */
-  answered(): void {
-    if (this.holding && this.host.unanswered() === 0) this.host.handOver()
-  }
-
+  answered(): void
   /** The welcomed probe and its welcome, now the connection's. */
-  adopt(): { attempt: Attempt; welcome: WelcomeMessage } | undefined {
-    if (!this.holding) return undefined
-    clearTimeout(this.timer)
-    const taken = { attempt: this.attempt as Attempt, welcome: this.welcome as WelcomeMessage }
-    this.taken = taken.attempt
-    this.reset()
-    return taken
-  }
+  adopt(): { attempt: Attempt; welcome: WelcomeMessage } | undefined
+}
 
-  private reset(): void {
-    this.attempt = undefined
-    this.welcome = undefined
+export function webSocketProbe(
+  intervalMs: number,
+  { launch, unanswered, handOver, release, adopted }: ProbeHost,
+): WebSocketProbe {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let attempt: Attempt | undefined
+  let welcome: WelcomeMessage | undefined
+  /** The last probe handed over: its events are the connection's now. */
+  let taken: Attempt | undefined
+  const reset = () => {
+    clearTimeout(timer)
+    attempt?.abandon(CloseCode.NORMAL, 'probe over')
+    attempt = welcome = undefined
   }
-
-  private start(): void {
-    const attempt = this.host.launch({
-      onWelcome: (welcome) => {
-        if (this.attempt !== attempt) return
-        this.welcome = welcome
-        clearTimeout(this.timer)
-        this.timer = setTimeout(() => this.holding && this.host.handOver(), DRAIN_MS)
-        this.answered()
+  const schedule = () => {
+    reset()
+    timer = setTimeout(start, intervalMs)
+    ;(timer as { unref?: () => void }).unref?.()
+  }
+  /** WebSocket still does not work: carry on as before, and try again after the interval. */
+  const failed = () => {
+    const held = welcome !== undefined
+    schedule()
+    if (held) release()
+  }
+  const answered = () => {
+    if (welcome && unanswered() === 0) handOver()
+  }
+  const start = () => {
+    const probe = launch({
+      onWelcome: (w) => {
+        if (attempt !== probe) return
+        welcome = w
+        clearTimeout(timer)
+        timer = setTimeout(() => welcome && handOver(), DRAIN_MS)
+        answered()
       },
       // Until adopted, the probe's session has nothing to say (it subscribed to nothing).
-      onMessage: (m) => attempt === this.taken && this.host.adopted.onMessage(m),
-      onInvalidFrame: (e) => attempt === this.taken && this.host.adopted.onInvalidFrame(e),
+      onMessage: (m) => probe === taken && adopted.onMessage(m),
+      onInvalidFrame: (e) => probe === taken && adopted.onInvalidFrame(e),
       onEnd: (end) => {
-        if (attempt === this.taken) return this.host.adopted.onEnd(end)
-        if (this.attempt === attempt) this.failed()
+        if (probe === taken) adopted.onEnd(end)
+        else if (attempt === probe) failed()
       },
     })
-    this.attempt = attempt
-    this.timer = setTimeout(() => this.failed(), PROBE_TIMEOUT_MS)
+    attempt = probe
+    timer = setTimeout(failed, PROBE_TIMEOUT_MS)
   }
-
-  /** WebSocket still does not work: carry on as before, and try again after the interval. */
-  private failed(): void {
-    const held = this.holding
-    this.cancel()
-    if (held) this.host.release()
-    this.schedule()
+  return {
+    get holding() {
+      return welcome !== undefined
+    },
+    schedule,
+    cancel: reset,
+    answered,
+    adopt() {
+      if (!attempt || !welcome) return undefined
+      const adopted = { attempt, welcome }
+      taken = attempt
+      attempt = undefined // not abandoned: it is the connection's now
+      reset()
+      return adopted
+    },
   }
 }

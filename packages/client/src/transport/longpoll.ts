@@ -1,14 +1,5 @@
-import {
-  endpoint,
-  goodbye,
-  openSession,
-  retrying,
-  SESSION_HEADER,
-  TransportEnd,
-  unreachable,
-  Uplink,
-} from './http-session.js'
-import type { ClientTransportEvents, FetchFunction, TransportFactory } from './transport.js'
+import { ended, endpoint, fallbackTransport, retrying, SESSION_HEADER } from './http-session.js'
+import type { FetchFunction, TransportFactory } from './transport.js'
 
 interface PollAnswer {
   seq: number
@@ -23,52 +14,25 @@ interface PollAnswer {
  * next poll, and frames seen twice are dropped by their sequence number.
  */
 export function longpollTransport(fetchImpl: FetchFunction): TransportFactory {
-  return (base: string, events: ClientTransportEvents) => {
-    const controller = new AbortController()
-    const { signal } = controller
-    let uplink: Uplink | undefined
-    let session: string | undefined
-    let closed = false
-    /** `ended`: the server ended the session (its close event); otherwise the client says goodbye. */
-    const finish = (end: TransportEnd, ended = false) => {
-      if (closed) return
-      closed = true
-      controller.abort()
-      if (session && !ended) goodbye(fetchImpl, base, session)
-      events.onClose(end.code, end.reason, end.refusal)
-    }
-    const fail = (err: unknown) => finish(err instanceof TransportEnd ? err : unreachable())
-
-    const poll = async (id: string) => {
-      const url = endpoint(base, '/poll')
-      let received = 0
-      while (!closed) {
-        const headers = { [SESSION_HEADER]: id, 'x-switchboard-ack': String(received) }
+  return fallbackTransport('longpoll', fetchImpl, ({ session }, { base, signal, open, frame, finish, fail }) => {
+    const url = endpoint(base, '/poll')
+    let received = 0
+    open()
+    void (async () => {
+      while (!signal.aborted) {
+        const headers = { [SESSION_HEADER]: session, 'x-switchboard-ack': String(received) }
         const answer = await retrying(
           () => fetchImpl(url, { headers, signal }),
           (r) => r.json() as Promise<PollAnswer>,
           signal,
         )
-        answer.frames.forEach((frame, i) => {
-          if (closed || answer.seq + i <= received) return
+        answer.frames.forEach((f, i) => {
+          if (answer.seq + i <= received) return
           received = answer.seq + i
-          events.onFrame(frame)
+          frame(f)
         })
-        if (answer.close) finish(new TransportEnd(answer.close.code, answer.close.reason), true)
+        if (answer.close) finish(ended(answer.close.code, answer.close.reason), true)
       }
-    }
-
-    openSession(fetchImpl, base, 'longpoll', signal).then((opened) => {
-      session = opened.session
-      if (closed) return goodbye(fetchImpl, base, session)
-      uplink = new Uplink(fetchImpl, endpoint(base, '/send'), session, signal, finish)
-      events.onOpen()
-      poll(session).catch(fail)
-    }, fail)
-
-    return {
-      send: (frame) => uplink?.send(frame),
-      close: (code = 1000, reason = '') => finish(new TransportEnd(code, reason)),
-    }
-  }
+    })().catch(fail)
+  })
 }

@@ -13,10 +13,10 @@ export interface ClientTransport {
 export interface UpgradeRefusal {
   readonly status: number
   /** The Retry-After header, in ms, when there was one. */
-  readonly retryAfterMs?: number
+  readonly retryAfterMs?: number | undefined
   /** The server's error code and message, when its answer carried them (`/connect` does). */
-  readonly code?: ErrorCode
-  readonly message?: string
+  readonly code?: ErrorCode | undefined
+  readonly message?: string | undefined
 }
 
 export interface ClientTransportEvents {
