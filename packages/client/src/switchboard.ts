@@ -192,7 +192,7 @@ function resolveTransports(options: SwitchboardOptions): NamedTransport[] {
     if (factory) transports.push({ name, factory })
   }
   if (transports.length === 0) {
-    throw new SwitchboardError('INVALID_MESSAGE', 'no transport can run here: pass WebSocket, EventSource or fetch')
+    throw new SwitchboardError('INVALID_MESSAGE', 'no transport available (pass WebSocket or fetch)')
   }
   return transports
 }

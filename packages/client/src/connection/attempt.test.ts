@@ -189,8 +189,8 @@ describe('choosing a transport', () => {
     expect(a.ends).toEqual([{ code: CloseCode.CONNECTION_LIMIT, reason: 'refused' }])
   })
 
-  it('when every transport fails, ends with the first refusal it met (its Retry-After included)', async () => {
-    const a = negotiating({ websocket: 'drop', sse: 'refuse', longpoll: 'drop' })
+  it('when every transport fails, ends as the last one ended (its refusal and Retry-After included)', async () => {
+    const a = negotiating({ websocket: 'drop', sse: 'drop', longpoll: 'refuse' })
     await a.attempt.start()
     await settle()
     expect(a.tried).toEqual(['websocket', 'sse', 'longpoll'])

@@ -58,8 +58,6 @@ export class Attempt {
   private transport: ClientTransport | undefined
   /** Counts transports tried: events from a transport given up are recognised and ignored. */
   private tries = 0
-  /** The first refusal among the transports given up, reported if none works. */
-  private firstRefusal: AttemptEnd | undefined
   /** handshake → welcomed → over; `over` also when abandoned, and then nothing is reported. */
   private phase: 'handshake' | 'welcomed' | 'over' = 'handshake'
   /** An `err` the server sent during the handshake: its answer to this attempt. */
@@ -100,9 +98,8 @@ export class Attempt {
     const giveUp = (end: AttemptEnd) => {
       clearTimeout(timer)
       if (!current()) return
-      if (heard) return this.end(end)
-      if (last) return this.end(end.error ? end : (this.firstRefusal ?? end))
-      if (end.error) this.firstRefusal ??= end
+      // The server answered over it, or nothing is left to try: the attempt ends as it did.
+      if (heard || last) return this.end(end)
       this.tries++ // whatever the abandoned transport still reports is ignored
       this.transport?.close(CloseCode.NORMAL, 'given up')
       this.open(index + 1)

@@ -147,9 +147,12 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   request<R>(body: RequestBody, options: RequestOptions = {}): Promise<R> {
-    // While handing over to a new transport, requests wait for the new session.
-    if (this.state === 'connected' && this.probe.holding) return this.outbox.enqueue<R>(body, options.timeoutMs)
-    if (this.state === 'connected') return this.outbox.send<R>(body, options.timeoutMs)
+    if (this.state === 'connected') {
+      // While handing over to a new transport, requests wait for the new session.
+      return this.probe.holding
+        ? this.outbox.enqueue<R>(body, options.timeoutMs)
+        : this.outbox.send<R>(body, options.timeoutMs)
+    }
     if (this.state === 'closed') return Promise.reject(new SwitchboardError('CLOSED', 'the client is closed'))
     if (!options.queue) return Promise.reject(new SwitchboardError('DISCONNECTED', 'not connected'))
     return this.outbox.enqueue<R>(body, options.timeoutMs)

@@ -1,10 +1,12 @@
 import { CloseCode, type WelcomeMessage } from '@switchboard/protocol'
 import type { Attempt, AttemptEvents } from './attempt.js'
 
-/** Requests still unanswered on the old session after this long are handled as after a drop. */
-const DRAIN_MS = 5_000
-/** A probe not welcomed by then (a proxy that accepts the upgrade and then says nothing) failed. */
-const PROBE_TIMEOUT_MS = 10_000
+/**
+ * A probe not welcomed within this (a proxy that accepts the upgrade and then says nothing) has
+ * failed; requests still unanswered on the old session this long after the welcome are handled
+ * as after a drop.
+ */
+const WAIT_MS = 5_000
 
 export interface ProbeHost {
   /** Starts a WebSocket-only attempt at the current server, reporting to `events`. */
@@ -22,7 +24,7 @@ export interface ProbeHost {
 /**
  * A client on a fallback transport tries WebSocket again in the background, at most once per
  * interval: a second session beside the current one. Once it is welcomed, new requests are held
- * while the current session's answers come in (bounded by DRAIN_MS); then the connection hands
+ * while the current session's answers come in (bounded by WAIT_MS); then the connection hands
  * over: the old session is closed and the new one restores state the way a reconnect does, with
  * channels resuming from their last delivered offset and records from their version, so no
  * message is lost, repeated or reordered.
@@ -74,7 +76,7 @@ export function webSocketProbe(
         if (attempt !== probe) return
         welcome = w
         clearTimeout(timer)
-        timer = setTimeout(() => welcome && handOver(), DRAIN_MS)
+        timer = setTimeout(() => welcome && handOver(), WAIT_MS)
         answered()
       },
       // Until adopted, the probe's session has nothing to say (it subscribed to nothing).
@@ -86,7 +88,7 @@ export function webSocketProbe(
       },
     })
     attempt = probe
-    timer = setTimeout(failed, PROBE_TIMEOUT_MS)
+    timer = setTimeout(failed, WAIT_MS)
   }
   return {
     get holding() {

@@ -44,7 +44,7 @@ async function answered(r: Response): Promise<TransportEnd> {
   const error = ((await r.json().catch(() => ({}))) as { error?: { code?: ErrorCode; message?: string } }).error
   return ended(CloseCode.ABNORMAL, `HTTP ${status}`, {
     status,
-    retryAfterMs: parseRetryAfter(r.headers.get('retry-after') ?? undefined, Date.now()),
+    retryAfterMs: parseRetryAfter(r.headers.get('retry-after'), Date.now()),
     code: error?.code,
     message: error?.message,
   })
@@ -56,14 +56,14 @@ async function answered(r: Response): Promise<TransportEnd> {
  */
 export async function retrying<T>(
   request: () => Promise<Response>,
-  read: (r: Response) => Promise<T>,
   signal: AbortSignal,
-): Promise<T> {
+  read?: (r: Response) => Promise<T>,
+): Promise<T | undefined> {
   for (let failures = 1; ; failures++) {
     try {
       const r = await request()
       if (!r.ok) throw await answered(r)
-      return await read(r)
+      return await read?.(r)
     } catch (err) {
       if (isEnd(err) || signal.aborted || failures > RETRIES) throw err
       await new Promise((resolve) => setTimeout(resolve, 25 << failures))
@@ -110,11 +110,7 @@ function uplink(
     }
     const body = JSON.stringify({ seq, frames: queue.slice(0, n) })
     try {
-      await retrying(
-        () => fetchImpl(url, sending(session, body, { signal })),
-        async () => {},
-        signal,
-      )
+      await retrying(() => fetchImpl(url, sending(session, body, { signal })), signal)
     } catch (err) {
       if (!signal.aborted) fail(err)
       return
@@ -175,7 +171,7 @@ export function fallbackTransport(
     const opening = fetchImpl(endpoint(base, '/connect'), {
       method: 'POST',
       headers: { 'content-type': JSON_TYPE },
-      body: JSON.stringify({ transport: kind }),
+      body: `{"transport":"${kind}"}`,
       signal,
     })
     opening

@@ -21,11 +21,11 @@ export function longpollTransport(fetchImpl: FetchFunction): TransportFactory {
     void (async () => {
       while (!signal.aborted) {
         const headers = { [SESSION_HEADER]: session, 'x-switchboard-ack': String(received) }
-        const answer = await retrying(
+        const answer = (await retrying(
           () => fetchImpl(url, { headers, signal }),
-          (r) => r.json() as Promise<PollAnswer>,
           signal,
-        )
+          (r) => r.json() as Promise<PollAnswer>,
+        )) as PollAnswer
         answer.frames.forEach((f, i) => {
           if (answer.seq + i <= received) return
           received = answer.seq + i
