@@ -56,10 +56,6 @@ export class FallbackTransport implements Transport {
     private readonly release: () => void,
   ) {}
 
-  get closed(): boolean {
-    return this.ending !== undefined
-  }
-
   // ---- Transport -------------------------------------------------------------------------
 
   send(frame: EncodedFrame): void {
