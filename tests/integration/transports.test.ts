@@ -197,7 +197,7 @@ describe('long-polling through TCP cuts', () => {
   })
 })
 
-/** The long-polling wire by hand (docs/protocol.md §12): /connect, /send, /poll. */
+/** The long-polling wire by hand (docs/protocol.md §13): /connect, /send, /poll. */
 async function rawLongpoll(base: string) {
   const json = { 'content-type': 'application/json' }
   const opened = await fetch(`${base}/connect`, { method: 'POST', headers: json, body: '{"transport":"longpoll"}' })

@@ -10,8 +10,8 @@ interface Pair {
 /**
  * A loopback TCP proxy for fault injection: `cut()` drops every connection at once (the
  * client sees the TCP connection die), `down()`/`up()` refuse connections, `silence()` drops
- * bytes, `stall()` stops reading from the server (a client that stops reading).
- * `hold()` holds every byte both ways until `hold(false)`.
+ * bytes, `hold()` keeps them (in order) until released: a stalled link; `stall()` stops reading
+ * from the server (a client too slow to read: the server's buffers fill).
  * It also plays a few HTTP-aware middleboxes: one that refuses WebSocket upgrades, and one that
  * loses the response to a chosen request after the server has handled it.
  */
@@ -19,16 +19,22 @@ export class TcpProxy {
   private readonly server: net.Server
   private readonly pairs = new Set<Pair>()
   private blackhole = false
-  private stalled = false
   private refusing = false
-  private held = false
+  private stalled = false
+  private holding: 'both' | 'toClient' | false = false
+  private readonly held: { chunk: Buffer; deliver: () => void }[] = []
   private upgradesRefused = false
   private dropArmed: { pattern: RegExp; resolve: (dropped: string) => void } | undefined
   /** `METHOD /path` of every HTTP request that went through, in order. */
   readonly requests: string[] = []
   port = 0
+  /** Connections made to each target port (round robin over several: a load balancer without stickiness). */
+  readonly accepted = new Map<number, number>()
+  private readonly targets: number[]
+  private next = 0
 
-  constructor(private readonly targetPort: number) {
+  constructor(target: number | number[]) {
+    this.targets = Array.isArray(target) ? target : [target]
     this.server = net.createServer((client) => this.accept(client))
   }
 
@@ -71,6 +77,15 @@ export class TcpProxy {
   }
 
   /**
+   * Keeps bytes until `hold(false)` delivers them, in order: both ways, or only those going to
+   * the client (the server receives and acts, its answers wait).
+   */
+  hold(on = true, direction: 'both' | 'toClient' = 'both'): void {
+    this.holding = on ? direction : false
+    if (!on) for (const { deliver } of this.held.splice(0)) deliver()
+  }
+
+  /**
    * Stops reading what the server sends (on = true) and resumes it (on = false): the bytes wait
    * in the socket buffers and the server's own buffer fills, as with a client too slow to read.
    */
@@ -82,18 +97,9 @@ export class TcpProxy {
     }
   }
 
-  /**
-   * Holds every byte both ways, losing none, until `hold(false)`: connections are accepted
-   * but nothing gets an answer (a database slow to respond). Applies to new connections too.
-   */
-  hold(on = true): void {
-    this.held = on
-    for (const { client, upstream } of this.pairs) {
-      for (const socket of [client, upstream]) {
-        if (on) socket.pause()
-        else socket.resume()
-      }
-    }
+  /** What is being held so far, as text (to wait until a peer has sent something). */
+  heldText(): string {
+    return Buffer.concat(this.held.map((h) => h.chunk)).toString('latin1')
   }
 
   /** While on, WebSocket upgrades are answered 404, like a proxy that strips `Upgrade`. */
@@ -120,9 +126,17 @@ export class TcpProxy {
       client.destroy()
       return
     }
-    const upstream = net.connect(this.targetPort, '127.0.0.1')
+    const target = this.targets[this.next++ % this.targets.length] as number
+    this.accepted.set(target, (this.accepted.get(target) ?? 0) + 1)
+    const upstream = net.connect(target, '127.0.0.1')
     const pair: Pair = { client, upstream }
     this.pairs.add(pair)
+    const deliver = (to: net.Socket, chunk: Buffer, toClient: boolean) => {
+      if (this.blackhole) return
+      if (this.holding === 'both' || (this.holding === 'toClient' && toClient)) {
+        this.held.push({ chunk, deliver: () => to.write(chunk) })
+      } else to.write(chunk)
+    }
     client.on('data', (chunk: Buffer) => {
       const text = chunk.toString('latin1')
       for (const m of text.matchAll(/^(GET|POST|PUT|PATCH|DELETE|OPTIONS|HEAD) (\S+)/gm)) {
@@ -137,7 +151,7 @@ export class TcpProxy {
         pair.dropNext = this.dropArmed.resolve
         this.dropArmed = undefined
       }
-      if (!this.blackhole) upstream.write(chunk)
+      deliver(upstream, chunk, false)
     })
     upstream.on('data', (chunk: Buffer) => {
       if (pair.dropNext) {
@@ -146,10 +160,9 @@ export class TcpProxy {
         end()
         return
       }
-      if (!this.blackhole) client.write(chunk)
+      deliver(client, chunk, true)
     })
     if (this.stalled) upstream.pause()
-    if (this.held) for (const socket of [client, upstream]) socket.pause()
     const end = () => {
       this.pairs.delete(pair)
       client.destroy()
