@@ -7,9 +7,17 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
  * The client suites that run once more over each fallback transport (SPEC §5: every client
  * feature works on every transport). tests/support/server.ts reads the variable.
  */
-const CLIENT_SUITES = ['channels', 'recovery', 'records', 'records-reconnect', 'rpc', 'presence', 'auth'].map(
-  (name) => `tests/integration/${name}.test.ts`,
-)
+const CLIENT_SUITES = [
+  'channels',
+  'recovery',
+  'records',
+  'records-reconnect',
+  'rpc',
+  'presence',
+  'auth',
+  'queries',
+  'listening',
+].map((name) => `tests/integration/${name}.test.ts`)
 
 export default defineConfig({
   resolve: {
