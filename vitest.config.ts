@@ -6,6 +6,22 @@ import { defineConfig } from 'vitest/config'
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
 
 /**
+ * The client suites that run once more over each fallback transport (SPEC §5: every client
+ * feature works on every transport). tests/support/server.ts reads the variable.
+ */
+const CLIENT_SUITES = [
+  'channels',
+  'recovery',
+  'records',
+  'records-reconnect',
+  'rpc',
+  'presence',
+  'auth',
+  'queries',
+  'listening',
+].map((name) => `tests/integration/${name}.test.ts`)
+
+/**
  * `react` and `react-dom` of one major version, from the workspace that pins it
  * (tests/react-versions/react-N): both resolve from there, so react-dom's own `require('react')`
  * finds the same copy.
@@ -54,6 +70,10 @@ export default defineConfig({
           include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'tests/**/*.test.ts'],
         },
       },
+      ...(['sse', 'longpoll'] as const).map((transport) => ({
+        extends: true,
+        test: { name: transport, include: CLIENT_SUITES, env: { SWITCHBOARD_TEST_TRANSPORT: transport } },
+      })),
       // The React bindings run once per supported React major, in a DOM (happy-dom).
       ...([18, 19] as const).map((major) => ({
         extends: true,

@@ -110,6 +110,30 @@ describe('Redis engine', () => {
     expect(seen.version).toBe(2)
   })
 
+  it('a live query on one node follows writes committed on another (PostgreSQL storage)', async () => {
+    const schema = await scratchSchema()
+    res.add(schema, (x) => x.drop())
+    const storage = { type: 'postgres' as const, url: schema.url }
+    const [a, b] = [await node({ storage }), await node({ storage })]
+    const writer = await res.connected(a.url)
+    const reader = await res.connected(b.url)
+    await writer.record('tasks/1').set({ done: false, at: 1 })
+    const q = reader.query('tasks', { where: [['done', '==', false]], orderBy: [['at', 'desc']], limit: 2 })
+    await q.ready
+    expect(q.rows.map((r) => r.name)).toEqual(['tasks/1'])
+    await writer.record('tasks/2').set({ done: false, at: 2 })
+    await writer.record('tasks/3').set({ done: false, at: 3 })
+    await waitFor(() => q.rows.map((r) => r.name).join() === 'tasks/3,tasks/2', 'the window to slide on node B')
+    await writer.record('tasks/3').set('done', true)
+    await waitFor(() => q.rows.map((r) => r.name).join() === 'tasks/2,tasks/1', 'a row leaving refills the window')
+    const oneOff = await b.server.records.query('tasks', {
+      where: [['done', '==', false]],
+      orderBy: [['at', 'desc']],
+      limit: 2,
+    })
+    expect(oneOff.map((r) => r.name)).toEqual(q.rows.map((r) => r.name))
+  })
+
   it('losing Redis closes sessions with ENGINE_LOST; channels nobody wants any more are not listened to after it returns', async () => {
     const own = res.add(await OwnRedis.start(), (r) => r.destroy())
     const { url } = await res.server({ engine: { type: 'redis', url: own.url, prefix } })

@@ -57,7 +57,9 @@ import { connectionModule } from './session/connection-module.js'
 import { FlushScheduler } from './session/flush-scheduler.js'
 import type { SessionHost } from './session/session-host.js'
 import { SessionRegistry } from './session/session-registry.js'
-import { sseEndpoint, SSE_PATH } from './transports/sse/sse-endpoint.js'
+import { fallbackRoutes } from './transports/fallback/routes.js'
+import { LocalSessionDirectory } from './transports/fallback/session-directory.js'
+import { sseEndpoint } from './transports/sse/sse-endpoint.js'
 import type { Transport, TransportSink } from './transports/transport.js'
 import { WebSocketEndpoint } from './transports/websocket/websocket-endpoint.js'
 
@@ -285,7 +287,20 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     admit: gate,
     rate: api.rate,
   })
-  router.add('*', SSE_PATH, sse)
+  // SSE (the SDK's stream and plain EventSource) and long-polling: same sessions as WebSocket.
+  for (const [path, handler] of fallbackRoutes({
+    accept,
+    cors: config.server.cors,
+    accepting: running,
+    gate,
+    rate: api.rate,
+    directory: new LocalSessionDirectory(clock),
+    timers: { clock, pollHoldMs: 25_000, lingerMs: config.server.heartbeat.timeoutMs },
+    maxMessageBytes: config.limits.maxMessageBytes,
+    plainSse: sse,
+  })) {
+    router.add('*', path, handler)
+  }
   const mountPages = pageMounter(
     router,
     site,

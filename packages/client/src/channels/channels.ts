@@ -59,8 +59,10 @@ export class Channels {
     conn.push.msg = (m) => this.onPublication(m)
     conn.push.unsubbed = (m) => this.end(m.ch, new SwitchboardError(m.code, m.msg))
     conn.push.recovery = (m) => this.onRecoveryPage(m)
-    conn.onRestore(() => {
-      for (const group of this.groups.values()) this.sendSubscribe(group)
+    // After a switch of transport every channel resumes where it was, whether or not the app asked
+    // for recovery after drops: for the app nothing happened, so nothing may be missing.
+    conn.onRestore((reason) => {
+      for (const group of this.groups.values()) this.sendSubscribe(group, reason === 'switch')
     })
   }
 
@@ -107,10 +109,10 @@ export class Channels {
     return { publications: r.pubs.map((p) => ({ data: p.d, offset: p.o, epoch: r.e })), epoch: r.e, offset: r.o }
   }
 
-  private sendSubscribe(group: Group): void {
+  private sendSubscribe(group: Group, resume = false): void {
     const body: { t: 'sub'; ch: string; since?: StreamPosition } = { t: 'sub', ch: group.channel }
     group.recovery = undefined
-    if (group.recover && group.position && !group.pattern) {
+    if ((group.recover || resume) && group.position && !group.pattern) {
       body.since = group.position
       group.recovery = { held: [], answered: false, early: [], missed: 0 }
     }

@@ -1,6 +1,7 @@
 import {
   CloseCode,
   errorCodeForUpgradeStatus,
+  isErrorCode,
   PROTOCOL_VERSION,
   SwitchboardError,
   type ClientMessage,
@@ -9,6 +10,7 @@ import {
   type WelcomeMessage,
 } from '@switchboard/protocol'
 import type { ClientTransport, TransportFactory, UpgradeRefusal } from '../transport/transport.js'
+import type { TransportName } from '../transport/names.js'
 import type { AttemptEnd } from './state-machine.js'
 import { MAX_RETRY_AFTER_MS } from '../transport/upgrade-refusal.js'
 import { SilenceWatchdog } from './watchdog.js'
@@ -16,11 +18,17 @@ import { SilenceWatchdog } from './watchdog.js'
 /** The hello's request id; requests count from 1, so an answer with this id is the hello's. */
 const HELLO_ID = 0
 
+export interface NamedTransport {
+  readonly name: TransportName
+  readonly factory: TransportFactory
+}
+
+/** What an attempt takes from the connection's options. */
 export interface AttemptOptions {
-  url: string
-  token: string | (() => Promise<string>) | undefined
-  transport: TransportFactory
-  agent: string
+  readonly token?: string | (() => Promise<string>) | undefined
+  /** A transport that has not opened by then is given up for the next one (not the last one). */
+  readonly transportTimeoutMs: number
+  readonly agent: string
 }
 
 export interface AttemptEvents {
@@ -36,14 +44,20 @@ export interface AttemptEvents {
 
 /**
  * One try at a session: fetch the token, open a transport, say hello, notice a silent server.
- * It ends once, with the close { code, reason } and the server's error when it gave one: an
- * `err` during the handshake (the hello's answer, or a refusal by a limit), or the HTTP status
- * of a refused upgrade.
+ * Transports are tried in order: one that cannot open, or does not open within
+ * `transportTimeoutMs` (a proxy holding back an event stream), or closes before the server sent
+ * anything (a frame, or a close code of its own), is given up for the next. The attempt ends once, with the close { code, reason } and
+ * the server's error when it gave one: an `err` during the handshake (the hello's answer, or a
+ * refusal by a limit), or the HTTP status of a refused upgrade or `/connect`.
  */
 export class Attempt {
   /** The token this attempt authenticates with. */
   token: string | undefined
+  /** The transport in use (or being tried). */
+  transportName: TransportName | undefined
   private transport: ClientTransport | undefined
+  /** Counts transports tried: events from a transport given up are recognised and ignored. */
+  private tries = 0
   /** handshake → welcomed → over; `over` also when abandoned, and then nothing is reported. */
   private phase: 'handshake' | 'welcomed' | 'over' = 'handshake'
   /** An `err` the server sent during the handshake: its answer to this attempt. */
@@ -54,6 +68,9 @@ export class Attempt {
 
   constructor(
     private readonly options: AttemptOptions,
+    private readonly url: string,
+    /** Tried in this order until one reaches the server. */
+    private readonly transports: readonly NamedTransport[],
     private readonly events: AttemptEvents,
   ) {}
 
@@ -67,15 +84,43 @@ export class Attempt {
       return
     }
     if (this.phase === 'over') return
+    this.open(0)
+  }
+
+  private open(index: number): void {
+    const { transports, url } = this
+    const { transportTimeoutMs } = this.options
+    const candidate = transports[index] as NamedTransport
+    const last = index === transports.length - 1
+    const tryNo = ++this.tries
+    const current = () => this.tries === tryNo && this.phase !== 'over'
+    let heard = false
+    const giveUp = (end: AttemptEnd) => {
+      clearTimeout(timer)
+      if (!current()) return
+      // The server answered over it, or nothing is left to try: the attempt ends as it did.
+      if (heard || last) return this.end(end)
+      this.tries++ // whatever the abandoned transport still reports is ignored
+      this.transport?.close(CloseCode.NORMAL, 'given up')
+      this.open(index + 1)
+    }
+    const timer = last
+      ? undefined
+      : setTimeout(() => giveUp({ code: CloseCode.ABNORMAL, reason: 'timed out' }), transportTimeoutMs)
+    this.transportName = candidate.name
     try {
-      this.transport = this.options.transport(this.options.url, {
-        onOpen: () => this.hello(),
-        onFrame: (frame) => this.onFrame(frame),
-        onClose: (code, reason, refusal) =>
-          this.end(refusal ? refusedUpgrade(code, reason, refusal) : this.ended(code, reason)),
+      const transport = candidate.factory(url, {
+        onOpen: () => current() && (clearTimeout(timer), this.hello()),
+        onFrame: (frame) => current() && ((heard = true), this.onFrame(frame)),
+        onClose: (code, reason, refusal) => {
+          // Close codes from 4000 up are a Switchboard server's own word, never a proxy's.
+          if (code >= 4000) heard = true
+          giveUp(refusal ? refusedUpgrade(code, reason, refusal) : this.ended(code, reason))
+        },
       })
+      if (current()) this.transport = transport
     } catch (err) {
-      this.end({ code: CloseCode.ABNORMAL, reason: `the transport failed to open: ${(err as Error)?.message ?? err}` })
+      giveUp({ code: CloseCode.ABNORMAL, reason: `the transport failed to open: ${(err as Error)?.message ?? err}` })
     }
   }
 
@@ -115,12 +160,12 @@ export class Attempt {
     this.transport?.send(JSON.stringify(hello))
   }
 
-  private onFrame(frame: string): void {
+  private onFrame(frame: string | object): void {
     if (this.phase === 'over') return
     this.watchdog.heard()
-    let value: unknown
+    let value: unknown = frame
     try {
-      value = JSON.parse(frame)
+      if (typeof frame === 'string') value = JSON.parse(frame)
     } catch {
       this.events.onInvalidFrame(new SwitchboardError('INVALID_MESSAGE', 'the server sent a frame that is not JSON'))
       return
@@ -161,9 +206,10 @@ export class Attempt {
 }
 
 function refusedUpgrade(code: number, reason: string, refusal: UpgradeRefusal): AttemptEnd {
-  const error = new SwitchboardError(
-    errorCodeForUpgradeStatus(refusal.status),
-    `the server refused the connection with HTTP ${refusal.status}`,
+  // A refusal's body may come from anything between here and the server: checked by `from`.
+  const error = SwitchboardError.from(
+    isErrorCode(refusal.code) ? refusal.code : errorCodeForUpgradeStatus(refusal.status),
+    refusal.message ?? `the server refused the connection with HTTP ${refusal.status}`,
     refusal,
   )
   return refusal.retryAfterMs === undefined

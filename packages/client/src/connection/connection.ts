@@ -6,16 +6,18 @@ import {
   type ServerMessage,
   type ServerPush,
   type ServerPushType,
+  type WelcomeMessage,
 } from '@switchboard/protocol'
 import { Emitter } from '../emitter.js'
 import { SwitchboardError } from '../errors.js'
-import type { TransportFactory } from '../transport/transport.js'
-import { Attempt } from './attempt.js'
+import type { TransportName } from '../transport/names.js'
+import { Attempt, type AttemptEvents, type NamedTransport } from './attempt.js'
 import { Backoff } from './backoff.js'
 import { announcedLimits, DEFAULT_LIMITS, encodeOutgoing } from './outgoing.js'
 import { Outbox, type RequestBody } from './outbox.js'
 import { transition, type ConnectionEvent, type ConnectionState, type Effect, type Step } from './state-machine.js'
 import { TokenRefresher } from './token-refresh.js'
+import { webSocketProbe, type WebSocketProbe } from './websocket-probe.js'
 
 export type { RequestBody } from './outbox.js'
 /** Messages that are not requests (no id, no answer), e.g. a provider's answer to an invocation. */
@@ -30,7 +32,12 @@ export interface RequestOptions {
 export interface ConnectionOptions {
   urls: string[]
   token?: string | (() => Promise<string>)
-  transport: TransportFactory
+  /** In the order to try them. */
+  transports: NamedTransport[]
+  /** A transport that does not open within this is given up for the next one. */
+  transportTimeoutMs: number
+  /** On a fallback transport, WebSocket is tried again in the background this often. */
+  probeIntervalMs: number
   minDelayMs: number
   maxDelayMs: number
   offlineQueueLimit: number
@@ -43,7 +50,11 @@ export type PushHandlers = { [K in ServerPushType]?: (m: Extract<ServerPush, { t
 export interface ConnectionEvents extends Record<string, unknown> {
   state: ConnectionState
   error: SwitchboardError
+  transport: TransportName
 }
+
+/** What a restore callback is told: after a new connection, or after a switch of transport. */
+export type RestoreReason = 'reconnect' | 'switch'
 
 /**
  * One logical connection across many transport attempts over time: reconnects with backoff and
@@ -67,12 +78,25 @@ export class Connection extends Emitter<ConnectionEvents> {
   /** Refreshes the token before it expires; only when `options.token` is a function. */
   private readonly refresher: TokenRefresher | undefined
   private connectWaiters: { resolve(): void; reject(e: SwitchboardError): void }[] = []
-  private readonly restorers: (() => void)[] = []
+  private readonly restorers: ((reason: RestoreReason) => void)[] = []
   /** Events not yet handled, oldest first (see `fire`). */
   private readonly pendingEvents: ConnectionEvent[] = []
+  /** The transport that last worked: tried first next time. */
+  private preferred: TransportName | undefined
+  private readonly probe: WebSocketProbe
+  /** Probed for in the background while the connection is on a fallback. */
+  private readonly websocket: NamedTransport | undefined
 
   constructor(private readonly options: ConnectionOptions) {
     super()
+    this.websocket = options.transports.find((t) => t.name === 'websocket')
+    this.probe = webSocketProbe(options.probeIntervalMs, {
+      launch: (events) => this.startAttempt([this.websocket as NamedTransport], events),
+      unanswered: () => this.outbox.unanswered,
+      handOver: () => this.fire({ type: 'switch' }),
+      release: () => this.outbox.flush(),
+      adopted: this.attemptEvents(),
+    })
     this.backoff = new Backoff(options.minDelayMs, options.maxDelayMs)
     this.outbox = new Outbox(
       options.offlineQueueLimit,
@@ -112,13 +136,23 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.fire({ type: 'close' })
   }
 
-  /** Registers state to re-send after every (re)connect, before queued operations. */
-  onRestore(restore: () => void): void {
+  /** The transport carrying the session now, or null when not connected. */
+  get transport(): TransportName | null {
+    return (this.state === 'connected' && this.attempt?.transportName) || null
+  }
+
+  /** Registers state to re-send after every (re)connect or transport switch, before queued operations. */
+  onRestore(restore: (reason: RestoreReason) => void): void {
     this.restorers.push(restore)
   }
 
   request<R>(body: RequestBody, options: RequestOptions = {}): Promise<R> {
-    if (this.state === 'connected') return this.outbox.send<R>(body, options.timeoutMs)
+    if (this.state === 'connected') {
+      // While handing over to a new transport, requests wait for the new session.
+      return this.probe.holding
+        ? this.outbox.enqueue<R>(body, options.timeoutMs)
+        : this.outbox.send<R>(body, options.timeoutMs)
+    }
     if (this.state === 'closed') return Promise.reject(new SwitchboardError('CLOSED', 'the client is closed'))
     if (!options.queue) return Promise.reject(new SwitchboardError('DISCONNECTED', 'not connected'))
     return this.outbox.enqueue<R>(body, options.timeoutMs)
@@ -156,6 +190,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   private step(event: ConnectionEvent): void {
+    // A switch queued behind other events may find its probe gone.
+    if (event.type === 'switch' && !this.probe.holding) return
     const step = transition(this.state, event, { renewableToken: typeof this.options.token === 'function' })
     if (!step) return
     const previous = this.state
@@ -169,6 +205,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       case 'openTransport':
         return this.open()
       case 'closeTransport':
+        this.probe.cancel()
         this.refresher?.stop()
         this.attempt?.abandon(CloseCode.NORMAL, 'client closed')
         this.attempt = undefined
@@ -184,8 +221,22 @@ export class Connection extends Emitter<ConnectionEvents> {
       case 'resetBackoff':
         return this.backoff.reset()
       case 'restore':
-        for (const restore of this.restorers) restore()
+        for (const restore of this.restorers) restore('reconnect')
         return
+      case 'resume':
+        for (const restore of this.restorers) restore('switch')
+        return
+      case 'adopt': {
+        const { attempt, welcome } = this.probe.adopt() as NonNullable<ReturnType<WebSocketProbe['adopt']>>
+        this.attempt?.abandon(CloseCode.NORMAL, 'switched')
+        this.attempt = attempt
+        return this.welcomed(welcome)
+      }
+      case 'announce': {
+        const name = (this.preferred = this.attempt?.transportName as TransportName)
+        if (name !== 'websocket' && this.websocket) this.probe.schedule()
+        return this.emit('transport', name)
+      }
       case 'flushQueue':
         return this.outbox.flush()
       case 'failInFlight':
@@ -214,40 +265,51 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   private open(): void {
-    const urls = this.options.urls
-    const attempt = new Attempt(
-      {
-        url: urls[this.urlIndex % urls.length] as string,
-        token: this.options.token,
-        transport: this.options.transport,
-        agent: this.options.agent,
-      },
-      {
-        onWelcome: (welcome) => {
-          this.user = welcome.user
-          this.clientId = welcome.client
-          this.limits = announcedLimits(welcome.limits)
-          this.refresher?.start(attempt.token)
-          this.fire({ type: 'welcome' })
-        },
-        onMessage: (m) => this.onMessage(m),
-        onInvalidFrame: (error) => this.emit('error', error),
-        onEnd: (end) => this.fire({ type: 'ended', ...end }),
-      },
+    // The transport that worked last time first, then the others in the configured order.
+    const first = (t: NamedTransport) => (t.name === this.preferred ? 0 : 1)
+    this.attempt = this.startAttempt(
+      [...this.options.transports].sort((a, b) => first(a) - first(b)),
+      this.attemptEvents(),
     )
-    this.attempt = attempt
+  }
+
+  private startAttempt(transports: NamedTransport[], events: AttemptEvents): Attempt {
+    const { urls } = this.options
+    const attempt = new Attempt(this.options, urls[this.urlIndex % urls.length] as string, transports, events)
     void attempt.start()
+    return attempt
+  }
+
+  /** The connection's handlers for the events of its current attempt. */
+  private attemptEvents(): AttemptEvents {
+    return {
+      onWelcome: (welcome) => {
+        this.welcomed(welcome)
+        this.fire({ type: 'welcome' })
+      },
+      onMessage: (m) => this.onMessage(m),
+      onInvalidFrame: (error) => this.emit('error', error),
+      onEnd: (end) => this.fire({ type: 'ended', ...end }),
+    }
+  }
+
+  /** What a welcome tells about the session (its own, or a probe's when switching to it). */
+  private welcomed(welcome: WelcomeMessage): void {
+    this.user = welcome.user
+    this.clientId = welcome.client
+    this.limits = announcedLimits(welcome.limits)
+    this.refresher?.start(this.attempt?.token)
   }
 
   private onMessage(m: ServerMessage): void {
     switch (m.t) {
       case 'ok':
         this.outbox.settle(m.id, m.r)
-        return
+        return this.probe.answered()
       case 'err': {
         const error = SwitchboardError.from(m.code, m.msg, m.data)
         if (m.id === undefined || !this.outbox.settle(m.id, undefined, error)) this.emit('error', error)
-        return
+        return this.probe.answered()
       }
       default:
         ;(this.push[m.t] as ((m: ServerPush) => void) | undefined)?.(m)

@@ -31,6 +31,11 @@ export class Outbox {
     private readonly encode: (message: object) => string = (m) => JSON.stringify(m),
   ) {}
 
+  /** Requests sent and not answered yet. */
+  get unanswered(): number {
+    return this.inFlight.size
+  }
+
   send<R>(body: RequestBody, timeoutMs?: number): Promise<R> {
     return new Promise<R>((resolve, reject) =>
       this.sendPending(body, { resolve: resolve as (v: unknown) => void, reject }, timeoutMs),

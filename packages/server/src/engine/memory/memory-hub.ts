@@ -1,5 +1,4 @@
 import {
-  compilePattern,
   isPattern,
   type NamePattern,
   type PublisherInfo,
@@ -7,6 +6,7 @@ import {
 } from '@switchboard/protocol'
 import type { Broker, BrokerHandler, HistoryOptions, HistoryQuery, HistoryResult, Publication } from '../broker.js'
 import type { Engine } from '../engine.js'
+import { compileStreamPattern } from '../stream-pattern.js'
 import type { NodeBus, NodeBusHandler } from '../node-bus.js'
 import { MemoryBroker } from './memory-broker.js'
 import { OccupancyTable } from './memory-occupancy.js'
@@ -127,23 +127,6 @@ class HubBroker implements Broker {
     if (this.exact.has(channel)) return true
     for (const { pattern } of this.patterns.values()) if (pattern.matches(channel)) return true
     return false
-  }
-}
-
-/**
- * A pattern over user channels, or over an internal stream family (`$records/todos/*`): the
- * `$` segment is not a valid name segment, so it is matched literally and the rest as a pattern.
- */
-function compileStreamPattern(pattern: string): NamePattern {
-  if (!pattern.startsWith('$')) return compilePattern(pattern)
-  const slash = pattern.indexOf('/')
-  const head = pattern.slice(0, slash + 1)
-  const rest = compilePattern(pattern.slice(slash + 1))
-  return {
-    source: pattern,
-    wildcards: rest.wildcards,
-    matches: (name) => name.startsWith(head) && rest.matches(name.slice(head.length)),
-    capture: (name) => (name.startsWith(head) ? rest.capture(name.slice(head.length)) : null),
   }
 }
 

@@ -1,4 +1,5 @@
-import { compilePattern, isValidPattern, type NamePattern } from '@switchboard/protocol'
+import type { NamePattern } from '@switchboard/protocol'
+import { compileStreamPattern, isValidStreamPattern } from '../stream-pattern.js'
 import type { Logger } from '../../log.js'
 import type { NodeMessage } from '../node-bus.js'
 import type { TopicReceiver } from '../node-topics.js'
@@ -51,8 +52,13 @@ export class PatternRegistry implements TopicReceiver {
 
   /** Some node subscribed to a pattern that matches `channel`. */
   matches(channel: string): boolean {
+    // Internal streams ($records/…) count only for patterns over internal streams.
+    const internal = channel.charCodeAt(0) === 36 /* $ */
     const active = this.active
-    for (let i = 0; i < active.length; i++) if ((active[i] as NamePattern).matches(channel)) return true
+    for (let i = 0; i < active.length; i++) {
+      const pattern = active[i] as NamePattern
+      if ((pattern.source.charCodeAt(0) === 36) === internal && pattern.matches(channel)) return true
+    }
     return false
   }
 
@@ -79,8 +85,8 @@ export class PatternRegistry implements TopicReceiver {
 
   async reload(): Promise<void> {
     const entries = await this.redis.command<string[]>(this.keys.patterns, ['SMEMBERS', this.keys.patterns])
-    const patterns = new Set(entries.map((e) => e.slice(e.indexOf(' ') + 1)).filter((p) => isValidPattern(p)))
-    this.active = [...patterns].map((p) => compilePattern(p))
+    const patterns = new Set(entries.map((e) => e.slice(e.indexOf(' ') + 1)).filter((p) => isValidStreamPattern(p)))
+    this.active = [...patterns].map((p) => compileStreamPattern(p))
   }
 
   onNodeMessage(message: NodeMessage): void {

@@ -1,11 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import {
-  compilePattern,
-  isPattern,
-  type NamePattern,
-  type PublisherInfo,
-  type StreamPosition,
-} from '@switchboard/protocol'
+import { isPattern, type NamePattern, type PublisherInfo, type StreamPosition } from '@switchboard/protocol'
 import type { Logger } from '../../log.js'
 import type { Broker, BrokerHandler, HistoryOptions, HistoryQuery, HistoryResult, Publication } from '../broker.js'
 import { HISTORY_SCRIPT, PUBLISH_SCRIPT } from './broker-scripts.js'
@@ -13,6 +7,7 @@ import type { RedisKeys } from './keys.js'
 import type { PatternRegistry } from './pattern-registry.js'
 import { decodeMessage, decodePayload, encodePayload } from './publication-codec.js'
 import type { RedisConnection } from './redis-connection.js'
+import { compileStreamPattern } from '../stream-pattern.js'
 
 /** Streams without history are forgotten after this long idle (as in the memory broker); a new epoch marks the reset. */
 const IDLE_STREAM_MS = 60 * 60 * 1000
@@ -70,7 +65,7 @@ export class RedisBroker implements Broker {
       // Listening already (or about to): wait for that; a subscribe that failed is tried again.
       if (!entry.failed) return this.pending.get(channel) ?? Promise.resolve()
     } else if (pattern) {
-      this.patterns.set(channel, (entry = { count: 1, failed: false, pattern: compilePattern(channel) }))
+      this.patterns.set(channel, (entry = { count: 1, failed: false, pattern: compileStreamPattern(channel) }))
     } else {
       this.exact.set(channel, (entry = { count: 1, failed: false, offset: 0, epoch: '' }))
     }
@@ -114,7 +109,7 @@ export class RedisBroker implements Broker {
   ): Promise<StreamPosition> {
     const { size, ttlMs } = options.history
     const retain = size === 0 ? IDLE_STREAM_MS : ttlMs > 0 ? Math.max(ttlMs, IDLE_STREAM_MS) : 0
-    const alsoClassic = this.registry?.matches(channel) === true && channel.charCodeAt(0) !== 36 /* $ */
+    const alsoClassic = this.registry?.matches(channel) === true
     const [offset, epoch] = await this.redis.script<[number, string]>(
       PUBLISH_SCRIPT,
       [this.keys.streamMeta(channel), this.keys.streamHistory(channel)],
@@ -189,14 +184,16 @@ export class RedisBroker implements Broker {
 
   private readonly onPatternMessage = (message: string, pubsubChannel: string): void => {
     const channel = this.keys.channelName(pubsubChannel)
-    if (channel === undefined || !this.handler || channel.charCodeAt(0) === 36 /* $ */) return
+    if (channel === undefined || !this.handler) return
+    // Internal streams ($records/…) reach only patterns over internal streams, never user patterns.
+    const internal = channel.charCodeAt(0) === 36 /* $ */
     const listening = this.exact.get(channel)
     // On a cluster the exact subscription's own (sharded) connection brings every publication,
     // in order; this second connection could only bring them out of step with it.
     if (listening && this.redis.clustered) return
     let wanted = false
     for (const { pattern } of this.patterns.values()) {
-      if (pattern.matches(channel)) {
+      if ((pattern.source.charCodeAt(0) === 36) === internal && pattern.matches(channel)) {
         wanted = true
         break
       }
