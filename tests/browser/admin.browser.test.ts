@@ -81,12 +81,17 @@ describe('the admin view in a browser', () => {
     await page.click('button[type=submit]')
     await page.waitForSelector('section[aria-label=Connections]')
 
-    // Connected after the page loaded: it appears without a reload (pushed on the live channel).
-    const victim = await res.connected(srv.url, { token: await hsToken('victim') })
+    // Connected after the page loaded: they appear without a reload (pushed on the live channel),
+    // each with the transport it uses.
+    const viaSse = await res.connected(srv.url, { transports: ['sse'] })
+    const victim = await res.connected(srv.url, { token: await hsToken('victim'), transports: ['longpoll'] })
     await victim.subscribe('chat/lobby', () => {}).ready
     const row = connectionRow(page, victim.clientId as string)
     await waitFor(async () => (await row.count()) === 1, 'the test client listed')
-    expect(await row.locator('[data-field=transport]').textContent()).toBe('websocket')
+    expect(await row.locator('[data-field=transport]').textContent()).toBe('longpoll')
+    const sseRow = connectionRow(page, viaSse.clientId as string)
+    await waitFor(async () => (await sseRow.count()) === 1, 'the SSE client listed')
+    expect(await sseRow.locator('[data-field=transport]').textContent()).toBe('sse')
     await waitFor(async () => (await row.textContent())?.includes('chat/lobby'), 'its subscription')
 
     // The credential survives a reload of the tab.

@@ -30,7 +30,8 @@ async function open(base: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1100, height: 760 } })
   page.on('console', (m) => {
     if (m.type() !== 'error') return
-    if (outage && /ERR_CONNECTION_REFUSED|WebSocket connection to .* failed/.test(m.text())) return
+    // The browser itself logs each request the outage breaks (WebSocket, EventSource, fetch).
+    if (outage && /net::ERR_|WebSocket connection to .* failed/.test(m.text())) return
     problems.push(`console: ${m.text()}`)
   })
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`))
@@ -46,6 +47,9 @@ describe('the demo in two browser windows', () => {
   it('chat, todos, presence and votes made in one window appear in the other; a cut connection recovers', async () => {
     const a = await open(proxy.url)
     const b = await open(srv.url)
+
+    // The header shows the transport in use.
+    expect(await a.getAttribute('[data-transport]', 'data-transport')).toBe('websocket')
 
     // Presence: each window sees both people.
     await waitFor(async () => (await a.locator('ul.avatars li').count()) === 2, 'two people in window A')
@@ -71,7 +75,7 @@ describe('the demo in two browser windows', () => {
     await waitFor(async () => (await todos()).length === 2, 'two open todos')
     expect(await todos()).toEqual(['water plants', 'buy milk'])
     // Completed in A, it leaves the live query's list in B.
-    await a.check('li[data-todo="buy milk"] input[type=checkbox]')
+    await a.click('li[data-todo="buy milk"] input[type=checkbox]')
     await waitFor(async () => (await todos()).join() === 'water plants', 'the completed todo gone from B')
 
     // Cut A's connection and keep it out while B chats: A recovers the message it missed.
@@ -84,11 +88,11 @@ describe('the demo in two browser windows', () => {
     await waitFor(async () => (await texts(b, 'ol.messages li')).some((t) => t.includes('while A was away')), 'B')
     proxy.up()
     await a.waitForSelector('[data-state=connected]', { timeout: 15_000 })
-    outage = false
     await waitFor(
       async () => (await texts(a, 'ol.messages li')).some((t) => t.includes('sent while A was away')),
       'the missed message recovered in window A',
     )
+    outage = false
     const lines = await texts(a, 'ol.messages li')
     expect(lines.filter((t) => t.includes('hello from A'))).toHaveLength(1)
     expect(lines.filter((t) => t.includes('sent while A was away'))).toHaveLength(1)

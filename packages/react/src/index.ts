@@ -1,5 +1,6 @@
 export { SwitchboardProvider, useSwitchboard, type SwitchboardProviderProps } from './context.js'
 export { useConnectionState } from './use-connection-state.js'
+export { useTransport } from './use-transport.js'
 export { useRecord, type RecordResult, type RecordState, type RecordWriters } from './use-record.js'
 export { useQuery, type QueryState } from './use-query.js'
 export { usePresence, type UsePresenceOptions } from './use-presence.js'

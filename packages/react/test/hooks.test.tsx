@@ -7,6 +7,7 @@ import {
   useRecord,
   useRpc,
   useSubscription,
+  useTransport,
   type ChannelMessage,
   type QueryState,
   type RecordResult,
@@ -93,6 +94,26 @@ describe.each(modes)('useConnectionState ($label)', ({ strict }) => {
     await waitFor(() => probe.latest === 'connected', 'connected')
     await sb.close()
     await waitFor(() => probe.latest === 'closed', 'closed')
+  })
+})
+
+describe.each(modes)('useTransport ($label)', ({ strict }) => {
+  // WebSocket only: the fallback transports would use the DOM environment's fetch here (they are
+  // covered in Chromium, tests/browser/admin.browser.test.ts, and by the client's own suites).
+  it('shows the transport while connected, null otherwise', async () => {
+    const name = 'websocket'
+    const sb = res.client(srv.url, { transports: [name] })
+    const probe = new Probe<string | null>()
+    function Transport() {
+      return probe.see(useTransport())
+    }
+    mount(sb, <Transport />, { strict })
+    await waitFor(() => probe.renders.length > 0, 'rendered')
+    expect(probe.latest).toBeNull()
+    await sb.connect()
+    await waitFor(() => probe.latest === name, name)
+    await sb.close()
+    await waitFor(() => probe.latest === null, 'null once closed')
   })
 })
 
