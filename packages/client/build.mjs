@@ -31,6 +31,8 @@ await Promise.all([
     globalName: 'Switchboard',
     platform: 'browser',
     minify: true,
+    // The map is announced by the server's SourceMap header instead of a trailing comment.
+    sourcemap: 'external',
     // Size (SPEC: under 16 KiB gzipped): browsers from 2021 on run ES2022 as is (no helpers for
     // `??=` or class fields), and fields set in constructors need no separate declarations (the
     // code never relies on [[Define]] semantics).

@@ -308,7 +308,11 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     { demo: input.demo?.enabled === true, admin: input.admin?.enabled === true },
   )
   // The client SDK for plain <script> tags, all transports included.
-  router.add('*', BROWSER_BUNDLE_PATH, browserAsset('switchboard.min.js', 'text/javascript; charset=utf-8'))
+  router.add(
+    '*',
+    BROWSER_BUNDLE_PATH,
+    browserAsset('switchboard.min.js', 'text/javascript; charset=utf-8', undefined, 'switchboard.min.js.map'),
+  )
   router.add('*', `${BROWSER_BUNDLE_PATH}.map`, browserAsset('switchboard.min.js.map', 'application/json'))
 
   const websocket = new WebSocketEndpoint(accept, {

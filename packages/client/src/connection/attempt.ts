@@ -55,15 +55,15 @@ export class Attempt {
   token: string | undefined
   /** The transport in use (or being tried). */
   transportName: TransportName | undefined
-  private transport: ClientTransport | undefined
+  #transport: ClientTransport | undefined
   /** Counts transports tried: events from a transport given up are recognised and ignored. */
-  private tries = 0
+  #tries = 0
   /** handshake → welcomed → over; `over` also when abandoned, and then nothing is reported. */
-  private phase: 'handshake' | 'welcomed' | 'over' = 'handshake'
+  #phase: 'handshake' | 'welcomed' | 'over' = 'handshake'
   /** An `err` the server sent during the handshake: its answer to this attempt. */
-  private refusal: ErrorMessage | undefined
-  private readonly watchdog = new SilenceWatchdog(() =>
-    this.transport?.close(CloseCode.HEARTBEAT_TIMEOUT, 'no frame from the server within the heartbeat timeout'),
+  #refusal: ErrorMessage | undefined
+  readonly #watchdog = new SilenceWatchdog(() =>
+    this.#transport?.close(CloseCode.HEARTBEAT_TIMEOUT, 'no frame from the server within the heartbeat timeout'),
   )
 
   constructor(
@@ -80,29 +80,29 @@ export class Attempt {
       this.token = typeof token === 'function' ? await token() : token
     } catch (err) {
       const reason = `token function failed: ${(err as Error)?.message ?? err}`
-      this.end({ code: CloseCode.AUTH_FAILED, reason, error: new SwitchboardError('AUTH_FAILED', reason) })
+      this.#end({ code: CloseCode.AUTH_FAILED, reason, error: new SwitchboardError('AUTH_FAILED', reason) })
       return
     }
-    if (this.phase === 'over') return
-    this.open(0)
+    if (this.#phase === 'over') return
+    this.#open(0)
   }
 
-  private open(index: number): void {
+  #open(index: number): void {
     const { transports, url } = this
     const { transportTimeoutMs } = this.options
     const candidate = transports[index] as NamedTransport
     const last = index === transports.length - 1
-    const tryNo = ++this.tries
-    const current = () => this.tries === tryNo && this.phase !== 'over'
+    const tryNo = ++this.#tries
+    const current = () => this.#tries === tryNo && this.#phase !== 'over'
     let heard = false
     const giveUp = (end: AttemptEnd) => {
       clearTimeout(timer)
       if (!current()) return
       // The server answered over it, or nothing is left to try: the attempt ends as it did.
-      if (heard || last) return this.end(end)
-      this.tries++ // whatever the abandoned transport still reports is ignored
-      this.transport?.close(CloseCode.NORMAL, 'given up')
-      this.open(index + 1)
+      if (heard || last) return this.#end(end)
+      this.#tries++ // whatever the abandoned transport still reports is ignored
+      this.#transport?.close(CloseCode.NORMAL, 'given up')
+      this.#open(index + 1)
     }
     const timer = last
       ? undefined
@@ -110,59 +110,59 @@ export class Attempt {
     this.transportName = candidate.name
     try {
       const transport = candidate.factory(url, {
-        onOpen: () => current() && (clearTimeout(timer), this.hello()),
-        onFrame: (frame) => current() && ((heard = true), this.onFrame(frame)),
+        onOpen: () => current() && (clearTimeout(timer), this.#hello()),
+        onFrame: (frame) => current() && ((heard = true), this.#onFrame(frame)),
         onClose: (code, reason, refusal) => {
           // Close codes from 4000 up are a Switchboard server's own word, never a proxy's.
           if (code >= 4000) heard = true
-          giveUp(refusal ? refusedUpgrade(code, reason, refusal) : this.ended(code, reason))
+          giveUp(refusal ? refusedUpgrade(code, reason, refusal) : this.#ended(code, reason))
         },
       })
-      if (current()) this.transport = transport
+      if (current()) this.#transport = transport
     } catch (err) {
       giveUp({ code: CloseCode.ABNORMAL, reason: `the transport failed to open: ${(err as Error)?.message ?? err}` })
     }
   }
 
   send(frame: string): void {
-    if (this.phase !== 'over') this.transport?.send(frame)
+    if (this.#phase !== 'over') this.#transport?.send(frame)
   }
 
   /** Closes without reporting an end: the connection has moved on. */
   abandon(code: number, reason: string): void {
-    if (this.phase === 'over') return
-    this.phase = 'over'
-    this.watchdog.stop()
-    this.transport?.close(code, reason)
+    if (this.#phase === 'over') return
+    this.#phase = 'over'
+    this.#watchdog.stop()
+    this.#transport?.close(code, reason)
   }
 
-  private isOver(): boolean {
-    return this.phase === 'over'
+  #isOver(): boolean {
+    return this.#phase === 'over'
   }
 
-  private end(end: AttemptEnd): void {
-    if (this.phase === 'over') return
-    this.phase = 'over'
-    this.watchdog.stop()
+  #end(end: AttemptEnd): void {
+    if (this.#phase === 'over') return
+    this.#phase = 'over'
+    this.#watchdog.stop()
     this.events.onEnd(end)
   }
 
-  private ended(code: number, reason: string): AttemptEnd {
-    if (!this.refusal) return { code, reason }
-    const { code: errorCode, msg, data } = this.refusal
+  #ended(code: number, reason: string): AttemptEnd {
+    if (!this.#refusal) return { code, reason }
+    const { code: errorCode, msg, data } = this.#refusal
     return { code, reason, error: SwitchboardError.from(errorCode, msg, data), ...retryHint(data) }
   }
 
-  private hello(): void {
-    if (this.phase === 'over') return
+  #hello(): void {
+    if (this.#phase === 'over') return
     const hello: ClientMessage = { t: 'hello', id: HELLO_ID, v: PROTOCOL_VERSION, agent: this.options.agent }
     if (this.token !== undefined) hello.token = this.token
-    this.transport?.send(JSON.stringify(hello))
+    this.#transport?.send(JSON.stringify(hello))
   }
 
-  private onFrame(frame: string | object): void {
-    if (this.phase === 'over') return
-    this.watchdog.heard()
+  #onFrame(frame: string | object): void {
+    if (this.#phase === 'over') return
+    this.#watchdog.heard()
     let value: unknown = frame
     try {
       if (typeof frame === 'string') value = JSON.parse(frame)
@@ -171,7 +171,7 @@ export class Attempt {
       return
     }
     for (const m of Array.isArray(value) ? value : [value]) {
-      if (this.isOver()) return // a message earlier in the batch ended it
+      if (this.#isOver()) return // a message earlier in the batch ended it
       if (typeof m === 'object' && m !== null) this.onMessage(m as ServerMessage)
       else this.events.onInvalidFrame(new SwitchboardError('INVALID_MESSAGE', 'the server sent a non-object message'))
     }
@@ -180,24 +180,24 @@ export class Attempt {
   private onMessage(m: ServerMessage): void {
     switch (m.t) {
       case 'ping':
-        this.transport?.send('{"t":"pong"}')
+        this.#transport?.send('{"t":"pong"}')
         return
       case 'pong':
         return
       case 'welcome':
-        if (m.id !== HELLO_ID || this.phase !== 'handshake') return
-        this.phase = 'welcomed'
-        this.watchdog.start(m.hb.timeout)
+        if (m.id !== HELLO_ID || this.#phase !== 'handshake') return
+        this.#phase = 'welcomed'
+        this.#watchdog.start(m.hb.timeout)
         this.events.onWelcome(m)
         // An error that came before the welcome did not refuse anything after all: pass it on.
-        if (this.refusal && this.phase === 'welcomed') this.events.onMessage(this.refusal)
-        this.refusal = undefined
+        if (this.#refusal && this.#phase === 'welcomed') this.events.onMessage(this.#refusal)
+        this.#refusal = undefined
         return
       case 'err':
         // During the handshake an error is the server's answer to this attempt (a refused hello,
         // a limit): held, and reported with the close that follows.
-        if (this.phase === 'handshake' && (m.id === undefined || m.id === HELLO_ID)) {
-          this.refusal ??= m
+        if (this.#phase === 'handshake' && (m.id === undefined || m.id === HELLO_ID)) {
+          this.#refusal ??= m
           return
         }
     }

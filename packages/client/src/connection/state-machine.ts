@@ -121,7 +121,7 @@ export const transitions: Record<ConnectionState, Partial<Record<TableEvent, Tra
  */
 export function classifyEnd(end: AttemptEnd, renewableToken: boolean): { kind: EndKind; error: SwitchboardError } {
   const close = closeCodeInfo(end.code)
-  const error = end.error ?? new SwitchboardError(close.error ?? 'DISCONNECTED', end.reason || close.description)
+  const error = end.error ?? new SwitchboardError(close.error ?? 'DISCONNECTED', end.reason || `closed (${end.code})`)
   if (!close.reconnect || !error.retryable) return { kind: 'terminal', error }
   if (error.code === 'TOKEN_EXPIRED' && !renewableToken) return { kind: 'terminal', error }
   // The server said why (an `err`, an HTTP status): the app hears of it, and the client backs off.

@@ -1,9 +1,4 @@
-import {
-  isPattern,
-  type NamePattern,
-  type PublisherInfo,
-  type StreamPosition,
-} from '@switchboard/protocol'
+import { isPattern, type NamePattern, type PublisherInfo, type StreamPosition } from '@switchboard/protocol'
 import type { Broker, BrokerHandler, HistoryOptions, HistoryQuery, HistoryResult, Publication } from '../broker.js'
 import type { Engine } from '../engine.js'
 import { compileStreamPattern } from '../stream-pattern.js'
