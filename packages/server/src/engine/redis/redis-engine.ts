@@ -93,6 +93,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     nodeId,
     broker,
     bus,
+    topics,
     presenceStore,
     rpcRouter,
     occupancy,
