@@ -82,3 +82,54 @@ describe.each(engines)('fallback transports across two nodes (%s engine, round r
     })
   }
 })
+
+describe('the relay’s answers (memory hub, raw HTTP)', () => {
+  async function twoNodes() {
+    const hub = new MemoryHub()
+    const [a, b] = await Promise.all([
+      res.server({}, { engine: hub.engine() }),
+      res.server({}, { engine: hub.engine() }),
+    ])
+    const connect = await fetch(`${a.url}/connect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"transport":"longpoll"}',
+    })
+    expect(connect.status).toBe(200)
+    const { session } = (await connect.json()) as { session: string }
+    return { a, b, session }
+  }
+  const send = (url: string, session: string, body: unknown) =>
+    fetch(`${url}/send`, {
+      method: 'POST',
+      headers: { 'x-switchboard-session': session, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+
+  it('a relayed /send reaches the session and a relayed /poll brings its answer back', async () => {
+    const { b, session } = await twoNodes()
+    const hello = JSON.stringify({ t: 'hello', id: 1, v: 1 })
+    expect((await send(b.url, session, { seq: 1, frames: [hello] })).status).toBe(204)
+    const poll = await fetch(`${b.url}/poll`, { headers: { 'x-switchboard-session': session } })
+    expect(poll.status).toBe(200)
+    const body = (await poll.json()) as { seq: number; frames: { t: string }[] }
+    expect(body.seq).toBe(1)
+    expect(body.frames[0]?.t).toBe('welcome')
+  })
+
+  it('a session id whose node prefix was changed opens nothing', async () => {
+    const { a, b, session } = await twoNodes()
+    const secret = session.slice(session.lastIndexOf('.') + 1)
+    const forged = `${b.server.nodeId}.${secret}`
+    expect((await send(a.url, forged, { seq: 1, frames: [] })).status).toBe(404)
+    expect((await send(b.url, forged, { seq: 1, frames: [] })).status).toBe(404)
+  })
+
+  it('a holder that is gone is answered 404 (session over), so the client reconnects', async () => {
+    const { a, b, session } = await twoNodes()
+    await a.server.close()
+    const answer = await send(b.url, session, { seq: 1, frames: [] })
+    expect(answer.status).toBe(404)
+    expect(((await answer.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND')
+  })
+})
