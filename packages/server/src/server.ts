@@ -22,6 +22,7 @@ import type { HistoryResult } from './engine/broker.js'
 import { listsNodes, type Engine } from './engine/engine.js'
 import { createMemoryEngine } from './engine/memory/memory-engine.js'
 import { createRedisEngine } from './engine/redis/redis-engine.js'
+import { NodeTopics } from './engine/node-topics.js'
 import { StreamRouter } from './engine/stream-router.js'
 import { SwitchboardError } from './errors.js'
 import type { ApiDeps } from './http/api-route.js'
@@ -58,7 +59,9 @@ import { FlushScheduler } from './session/flush-scheduler.js'
 import type { SessionHost } from './session/session-host.js'
 import { SessionRegistry } from './session/session-registry.js'
 import { fallbackRoutes } from './transports/fallback/routes.js'
+import { relayedRequests } from './transports/fallback/routes.js'
 import { LocalSessionDirectory } from './transports/fallback/session-directory.js'
+import { RELAY_TOPIC, SessionRelay } from './transports/fallback/session-relay.js'
 import { sseEndpoint } from './transports/sse/sse-endpoint.js'
 import type { Transport, TransportSink } from './transports/transport.js'
 import { WebSocketEndpoint } from './transports/websocket/websocket-endpoint.js'
@@ -134,6 +137,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const log = options.logger ?? createLogger(config.log.level)
   const lifecycle = new Lifecycle()
   const engine = options.engine ?? engineFor(config, log)
+  const nodeTopics = engine.topics ?? new NodeTopics()
   // Auth and permission rules from config (or the embedder's own); refuses unsafe production setups.
   const { authenticator, policy: rules } = setupSecurity(input, config, options, log)
   // With the admin view on, its names are for admins only, whatever the rules say.
@@ -227,6 +231,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
 
   const ready = (async () => {
     await engine.open?.()
+    if (!engine.topics) await engine.bus.start(nodeTopics)
     await engine.broker.start(streams)
     await occupancy.start()
     for (const m of modules) await m.start?.()
@@ -288,13 +293,19 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     rate: api.rate,
   })
   // SSE (the SDK's stream and plain EventSource) and long-polling: same sessions as WebSocket.
+  // A request for a session another node holds is relayed there over the engine's node bus.
+  const directory = new LocalSessionDirectory(clock, engine.nodeId)
+  const relay = new SessionRelay(engine.bus, clock, relayedRequests(directory), 15_000)
+  nodeTopics.route(RELAY_TOPIC, relay)
   for (const [path, handler] of fallbackRoutes({
     accept,
     cors: config.server.cors,
     accepting: running,
     gate,
     rate: api.rate,
-    directory: new LocalSessionDirectory(clock),
+    directory,
+    relay,
+    nodeId: engine.nodeId,
     timers: { clock, pollHoldMs: 25_000, lingerMs: config.server.heartbeat.timeoutMs },
     maxMessageBytes: config.limits.maxMessageBytes,
     plainSse: sse,
