@@ -65,7 +65,9 @@ const DEFAULTS = {
   clients: 'lean', // lean: minimal WebSocket client for all three; lib: ws / socket.io-client libraries
   'quiet-wait': 5, // s, at most, waiting for other processes to calm down before each run
   nice: -10, // scheduling priority of the server and load generators (0: leave as is)
+  rt: 0, // SCHED_FIFO priority of the server and load generators instead of nice (0: off)
   profile: false, // --cpu-prof the servers (whole run of each pair, warm-up included)
+  'loop-delay': false, // servers report event-loop delay and GC pauses per window (adds a 1 ms timer)
   pin: false, // taskset: server on CPU 0, load generators on CPU 1
   out: join(here, 'results', 'latest.json'),
 }
@@ -97,8 +99,14 @@ const HELP = `node bench/run.mjs [options]
                       machine to use < 40% of a core (default ${DEFAULTS['quiet-wait']}; 0 disables)
   --nice <n>          run server and load generators at this nice level (default -10, needs root;
                       other work on a shared machine then disturbs the numbers less; 0 disables)
+  --rt <prio>         run server and load generators as real-time processes (chrt -f <prio>, needs
+                      root) instead of --nice: other work on the machine then hardly disturbs the
+                      latency figures (the kernel still keeps 5% of each CPU for everyone else)
   --profile           write a V8 CPU profile of every server process to results/profiles/
                       (open in Chrome DevTools → Performance, or speedscope)
+  --loop-delay        servers report their event-loop delay (p50/p99/max, monitorEventLoopDelay at
+                      1 ms resolution) and GC pauses during the window (off by default: the
+                      histogram's 1 ms timer costs CPU)
   --pin               pin the server to CPU 0 and the load generators to CPU 1 (taskset)
   --out <file>        raw results JSON (${DEFAULTS.out})`
 
@@ -204,7 +212,7 @@ async function withSetup(opts, serverKey, fn) {
   const def = SERVERS[serverKey]
   const pinned = opts.pin && (os.availableParallelism?.() ?? os.cpus().length) >= 2
   const server = await startChild(join(here, def.file), {
-    args: def.args,
+    args: [...def.args, ...(opts['loop-delay'] ? ['--loop-stats'] : [])],
     execArgv: [
       '--expose-gc',
       ...(opts.profile
@@ -218,6 +226,7 @@ async function withSetup(opts, serverKey, fn) {
     name: `${serverKey} server`,
     pinCpu: pinned ? 0 : undefined,
     nice: opts.nice,
+    rt: opts.rt,
   })
   const workers = []
   try {
@@ -227,11 +236,19 @@ async function withSetup(opts, serverKey, fn) {
           name: `loadgen ${i}`,
           pinCpu: pinned ? 1 : undefined,
           nice: opts.nice,
+          rt: opts.rt,
         }),
       )
     }
     await Promise.all(
-      workers.map((w) => w.call('init', { kind: def.client, port: server.info.port, clients: opts.clients })),
+      workers.map((w) =>
+        w.call('init', {
+          kind: def.client,
+          port: server.info.port,
+          clients: opts.clients,
+          loopDelay: opts['loop-delay'],
+        }),
+      ),
     )
     return await fn({ server, workers })
   } finally {
@@ -278,6 +295,14 @@ function machineCpu() {
   } catch {
     return null
   }
+}
+
+function threadDelta(a, b) {
+  return Object.fromEntries(
+    Object.keys(b)
+      .map((k) => [k, Math.round(b[k] - (a[k] ?? 0))])
+      .filter(([, v]) => v > 0),
+  )
 }
 
 function cpuDelta(a, b) {
@@ -328,6 +353,16 @@ async function measureWindow(server, workers, seconds) {
     maxMs: lat.maxMs ?? null,
     latencySamples: lat.samples,
     loadgenCpuPct: reports.map((r) => +r.loadgenCpuPct.toFixed(1)),
+    ...(reports[0].loopDelayMs ? { loadgenLoopDelayMs: reports[0].loopDelayMs } : {}),
+    ...(s1.loop
+      ? {
+          loopDelayMs: [s1.loop.p50Ms, s1.loop.p99Ms, s1.loop.maxMs],
+          gc: [s1.loop.gcCount, s1.loop.gcMajor, s1.loop.gcMaxMs],
+          gcTotalMs: s1.loop.gcTotalMs,
+          // CPU ms of the server's threads during the window: the main thread vs V8's and libuv's
+          threadCpuMs: s1.threads && s0.threads ? threadDelta(s0.threads, s1.threads) : undefined,
+        }
+      : {}),
     errors: reports.reduce((a, r) => a + r.errors, 0),
     lastError: reports.find((r) => r.lastError)?.lastError,
     otherCpuPct,
@@ -444,6 +479,10 @@ const scenarios = {
       ['deliveries / s', 'deliveriesPerSec', 0],
       ['latency p50 (ms)', 'p50Ms', 2],
       ['latency p99 (ms)', 'p99Ms', 2],
+      ['latency max (ms)', 'maxMs', 1],
+      ['server loop delay p50/p99/max', 'loopDelayMs', 1],
+      ['server GC count/major/max ms', 'gc', 1],
+      ['load-gen loop delay p50/p99/max', 'loadgenLoopDelayMs', 1],
       ['server CPU (% of a core)', 'serverCpuPct', 1],
       ['load-gen CPU (%)', 'loadgenCpuPct', 0],
       ['machine softirq (% of a core)', 'softirqPct', 0],
@@ -553,7 +592,7 @@ function printScenario(name, opts, results) {
   const keys = serversFor(opts, name)
   const cols = [...keys.map((k) => SERVERS[k].label), 'SB/ws', 'SB/sio']
   const w0 = 34
-  const w = 12
+  const w = 15
   console.log(`\n== ${sc.title(opts)}`)
   console.log('metric'.padEnd(w0) + cols.map((c) => c.padStart(w)).join(''))
   for (const [label, key, digits] of sc.rows) {

@@ -1,7 +1,7 @@
 // Load-generator process: opens subscriber / idle / publisher connections and drives the
 // publisher, all on the parent's instructions (IPC). Latency is measured here, in the process
 // that stamped the payload, so both timestamps come from the same clock.
-import { performance } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { serveIpc } from '../lib/ipc.mjs'
 import { Histogram } from '../lib/hist.mjs'
 import { adapters } from './clients.mjs'
@@ -23,6 +23,7 @@ let padding = ''
 let rateState = null
 let windowState = null
 let markState = null
+let loop = null // event-loop delay of this process (bench/run.mjs --loop-delay)
 
 function onMsg(_room, d) {
   delivered++
@@ -96,7 +97,11 @@ function cpuNow() {
 }
 
 serveIpc({
-  init({ kind, port: p, clients = 'lean' }) {
+  init({ kind, port: p, clients = 'lean', loopDelay = false }) {
+    if (loopDelay && !loop) {
+      loop = monitorEventLoopDelay({ resolution: 1 })
+      loop.enable()
+    }
     adapter = adapters[clients]?.[kind]
     if (!adapter) throw new Error(`unknown client kind ${kind}`)
     port = p
@@ -188,6 +193,7 @@ serveIpc({
   /** Start of a measured window: reset counters and the latency histogram. */
   mark() {
     hist.reset()
+    loop?.reset()
     markState = {
       delivered,
       sent: (rateState?.sent ?? 0) + (windowState?.sent ?? 0),
@@ -219,6 +225,7 @@ serveIpc({
       loadgenCpuPct: (cpuUs / 1000 / elapsedMs) * 100,
       loadgenElu: performance.eventLoopUtilization(end.elu, m.elu).utilization,
       subscribers: subs.length,
+      ...(loop ? { loopDelayMs: [loop.percentile(50) / 1e6, loop.percentile(99) / 1e6, loop.max / 1e6] } : {}),
     }
   },
 
