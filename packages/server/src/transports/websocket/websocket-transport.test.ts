@@ -1,9 +1,12 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { describe, expect, it } from 'vitest'
+import * as wsModule from 'ws'
 import { WebSocket } from 'ws'
 import { describeTransportContract } from '../transport.contract.js'
 import type { Transport } from '../transport.js'
 import { WebSocketEndpoint } from './websocket-endpoint.js'
+import { frameText } from './websocket-transport.js'
 
 // Real sockets over loopback: the endpoint upgrades, a `ws` client plays the peer.
 describeTransportContract(
@@ -48,3 +51,20 @@ describeTransportContract(
   },
   { inbound: true, backpressure: true },
 )
+
+// Our framing must produce exactly the bytes ws's own Sender does, at every length boundary.
+describe('frameText', () => {
+  const { Sender } = wsModule as unknown as {
+    Sender: { frame(data: Buffer, options: Record<string, unknown>): Buffer[] }
+  }
+  const wsFrame = (text: string) =>
+    Buffer.concat(Sender.frame(Buffer.from(text), { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false }))
+  it.each([0, 1, 125, 126, 127, 65535, 65536, 70000])('a %i-byte text', (n) => {
+    const text = 'x'.repeat(n)
+    expect(frameText(text).equals(wsFrame(text))).toBe(true)
+  })
+  it('multi-byte UTF-8, length counted in bytes', () => {
+    const text = 'é€😀'.repeat(30) // 270 bytes, 120 UTF-16 units: crosses 126 only in bytes
+    expect(frameText(text).equals(wsFrame(text))).toBe(true)
+  })
+})
