@@ -12,6 +12,7 @@ import { createRequire } from 'node:module'
 import { startChild, killAllChildren } from './lib/ipc.mjs'
 import { rpcDefaults, rpcScenarios } from './rpc/scenarios.mjs'
 import { recordDefaults, recordScenarios } from './records/scenarios.mjs'
+import { manyDefaults, manyScenarios } from './many/scenarios.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -27,6 +28,7 @@ const SCENARIOS = [
   'presence',
   'record-fanout',
   'record-writes',
+  'many-idle',
 ]
 const SERVERS = {
   ws: { label: 'raw ws', file: 'servers/raw-ws.mjs', args: [], client: 'raw' },
@@ -45,7 +47,7 @@ const SERVERS = {
   'switchboard-postgres': { label: 'SB Postgres', only: ['record-fanout', 'record-writes'] },
 }
 const DEFAULTS = {
-  only: SCENARIOS.join(','),
+  only: SCENARIOS.filter((s) => s !== 'many-idle').join(','), // many-idle only when asked for
   servers: Object.keys(SERVERS).join(','),
   duration: 10, // s, measured window of the three publishing scenarios
   warmup: 3, // s, publishing before each measured window
@@ -60,6 +62,7 @@ const DEFAULTS = {
   connects: 2000, // connections, connect scenario
   ...rpcDefaults, // rpc-calls, rpc-inflight, presence-members, presence-rate (bench/rpc/scenarios.mjs)
   ...recordDefaults, // record-subs, record-rate, record-workers, write-clients, write-records, write-window
+  ...manyDefaults, // many, many-workers, many-per-source, many-hb-window, many-pub-rate, many-pub-window, many-heartbeat
   repeat: 1, // runs per server and scenario (median reported)
   workers: 1, // load-generator processes
   clients: 'lean', // lean: minimal WebSocket client for all three; lib: ws / socket.io-client libraries
@@ -91,6 +94,12 @@ const HELP = `node bench/run.mjs [options]
                       (${DEFAULTS['record-rate']}), --record-workers <n> load processes (${DEFAULTS['record-workers']})
   --write-clients <n> record-writes: clients (${DEFAULTS['write-clients']}) x --write-window <n> writes in flight
                       (${DEFAULTS['write-window']}) over --write-records <n> records (${DEFAULTS['write-records']}), then 1
+  --many <n>          many-idle: idle connections in one server process, each subscribed to its own
+                      channel (${DEFAULTS.many}), from --many-workers <n> load generators (${DEFAULTS['many-workers']}),
+                      --many-per-source <n> per loopback source address (${DEFAULTS['many-per-source']}); heartbeat window
+                      --many-hb-window <s> (${DEFAULTS['many-hb-window']}); then --many-pub-rate <n> publications/s (${DEFAULTS['many-pub-rate']})
+                      for --many-pub-window <s> (${DEFAULTS['many-pub-window']}); --many-heartbeat <interval,timeout> (ms)
+                      sets Switchboard's server.heartbeat (default: its own). Not in the default run.
   --repeat <n>        runs per server and scenario, server order rotated, medians reported (${DEFAULTS.repeat})
   --workers <n>       load-generator processes (${DEFAULTS.workers}); latency comes from worker 0
   --clients <kind>    lean (minimal WebSocket client speaking each protocol; default) or lib
@@ -406,6 +415,7 @@ async function publishingScenario(opts, serverKey, { subs, roomOf, rooms, start,
 const scenarios = {
   ...rpcScenarios, // rpc, presence: own servers and load generator (bench/rpc/)
   ...recordScenarios, // record-fanout, record-writes: own servers and load generator (bench/records/)
+  ...manyScenarios({ readFile: readFileSync }), // many-idle: own setup (bench/many/)
   'fanout-fixed': {
     title: (o) =>
       `Fixed-rate fan-out: ${o.subs} subscribers, 1 channel, ${o.rate} msg/s x ${o.payload} B, ${o.duration} s`,
@@ -617,7 +627,7 @@ function printScenario(name, opts, results) {
       // An absolute bound on Switchboard's own number.
       const v = valueOf(results.switchboard, t.key)
       const ok = typeof v === 'number' ? (v <= t.limit ? 'MET' : 'MISSED') : 'n/a'
-      console.log(`  target: Switchboard ${t.key} <= ${t.limit}: ${fmt(v, 0)} ${ok}`)
+      console.log(`  target: Switchboard ${t.key} <= ${t.limit}: ${fmt(v, 2)} ${ok}`)
       continue
     }
     const r = ratio(valueOf(results.switchboard, t.key), valueOf(results[t.vs], t.key))

@@ -38,7 +38,7 @@ export function killAllChildren() {
  */
 export async function startChild(
   file,
-  { args = [], execArgv = [], readyTimeoutMs = 20000, name = file, pinCpu, nice = 0, rt = 0 } = {},
+  { args = [], execArgv = [], readyTimeoutMs = 20000, name = file, pinCpu, nice = 0, rt = 0, nofile = 0 } = {},
 ) {
   // With a priority asked for, the child gets its own session: on Linux with autogroup scheduling
   // (the default on desktops and many VMs) nice levels only count inside a session's group, so the
@@ -54,6 +54,9 @@ export async function startChild(
   // Wrappers exec node in place (keeping the IPC fd), so every thread node creates inherits
   // the priority and CPU affinity — renicing a running process only changes its main thread.
   const wrap = []
+  // The open-files limit, raised the way a user would for a server with many connections
+  // (`prlimit --nofile`, i.e. `ulimit -n` for this process; raising the hard limit needs root).
+  if (nofile) wrap.push('prlimit', `--nofile=${nofile}:${nofile}`)
   // SCHED_FIFO (needs root): the child preempts every ordinary process, which is as close to a
   // quiet machine as a shared one gets. The kernel's RT throttling (sched_rt_runtime_us) still
   // leaves the rest of the machine 5% of each CPU, and our children sleep most of the time.

@@ -11,7 +11,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 let adapter = null
 let port = 0
-const stats = { errors: 0, acks: 0, lastError: undefined }
+const stats = { errors: 0, acks: 0, pings: 0, lastError: undefined }
 let subs = [] // subscribed connections
 let idle = [] // connections that only connected
 let publisher = null
@@ -69,12 +69,12 @@ function pump() {
   }
 }
 
-async function pool(count, concurrency, fn) {
+async function pool(count, concurrency, fn, limitMs = 120000) {
   let next = 0
   let ok = 0
   let failed = 0
   let firstError
-  const deadline = performance.now() + 120000
+  const deadline = performance.now() + limitMs
   await Promise.all(
     Array.from({ length: Math.min(concurrency, count) }, async () => {
       while (next < count && performance.now() < deadline) {
@@ -108,23 +108,37 @@ serveIpc({
     return { pid: process.pid }
   },
 
-  /** Open `count` connections; with `rooms` (one room name per connection) subscribe each. */
-  async connect({ count, rooms = null, concurrency = 50 }) {
+  /**
+   * Open `count` connections; with `rooms` (one room name per connection) subscribe each.
+   * `sources`: local addresses to connect from, `perSource` connections each, in order.
+   */
+  async connect({ count, rooms = null, concurrency = 50, sources = null, perSource = 0, limitMs = 120000 }) {
     const t0 = performance.now()
-    const r = await pool(count, concurrency, async (i) => {
-      const conn = await adapter.connect(port, { onMsg, stats })
-      if (rooms) {
-        try {
-          await adapter.subscribe(conn, rooms[i])
-        } catch (err) {
-          adapter.close(conn)
-          throw err
-        }
-        localCount.set(rooms[i], (localCount.get(rooms[i]) ?? 0) + 1)
-        subs.push(conn)
-      } else idle.push(conn)
-    })
+    const r = await pool(
+      count,
+      concurrency,
+      async (i) => {
+        const localAddress = sources ? sources[Math.floor(i / perSource) % sources.length] : undefined
+        const conn = await adapter.connect(port, { onMsg, stats, localAddress })
+        if (rooms) {
+          try {
+            await adapter.subscribe(conn, rooms[i])
+          } catch (err) {
+            adapter.close(conn)
+            throw err
+          }
+          localCount.set(rooms[i], (localCount.get(rooms[i]) ?? 0) + 1)
+          subs.push(conn)
+        } else idle.push(conn)
+      },
+      limitMs,
+    )
     return { ...r, ms: performance.now() - t0 }
+  },
+
+  /** Pings answered so far and this process's memory (the many-idle scenario). */
+  counters() {
+    return { pings: stats.pings, errors: stats.errors, lastError: stats.lastError, rss: process.memoryUsage().rss }
   },
 
   async publisher() {
@@ -252,6 +266,18 @@ serveIpc({
     rateState = null
     windowState = null
     return { delivered }
+  },
+
+  /** Drops every connection at once, without close handshakes (after the many-idle scenario). */
+  destroyAll() {
+    const all = [...subs, ...idle]
+    if (publisher) all.push(publisher)
+    subs = []
+    idle = []
+    publisher = null
+    localCount.clear()
+    for (const c of all) adapter.destroy(c)
+    return { destroyed: all.length }
   },
 
   async closeAll() {

@@ -2,10 +2,16 @@
 // Publishes arrive over the wire from the load generator's publisher connection (`pub` frames).
 import { runServer } from './common.mjs'
 
+// `--heartbeat=<intervalMs>,<timeoutMs>`: server.heartbeat (default: Switchboard's own, 10 s / 30 s).
+const hbArg = process.argv.find((a) => a.startsWith('--heartbeat='))
+const heartbeat = hbArg
+  ? (([intervalMs, timeoutMs]) => ({ intervalMs, timeoutMs }))(hbArg.slice(12).split(',').map(Number))
+  : undefined
+
 runServer('switchboard', async () => {
   const { createServer } = await import('@switchboard/server')
   const server = createServer({
-    server: { host: '127.0.0.1', port: 0 },
+    server: { host: '127.0.0.1', port: 0, ...(heartbeat ? { heartbeat } : {}) },
     storage: { type: 'memory' },
     log: { level: 'silent' },
     // All load comes from 127.0.0.1: lift the per-IP connection cap (default 100), and the
@@ -16,6 +22,7 @@ runServer('switchboard', async () => {
   const { port } = await server.listen()
   return {
     port,
+    stats: () => ({ connections: server.connectionCount() }),
     close: () => server.close(),
   }
 })
