@@ -68,3 +68,59 @@ describe('frameText', () => {
     expect(frameText(text).equals(wsFrame(text))).toBe(true)
   })
 })
+
+// ws's receiver makes a new fragment list after every message; an idle connection's list gets
+// promoted and then drags each next payload into the old generation (see reuseFragmentList).
+describe('fragment list reuse', () => {
+  it('the receiver keeps one fragment list across messages, and fragmented messages still arrive whole', async () => {
+    const frames: string[] = []
+    let server: WebSocket | undefined
+    let connected!: () => void
+    const accepted = new Promise<void>((resolve) => (connected = resolve))
+    const endpoint = new WebSocketEndpoint(
+      (transport) => {
+        server = (transport as unknown as { ws: WebSocket }).ws // the server side of the connection
+        connected()
+        return { onFrame: (f) => void frames.push(f), onClose: () => {} }
+      },
+      { maxPayload: 1024 },
+    )
+    const http = createServer()
+    http.on('upgrade', (req, socket, head) => endpoint.handleUpgrade(req, socket, head))
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws`)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('error', reject)
+        client.once('open', () => resolve())
+      })
+      await accepted
+      const lists: unknown[] = []
+      const listOf = () => (server as unknown as { _receiver: { _fragments: unknown } })._receiver._fragments
+      const arrived = (n: number) =>
+        new Promise<void>((resolve) => {
+          const check = () => (frames.length >= n ? resolve() : setImmediate(check))
+          check()
+        })
+      client.send('a')
+      await arrived(1)
+      lists.push(listOf())
+      client.send('b')
+      await arrived(2)
+      lists.push(listOf())
+      client.send('hel', { fin: false })
+      client.send('lo', { fin: true })
+      await arrived(3)
+      lists.push(listOf())
+      expect(frames).toEqual(['a', 'b', 'hello'])
+      expect(lists[1]).toBe(lists[0])
+      expect(lists[2]).toBe(lists[0])
+      expect(lists[0]).toEqual([])
+    } finally {
+      client.terminate()
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()))
+      http.closeAllConnections()
+      await closed
+    }
+  })
+})
