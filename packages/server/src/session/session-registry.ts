@@ -85,6 +85,10 @@ export class SessionRegistry {
     const cursor = this.cursor
     if (!cursor) return
     const now = this.clock.now()
+    const { intervalMs, timeoutMs } = this.host.config.server.heartbeat
+    const handshakeMs = this.host.config.server.handshakeTimeoutMs
+    // Closing a sweep early guarantees detection within timeoutMs, not timeoutMs + sweepMs.
+    const silentLimit = Math.max(timeoutMs - this.sweepMs, 1)
     let visited = 0
     let pings = 0
     while (visited < SWEEP_SLICE && pings < PING_SLICE) {
@@ -94,29 +98,21 @@ export class SessionRegistry {
         return
       }
       visited++
-      if (this.check(next.value, now)) pings++
+      const s = next.value
+      if (s.phase === 'closed') continue
+      if (s.phase !== 'open' && now - s.createdAt > handshakeMs) {
+        s.close(CloseCode.HANDSHAKE_TIMEOUT, 'no hello within the handshake timeout')
+      } else if (s.phase === 'open' && s.tokenExpiresAt !== undefined && now >= s.tokenExpiresAt) {
+        s.close(CloseCode.TOKEN_EXPIRED, 'token expired; reconnect with a new one')
+      } else if (now - s.lastReceivedAt > silentLimit) {
+        s.close(CloseCode.HEARTBEAT_TIMEOUT, 'no frame within the heartbeat timeout')
+      } else if (s.phase === 'open' && now - s.lastSentAt >= intervalMs) {
+        s.enqueue(PING)
+        s.lastSentAt = now
+        pings++
+      }
     }
     this.continuation = setImmediate(this.sweepSlice)
-  }
-
-  /** Closes a session that timed out, pings one that is due; true when it pinged. */
-  private check(s: Session, now: number): boolean {
-    if (s.phase === 'closed') return false
-    const { intervalMs, timeoutMs } = this.host.config.server.heartbeat
-    // Closing a sweep early guarantees detection within timeoutMs, not timeoutMs + sweepMs.
-    const silentLimit = Math.max(timeoutMs - this.sweepMs, 1)
-    if (s.phase !== 'open' && now - s.createdAt > this.host.config.server.handshakeTimeoutMs) {
-      s.close(CloseCode.HANDSHAKE_TIMEOUT, 'no hello within the handshake timeout')
-    } else if (s.phase === 'open' && s.tokenExpiresAt !== undefined && now >= s.tokenExpiresAt) {
-      s.close(CloseCode.TOKEN_EXPIRED, 'token expired; reconnect with a new one')
-    } else if (now - s.lastReceivedAt > silentLimit) {
-      s.close(CloseCode.HEARTBEAT_TIMEOUT, 'no frame within the heartbeat timeout')
-    } else if (s.phase === 'open' && now - s.lastSentAt >= intervalMs) {
-      s.enqueue(PING)
-      s.lastSentAt = now
-      return true
-    }
-    return false
   }
 }
 
