@@ -68,6 +68,7 @@ const DEFAULTS = {
   clients: 'lean', // lean: minimal WebSocket client for all three; lib: ws / socket.io-client libraries
   'quiet-wait': 5, // s, at most, waiting for other processes to calm down before each run
   nice: -10, // scheduling priority of the server and load generators (0: leave as is)
+  'node-flags': '', // extra Node/V8 flags for the server processes, e.g. "--max-semi-space-size=64"
   rt: 0, // SCHED_FIFO priority of the server and load generators instead of nice (0: off)
   profile: false, // --cpu-prof the servers (whole run of each pair, warm-up included)
   'loop-delay': false, // servers report event-loop delay and GC pauses per window (adds a 1 ms timer)
@@ -108,6 +109,8 @@ const HELP = `node bench/run.mjs [options]
                       machine to use < 40% of a core (default ${DEFAULTS['quiet-wait']}; 0 disables)
   --nice <n>          run server and load generators at this nice level (default -10, needs root;
                       other work on a shared machine then disturbs the numbers less; 0 disables)
+  --node-flags <s>    extra Node/V8 flags for the server processes (space-separated), e.g.
+                      "--max-semi-space-size=64" or "--trace-gc" (fan-out, connect and many-idle scenarios)
   --rt <prio>         run server and load generators as real-time processes (chrt -f <prio>, needs
                       root) instead of --nice: other work on the machine then hardly disturbs the
                       latency figures (the kernel still keeps 5% of each CPU for everyone else)
@@ -224,6 +227,7 @@ async function withSetup(opts, serverKey, fn) {
     args: [...def.args, ...(opts['loop-delay'] ? ['--loop-stats'] : [])],
     execArgv: [
       '--expose-gc',
+      ...opts['node-flags'].split(' ').filter(Boolean),
       ...(opts.profile
         ? [
             '--cpu-prof',

@@ -12,6 +12,10 @@
 //      the clients answered;
 //   3. a publication to one of them: `--many-pub-rate` publications/s to random channels (one
 //      subscriber each) for `--many-pub-window` s; latency p50/p99/max at the subscriber.
+// The publications and their subscribers (`--many-probes` of the connections) live in a probe
+// process of their own, run at the server's priority: the idle load generators answering
+// thousands of pings at once stand in for clients on other machines, and their queues must not
+// be what the latency measures. The idle ones run one step below (RT priority - 10, or nice 0).
 // Every wait is bounded; the connections are dropped without close handshakes at the end.
 import { spawnSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
@@ -24,7 +28,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 export const manyDefaults = {
   many: 100_000, // connections
-  'many-workers': 2, // load-generator processes
+  'many-workers': 2, // load-generator processes for the idle connections
+  'many-probes': 100, // connections (of --many) in the probe process, the publications' targets
   'many-per-source': 10_000, // connections per loopback source address
   'many-hb-window': 30, // s, heartbeat window (3 of Switchboard's default 10 s intervals)
   'many-pub-rate': 100, // publications/s in the latency window
@@ -77,37 +82,40 @@ async function withMany(opts, key, fn) {
   const def = SERVERS[key]
   const n = opts.many
   const workerCount = opts['many-workers']
-  const perWorker = Math.ceil(n / workerCount)
+  const perWorker = Math.ceil((n - opts['many-probes']) / workerCount)
   // Descriptors: one per connection, plus what Node itself opens (~30) and some slack.
   const serverFiles = nofileFor(n + 1000)
   const workerFiles = nofileFor(perWorker + 1000)
-  const args = []
+  const args = opts['loop-delay'] ? ['--loop-stats'] : []
   if (key === 'switchboard' && opts['many-heartbeat']) args.push(`--heartbeat=${opts['many-heartbeat']}`)
   const server = await startChild(join(bench, def.file), {
     args,
-    execArgv: ['--expose-gc'],
+    execArgv: ['--expose-gc', ...opts['node-flags'].split(' ').filter(Boolean)],
     name: `${key} server`,
     nice: opts.nice,
     rt: opts.rt,
     nofile: serverFiles,
   })
   const workers = []
+  let probe
   try {
     for (let i = 0; i < workerCount; i++) {
       workers.push(
         await startChild(join(bench, 'loadgen', 'worker.mjs'), {
           name: `loadgen ${i}`,
-          nice: opts.nice,
-          rt: opts.rt,
+          nice: 0,
+          rt: opts.rt ? Math.max(1, opts.rt - 10) : 0,
           nofile: workerFiles,
         }),
       )
     }
-    await Promise.all(workers.map((w) => w.call('init', { kind: def.client, port: server.info.port })))
-    return await fn({ server, workers, perWorker, def })
+    probe = await startChild(join(bench, 'loadgen', 'worker.mjs'), { name: 'probe', nice: opts.nice, rt: opts.rt })
+    await Promise.all([...workers, probe].map((w) => w.call('init', { kind: def.client, port: server.info.port })))
+    return await fn({ server, workers, probe, perWorker, def })
   } finally {
-    await Promise.allSettled(workers.map((w) => w.call('destroyAll', {}, 60_000)))
-    await Promise.allSettled(workers.map((w) => w.stop()))
+    const all = probe ? [...workers, probe] : workers
+    await Promise.allSettled(all.map((w) => w.call('destroyAll', {}, 60_000)))
+    await Promise.allSettled(all.map((w) => w.stop()))
     await server.stop(10_000)
   }
 }
@@ -121,7 +129,7 @@ export function manyScenarios({ readFile }) {
         `from ${Math.ceil(o.many / o['many-per-source'])} loopback source addresses, heartbeats on; ` +
         `then ${o['many-pub-rate']} publications/s to random ones`,
       run: (opts, key) =>
-        withMany(opts, key, async ({ server, workers, perWorker, def }) => {
+        withMany(opts, key, async ({ server, workers, probe, perWorker, def }) => {
           const rooms = (w, count) => Array.from({ length: count }, (_, i) => `idle/${w}/${i}`)
           // Warm-up: JIT the connect and subscribe path, then the memory baseline.
           await Promise.all(
@@ -133,9 +141,20 @@ export function manyScenarios({ readFile }) {
 
           // Connect everything, each worker from its own source addresses.
           const t0 = Date.now()
+          const idleTotal = opts.many - opts['many-probes']
+          const probeSubs = probe.call(
+            'connect',
+            {
+              count: opts['many-probes'],
+              rooms: rooms('probe', opts['many-probes']),
+              sources: ['127.9.0.1'],
+              perSource: 1e9,
+            },
+            120_000,
+          )
           const results = await Promise.all(
             workers.map((w, j) => {
-              const count = Math.min(perWorker, opts.many - j * perWorker)
+              const count = Math.min(perWorker, idleTotal - j * perWorker)
               const sources = Array.from(
                 { length: Math.ceil(count / opts['many-per-source']) },
                 (_, k) => `127.${10 + j}.0.${1 + k}`,
@@ -154,6 +173,7 @@ export function manyScenarios({ readFile }) {
               )
             }),
           )
+          results.push(await probeSubs)
           const connectS = (Date.now() - t0) / 1000
           const connected = results.reduce((a, r) => a + r.ok, 0)
           const failed = results.reduce((a, r) => a + r.failed, 0)
@@ -164,15 +184,16 @@ export function manyScenarios({ readFile }) {
           const serverStats = await server.call('stats')
 
           // Heartbeats: nothing but the server's own timers and the clients' answers.
-          const c0 = await Promise.all(workers.map((w) => w.call('counters')))
+          const everyone = [...workers, probe]
+          const c0 = await Promise.all(everyone.map((w) => w.call('counters')))
           const busy0 = machineBusyMs(readFile)
           const s0 = await server.call('cpu')
-          await Promise.all(workers.map((w) => w.call('mark')))
+          await Promise.all(everyone.map((w) => w.call('mark')))
           await sleep(opts['many-hb-window'] * 1000)
           const s1 = await server.call('cpu')
-          const lg = await Promise.all(workers.map((w) => w.call('report')))
+          const lg = await Promise.all(everyone.map((w) => w.call('report')))
           const busy1 = machineBusyMs(readFile)
-          const c1 = await Promise.all(workers.map((w) => w.call('counters')))
+          const c1 = await Promise.all(everyone.map((w) => w.call('counters')))
           const hbMs = s1.t - s0.t
           const hbCpuMs = (s1.cpu.user + s1.cpu.system - s0.cpu.user - s0.cpu.system) / 1000
           const pings = c1.reduce((a, c) => a + c.pings, 0) - c0.reduce((a, c) => a + c.pings, 0)
@@ -180,15 +201,10 @@ export function manyScenarios({ readFile }) {
           const otherPct = busy0 !== null && busy1 !== null ? ((busy1 - busy0 - hbCpuMs - lgCpuMs) / hbMs) * 100 : null
 
           // Publications to single subscribers, with the heartbeats still going.
-          const w0 = workers[0]
+          const w0 = probe
           await w0.call('publisher')
-          const targets = rooms(0, Math.min(perWorker, results[0].ok))
-          const sample = Array.from({ length: 1000 }, () => targets[Math.floor(Math.random() * targets.length)])
-          await w0.call('startRate', {
-            rate: opts['many-pub-rate'],
-            rooms: [...new Set(sample)],
-            payloadBytes: opts.payload,
-          })
+          const targets = rooms('probe', results[results.length - 1].ok)
+          await w0.call('startRate', { rate: opts['many-pub-rate'], rooms: targets, payloadBytes: opts.payload })
           await sleep(2000)
           await w0.call('mark')
           const p0 = await server.call('cpu')
@@ -218,6 +234,14 @@ export function manyScenarios({ readFile }) {
             pubP50Ms: pub.latency.p50Ms ?? null,
             pubP99Ms: pub.latency.p99Ms ?? null,
             pubMaxMs: pub.latency.maxMs ?? null,
+            ...(s1.loop
+              ? {
+                  hbLoop: [s1.loop.p99Ms, s1.loop.maxMs],
+                  hbGc: [s1.loop.gcCount, s1.loop.gcMajor, s1.loop.gcMaxMs],
+                  pubLoop: [p1.loop.p99Ms, p1.loop.maxMs],
+                  pubGc: [p1.loop.gcCount, p1.loop.gcMajor, p1.loop.gcMaxMs],
+                }
+              : {}),
             pubServerCpuPct: ((p1.cpu.user + p1.cpu.system - p0.cpu.user - p0.cpu.system) / 1000 / (p1.t - p0.t)) * 100,
             errors: c1.reduce((a, c) => a + c.errors, 0) - c0.reduce((a, c) => a + c.errors, 0),
             lastError: c1.find((c) => c.lastError)?.lastError,
@@ -236,6 +260,10 @@ export function manyScenarios({ readFile }) {
         ['publish → subscriber p99 (ms)', 'pubP99Ms', 2],
         ['publish → subscriber max (ms)', 'pubMaxMs', 1],
         ['deliveries in the window', 'pubDelivered', 0],
+        ['heartbeat window: loop delay p99/max', 'hbLoop', 1],
+        ['  GC count/major/max ms', 'hbGc', 1],
+        ['publish window: loop delay p99/max', 'pubLoop', 1],
+        ['  GC count/major/max ms', 'pubGc', 1],
         ['load-gen RSS (MiB)', 'loadgenRssMiB', 0],
         ['other processes CPU (%)', 'otherCpuPct', 0],
       ],
