@@ -13,6 +13,7 @@ import { startChild, killAllChildren } from './lib/ipc.mjs'
 import { rpcDefaults, rpcScenarios } from './rpc/scenarios.mjs'
 import { recordDefaults, recordScenarios } from './records/scenarios.mjs'
 import { manyDefaults, manyScenarios } from './many/scenarios.mjs'
+import { capacityDefaults, capacityScenarios } from './capacity/scenarios.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -29,6 +30,7 @@ const SCENARIOS = [
   'record-fanout',
   'record-writes',
   'many-idle',
+  'capacity',
 ]
 const SERVERS = {
   ws: { label: 'raw ws', file: 'servers/raw-ws.mjs', args: [], client: 'raw' },
@@ -47,7 +49,7 @@ const SERVERS = {
   'switchboard-postgres': { label: 'SB Postgres', only: ['record-fanout', 'record-writes'] },
 }
 const DEFAULTS = {
-  only: SCENARIOS.filter((s) => s !== 'many-idle').join(','), // many-idle only when asked for
+  only: SCENARIOS.filter((s) => s !== 'many-idle' && s !== 'capacity').join(','), // those two only when asked for
   servers: Object.keys(SERVERS).join(','),
   duration: 10, // s, measured window of the three publishing scenarios
   warmup: 3, // s, publishing before each measured window
@@ -62,6 +64,7 @@ const DEFAULTS = {
   connects: 2000, // connections, connect scenario
   ...rpcDefaults, // rpc-calls, rpc-inflight, presence-members, presence-rate (bench/rpc/scenarios.mjs)
   ...recordDefaults, // record-subs, record-rate, record-workers, write-clients, write-records, write-window
+  ...capacityDefaults, // cap-step, cap-max, cap-samples, cap-concurrent, cap-limit-ms
   ...manyDefaults, // many, many-workers, many-per-source, many-hb-window, many-pub-rate, many-pub-window, many-heartbeat
   repeat: 1, // runs per server and scenario (median reported)
   workers: 1, // load-generator processes
@@ -101,6 +104,10 @@ const HELP = `node bench/run.mjs [options]
                       --many-hb-window <s> (${DEFAULTS['many-hb-window']}); then --many-pub-rate <n> publications/s (${DEFAULTS['many-pub-rate']})
                       for --many-pub-window <s> (${DEFAULTS['many-pub-window']}); --many-heartbeat <interval,timeout> (ms)
                       sets Switchboard's server.heartbeat (default: its own). Not in the default run.
+  --cap-step <n>      capacity: subscribers added to the one room per step (${DEFAULTS['cap-step']}), up to --cap-max <n>
+                      (${DEFAULTS['cap-max']}); --cap-samples <n> broadcasts per step (${DEFAULTS['cap-samples']}), --cap-concurrent <n>
+                      in flight (${DEFAULTS['cap-concurrent']}); stops when p95 > --cap-limit-ms <ms> (${DEFAULTS['cap-limit-ms']}). Not in the
+                      default run. Use --workers 2.
   --repeat <n>        runs per server and scenario, server order rotated, medians reported (${DEFAULTS.repeat})
   --workers <n>       load-generator processes (${DEFAULTS.workers}); latency comes from worker 0
   --clients <kind>    lean (minimal WebSocket client speaking each protocol; default) or lib
@@ -420,6 +427,7 @@ const scenarios = {
   ...rpcScenarios, // rpc, presence: own servers and load generator (bench/rpc/)
   ...recordScenarios, // record-fanout, record-writes: own servers and load generator (bench/records/)
   ...manyScenarios({ readFile: readFileSync }), // many-idle: own setup (bench/many/)
+  ...capacityScenarios, // capacity: own setup (bench/capacity/)
   'fanout-fixed': {
     title: (o) =>
       `Fixed-rate fan-out: ${o.subs} subscribers, 1 channel, ${o.rate} msg/s x ${o.payload} B, ${o.duration} s`,

@@ -25,9 +25,13 @@ let windowState = null
 let markState = null
 let loop = null // event-loop delay of this process (bench/run.mjs --loop-delay)
 
+// capacity scenario: per broadcast, how many local subscribers got it and when the last one did
+const capacity = { counts: new Map(), done: new Map(), waiters: new Map() }
+
 function onMsg(_room, d) {
   delivered++
   hist.add(nowMs() - d.ts)
+  if (d.cap === 1) capacityReceived(d.seq, d.room)
   const w = windowState
   if (w !== null) {
     const left = w.remaining.get(d.seq)
@@ -41,6 +45,19 @@ function onMsg(_room, d) {
       } else w.remaining.set(d.seq, left - 1)
     }
   }
+}
+
+function capacityReceived(seq, room) {
+  const n = (capacity.counts.get(seq) ?? 0) + 1
+  capacity.counts.set(seq, n)
+  if (n < (localCount.get(room) ?? 0)) return
+  const at = nowMs()
+  capacity.counts.delete(seq)
+  const waiter = capacity.waiters.get(seq)
+  if (waiter) {
+    capacity.waiters.delete(seq)
+    waiter(at)
+  } else capacity.done.set(seq, at)
 }
 
 function sendOne(room) {
@@ -266,6 +283,35 @@ serveIpc({
     rateState = null
     windowState = null
     return { delivered }
+  },
+
+  /** capacity: one broadcast to `room`; resolves to the time it was sent (epoch ms). */
+  capacityPublish({ seq, room, payloadBytes = 100 }) {
+    if (!padding) setPayloadSize(payloadBytes, [room])
+    const ts = nowMs()
+    adapter.publish(publisher, room, { seq, ts, room, cap: 1, pad: padding })
+    return { ts }
+  },
+
+  /** capacity: when the last local subscriber of `room` got broadcast `seq` (epoch ms; null if none here). */
+  capacityAwait({ seq, room, timeoutMs = 30000 }) {
+    if ((localCount.get(room) ?? 0) === 0) return { at: null }
+    const at = capacity.done.get(seq)
+    if (at !== undefined) {
+      capacity.done.delete(seq)
+      return { at }
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        capacity.waiters.delete(seq)
+        capacity.counts.delete(seq)
+        resolve({ at: null, timedOut: true })
+      }, timeoutMs)
+      capacity.waiters.set(seq, (t) => {
+        clearTimeout(timer)
+        resolve({ at: t })
+      })
+    })
   },
 
   /** Drops every connection at once, without close handshakes (after the many-idle scenario). */
