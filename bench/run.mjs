@@ -9,13 +9,16 @@ import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
+import { SignJWT } from 'jose'
 import { startChild, killAllChildren } from './lib/ipc.mjs'
 import { rpcDefaults, rpcScenarios } from './rpc/scenarios.mjs'
 import { recordDefaults, recordScenarios } from './records/scenarios.mjs'
 import { manyDefaults, manyScenarios } from './many/scenarios.mjs'
 import { capacityDefaults, capacityScenarios } from './capacity/scenarios.mjs'
+import { connectMix, connectMixDefaults } from './connect/scenarios.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
+const JWT_SECRET = 'bench-secret-bench-secret-bench-secret!' // 32+ bytes, HS256
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 // ---- options ------------------------------------------------------------------------------
@@ -25,6 +28,7 @@ const SCENARIOS = [
   'rooms',
   'idle-memory',
   'connect',
+  'connect-mix',
   'rpc',
   'presence',
   'record-fanout',
@@ -44,6 +48,19 @@ const SERVERS = {
   socketio: { label: 'socket.io', file: 'servers/socketio.mjs', args: [], client: 'socketio' },
   deepstream: { label: 'deepstream.io', only: ['rpc', 'record-fanout'] }, // bench/rpc/servers/, bench/records/servers/
   switchboard: { label: 'Switchboard', file: 'servers/switchboard.mjs', args: [], client: 'switchboard' },
+  // The same server with auth.jwt (HS256) and no anonymous access; every hello carries a JWT.
+  'switchboard-jwt': {
+    label: 'SB + JWT',
+    file: 'servers/switchboard.mjs',
+    args: [`--jwt-secret=${JWT_SECRET}`],
+    client: 'switchboard',
+    token: await new SignJWT({ name: 'bench' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('bench-user')
+      .setExpirationTime('2h')
+      .sign(new TextEncoder().encode(JWT_SECRET)),
+    only: ['connect', 'connect-mix'],
+  },
   // Records with persistence on: bench/records/servers/records-switchboard.mjs
   'switchboard-sqlite': { label: 'SB SQLite', only: ['record-fanout', 'record-writes'] },
   'switchboard-postgres': { label: 'SB Postgres', only: ['record-fanout', 'record-writes'] },
@@ -64,6 +81,7 @@ const DEFAULTS = {
   connects: 2000, // connections, connect scenario
   ...rpcDefaults, // rpc-calls, rpc-inflight, presence-members, presence-rate (bench/rpc/scenarios.mjs)
   ...recordDefaults, // record-subs, record-rate, record-workers, write-clients, write-records, write-window
+  ...connectMixDefaults, // mix-rounds, mix-batch
   ...capacityDefaults, // cap-step, cap-max, cap-samples, cap-concurrent, cap-limit-ms
   ...manyDefaults, // many, many-workers, many-per-source, many-hb-window, many-pub-rate, many-pub-window, many-heartbeat
   repeat: 1, // runs per server and scenario (median reported)
@@ -90,6 +108,9 @@ const HELP = `node bench/run.mjs [options]
   --payload <bytes>   JSON payload size (${DEFAULTS.payload})
   --idle <n>          idle connections for the memory scenario (${DEFAULTS.idle})
   --connects <n>      connections for the connect-cost scenario (${DEFAULTS.connects})
+  connect-mix:        the connect cost with every server up at once, alternating --mix-batch <n>
+                      connections (${DEFAULTS['mix-batch']}) per server for --mix-rounds <n> rounds (${DEFAULTS['mix-rounds']}), order rotated:
+                      the robust way to read a connect ratio on a shared machine
   --rpc-calls <n>     rpc: sequential calls for latency (${DEFAULTS['rpc-calls']}); --rpc-inflight <n> calls
                       outstanding for throughput (${DEFAULTS['rpc-inflight']}), for --duration s
   --presence-members <n>  presence: clients that watch and join one room (${DEFAULTS['presence-members']});
@@ -161,6 +182,9 @@ function parseArgs(argv) {
     .map((s) => s.trim())
     .filter(Boolean)
   for (const s of opts.serverList) if (!SERVERS[s]) throw new Error(`unknown server ${s}`)
+  // V8's profiler thread spins between samples: at real-time priority that starves the machine.
+  if (opts.rt && (opts.profile || /--cpu-prof|--prof\b/.test(opts['node-flags'])))
+    throw new Error('--rt cannot be combined with profiling (--profile, --cpu-prof, --prof)')
   return opts
 }
 
@@ -267,6 +291,7 @@ async function withSetup(opts, serverKey, fn) {
           port: server.info.port,
           clients: opts.clients,
           loopDelay: opts['loop-delay'],
+          token: def.token,
         }),
       ),
     )
@@ -547,6 +572,19 @@ const scenarios = {
     ],
     targets: [{ key: 'rssKiBPerConn', vs: 'ws', max: 1.2 }],
   },
+  'connect-mix': {
+    title: (o) =>
+      `Connect cost, interleaved: ${o['mix-rounds']} rounds x ${o['mix-batch']} connections per server (no auth unless SB + JWT), ` +
+      `servers alternating, 50 in flight`,
+    runAll: (opts, keys) => connectMix(opts, keys, SERVERS),
+    rows: [
+      ['server CPU / connect (ms)', 'cpuPerConnectMs', 3],
+      ['  user / sys (ms)', 'userSysPerConnectMs', 3],
+      ['median of per-round ratios to ws', 'medianRoundRatioToWs', 2],
+      ['connections', 'connections', 0],
+    ],
+    targets: [{ key: 'cpuPerConnectMs', vs: 'ws', max: 1.2 }],
+  },
   connect: {
     title: (o) => `Connect cost: ${o.connects} connections (no auth), 50 in flight, after 1000 warm-up connects`,
     run: (opts, key) =>
@@ -745,7 +783,28 @@ async function main() {
   for (const name of opts.scenarios) {
     const keys = serversFor(opts, name)
     const runs = Object.fromEntries(keys.map((k) => [k, []]))
-    for (let rep = 0; rep < opts.repeat; rep++) {
+    if (scenarios[name].runAll) {
+      // Every server at once (connect-mix): one run covers them all.
+      for (let rep = 0; rep < opts.repeat; rep++) {
+        process.stdout.write(`  ${name} / ${keys.map((k) => SERVERS[k].label).join(', ')} ... `)
+        const ts = Date.now()
+        try {
+          const background = opts['quiet-wait'] > 0 ? await waitForQuiet(opts['quiet-wait']) : null
+          opts.currentScenario = name
+          const all = await scenarios[name].runAll(opts, keys)
+          for (const k of keys) runs[k].push({ ...all[k], backgroundCpuPct: background })
+          console.log(
+            `done in ${((Date.now() - ts) / 1000).toFixed(1)} s${background === null ? '' : ` (background load before: ${background.toFixed(0)}% of a core)`}`,
+          )
+        } catch (err) {
+          for (const k of keys) runs[k].push({ error: String(err?.stack ?? err) })
+          console.log(`FAILED: ${String(err?.message ?? err).split('\n')[0]}`)
+        }
+        killAllChildren()
+        await sleep(500)
+      }
+    }
+    for (let rep = 0; rep < (scenarios[name].runAll ? 0 : opts.repeat); rep++) {
       // Rotate the order on every repetition so slow drifts of the background load spread evenly.
       for (const key of keys.map((_, i) => keys[(i + rep) % keys.length])) {
         const def = SERVERS[key]

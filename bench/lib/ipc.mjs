@@ -60,7 +60,9 @@ export async function startChild(
   // SCHED_FIFO (needs root): the child preempts every ordinary process, which is as close to a
   // quiet machine as a shared one gets. The kernel's RT throttling (sched_rt_runtime_us) still
   // leaves the rest of the machine 5% of each CPU, and our children sleep most of the time.
-  if (rt) wrap.push('chrt', '-f', String(rt))
+  // RLIMIT_RTTIME is the safety net: a real-time child that runs 10 s without blocking (a spin,
+  // which would otherwise leave the rest of the machine 5% of each CPU) gets SIGXCPU/SIGKILL.
+  if (rt) wrap.push('prlimit', '--rttime=10000000:10000000', 'chrt', '-f', String(rt))
   else if (nice) wrap.push('nice', '-n', String(nice))
   if (pinCpu !== undefined) wrap.push('taskset', '-c', String(pinCpu))
   const child =

@@ -118,7 +118,7 @@ function rawAdapter(transport) {
 // ---- Switchboard wire protocol ---------------------------------------------------------------
 function switchboardAdapter(transport) {
   const a = {
-    async connect(port, { onMsg, stats, localAddress }) {
+    async connect(port, { onMsg, stats, localAddress, token }) {
       const conn = { t: null, pending: new Map(), nextId: 1 }
       const handle = (m) => {
         switch (m.t) {
@@ -153,7 +153,8 @@ function switchboardAdapter(transport) {
         localAddress,
       )
       const id = conn.nextId++
-      await request(conn, id, () => conn.t.send(JSON.stringify({ t: 'hello', id, v: 1 })), 'hello')
+      const hello = token === undefined ? { t: 'hello', id, v: 1 } : { t: 'hello', id, v: 1, token }
+      await request(conn, id, () => conn.t.send(JSON.stringify(hello)), 'hello')
       return conn
     },
     subscribe(conn, room) {

@@ -11,6 +11,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 let adapter = null
 let port = 0
+let token // Switchboard: the JWT every hello carries (connect-jwt scenario)
 const stats = { errors: 0, acks: 0, pings: 0, lastError: undefined }
 let subs = [] // subscribed connections
 let idle = [] // connections that only connected
@@ -114,7 +115,8 @@ function cpuNow() {
 }
 
 serveIpc({
-  init({ kind, port: p, clients = 'lean', loopDelay = false }) {
+  init({ kind, port: p, clients = 'lean', loopDelay = false, token: t }) {
+    token = t
     if (loopDelay && !loop) {
       loop = monitorEventLoopDelay({ resolution: 1 })
       loop.enable()
@@ -136,7 +138,7 @@ serveIpc({
       concurrency,
       async (i) => {
         const localAddress = sources ? sources[Math.floor(i / perSource) % sources.length] : undefined
-        const conn = await adapter.connect(port, { onMsg, stats, localAddress })
+        const conn = await adapter.connect(port, { onMsg, stats, localAddress, token })
         if (rooms) {
           try {
             await adapter.subscribe(conn, rooms[i])
