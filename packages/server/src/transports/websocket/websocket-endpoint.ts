@@ -48,10 +48,13 @@ export class WebSocketEndpoint {
     })
   }
 
-  /** `remoteAddress`: the peer address the caller already read (each read is a syscall). */
+  /**
+   * `remoteAddress`: the client address the caller already has (each read of a socket's peer
+   * address is a syscall); without it the transport reads it on first use.
+   */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, remoteAddress?: string): void {
     this.wss.handleUpgrade(req, socket, head, (ws: TaggedSocket) => {
-      const transport = new WebSocketTransport(ws, remoteAddress ?? req.socket.remoteAddress ?? 'unknown')
+      const transport = new WebSocketTransport(ws, remoteAddress)
       ws[TRANSPORT] = transport
       transport.sink = this.accept(transport)
       ws.on('message', onMessage)

@@ -19,8 +19,13 @@ export class WebSocketTransport implements Transport {
 
   constructor(
     private readonly ws: WebSocket,
-    readonly remoteAddress: string,
+    /** Known at upgrade (per-address limits, proxies), or read from the socket on first use. */
+    private address?: string,
   ) {}
+
+  get remoteAddress(): string {
+    return (this.address ??= rawSocket(this.ws)?.remoteAddress ?? 'unknown')
+  }
 
   send(frame: EncodedFrame): void {
     if (this.closing || this.ws.readyState !== WebSocket.OPEN) return
