@@ -378,10 +378,7 @@ describe('the address an authenticator sees', () => {
       { limits: { maxConnectionsPerIp: 0 }, server: { trustProxy: ['loopback'] } },
       { authenticator: { authenticate: async (c) => (seen.push(c.remoteAddress), { user: null }) } },
     )
-    const raw = res.add(
-      await RawClient.open(url, { headers: { 'x-forwarded-for': '203.0.113.7' } }),
-      (c) => c.close(),
-    )
+    const raw = res.add(await RawClient.open(url, { headers: { 'x-forwarded-for': '203.0.113.7' } }), (c) => c.close())
     await raw.waitFor((m) => m.t === 'welcome')
     expect(seen).toEqual(['203.0.113.7'])
   })
