@@ -338,17 +338,17 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
         socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
         return
       }
+      // No per-address limit and nothing forwarded: the address is read later, if anything asks.
+      if (!gate.needsAddress(req)) return websocket.handleUpgrade(req, socket, head)
       const admission = gate.check(req)
-      let release: () => void
       try {
-        release = gate.acquire(admission)
+        gate.hold(admission, socket)
       } catch (err) {
         const e = err as SwitchboardError
         log.debug({ address: admission.address }, 'connection refused: limits.maxConnectionsPerIp reached')
         websocket.refuse(req, socket, head, e, CloseCode.CONNECTION_LIMIT)
         return
       }
-      socket.once('close', release)
       websocket.handleUpgrade(req, socket, head, admission.address)
     },
   })

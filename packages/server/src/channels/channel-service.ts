@@ -99,8 +99,12 @@ export class ChannelService implements BrokerHandler {
 
   // ---- operations ----------------------------------------------------------------------
 
-  async publish(channel: string, data: unknown, publisher?: PublisherInfo): Promise<StreamPosition> {
-    if (!isValidName(channel)) throw new SwitchboardError('INVALID_NAME', `invalid channel name: ${channel}`)
+  // Not `async`: it hands back the broker's own promise, one promise and two microtask turns
+  // fewer per publication than an async wrapper would cost (the rooms benchmark's hot path).
+  publish(channel: string, data: unknown, publisher?: PublisherInfo): Promise<StreamPosition> {
+    if (!isValidName(channel)) {
+      return Promise.reject(new SwitchboardError('INVALID_NAME', `invalid channel name: ${channel}`))
+    }
     const opts: { history: ReturnType<ChannelOptionsResolver['history']>; publisher?: PublisherInfo } = {
       history: this.options.history(channel),
     }

@@ -195,9 +195,13 @@ export class Session implements TransportSink, Flushable {
   private async authenticate(hello: HelloMessage): Promise<void> {
     let user: AuthUser | null
     try {
+      const transport = this.transport
       const result = await this.host.authenticator.authenticate({
         token: hello.token,
-        remoteAddress: this.transport.remoteAddress,
+        // Read only if the authenticator asks: a WebSocket's peer address costs a syscall.
+        get remoteAddress() {
+          return transport.remoteAddress
+        },
       })
       user = result.user
       this.tokenExpiresAt = result.expiresAt
