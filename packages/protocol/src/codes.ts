@@ -80,7 +80,8 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 /**
  * What a close means to a client:
  * - `reconnect: false`: terminal; the client reports `error` (or DISCONNECTED) and stops.
- * - `reconnect: true, immediate: true`: reconnect at once, quietly (a drain, an expired session).
+ * - `reconnect: true, immediate: true`: reconnect at once (after the server's `drain` hint, if it
+ *   gave one), quietly: a drain, an expired session.
  * - `reconnect: true` with an `error`: a refusal or penalty; the client reports it and reconnects
  *   with backoff.
  * - `reconnect: true` without an `error`: an ordinary drop; the client reconnects quietly with backoff.
@@ -143,6 +144,13 @@ export const closeCodes = {
     error: 'TOO_MANY_CONNECTIONS',
     description: 'Refused by a connection limit (the err frame before it names which); retry with backoff.',
   },
+  4008: {
+    name: 'DRAINING',
+    reconnect: true,
+    immediate: true,
+    description:
+      "The node is draining (a deploy): reconnect after the `drain` message's hint, to another node or the restarted one.",
+  },
   4500: { name: 'AUTH_FAILED', reconnect: false, error: 'AUTH_FAILED', description: 'Authentication failed.' },
   4501: {
     name: 'PROTOCOL_ERROR',
@@ -171,6 +179,7 @@ export const CloseCode = {
   TOKEN_EXPIRED: 4004,
   RATE_LIMITED: 4005,
   CONNECTION_LIMIT: 4006,
+  DRAINING: 4008,
   AUTH_FAILED: 4500,
   PROTOCOL_ERROR: 4501,
   UNSUPPORTED_VERSION: 4502,

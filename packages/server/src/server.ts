@@ -47,6 +47,7 @@ import { connectionModule } from './session/connection-module.js'
 import { FlushScheduler } from './session/flush-scheduler.js'
 import type { SessionHost } from './session/session-host.js'
 import { SessionRegistry } from './session/session-registry.js'
+import { drainWindowMs, SessionDrain, type DrainOption } from './session/drain.js'
 import { sseEndpoint, SSE_PATH } from './transports/sse/sse-endpoint.js'
 import type { Transport, TransportSink } from './transports/transport.js'
 import { WebSocketEndpoint } from './transports/websocket/websocket-endpoint.js'
@@ -70,6 +71,17 @@ export interface ListenOptions {
 }
 
 export type { AttachOptions }
+
+export interface CloseOptions {
+  /**
+   * Drain first (what SIGTERM does): stop accepting, then tell each client to reconnect
+   * elsewhere at its own moment within `server.drain.windowMs` (or the `windowMs` given): a
+   * `drain` message with a reconnect hint, and close 4008 DRAINING. The node stops once its
+   * clients are gone or the window has passed. Without it, every client is closed at once with
+   * 4000 SHUTDOWN.
+   */
+  drain?: DrainOption
+}
 
 export interface SwitchboardServer {
   readonly state: ServerState
@@ -110,8 +122,8 @@ export interface SwitchboardServer {
   readonly records: ServerRecords
   /** Number of open connections. */
   connectionCount(): number
-  /** Drains: stops accepting, asks every client to reconnect elsewhere, then stops. */
-  close(): Promise<void>
+  /** Stops accepting, asks every client to reconnect elsewhere (at once, or spread over a drain window), then stops. */
+  close(options?: CloseOptions): Promise<void>
 }
 
 /** The composition root: the only place that knows every part. */
@@ -297,11 +309,17 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     rpc: rpc.api,
     presence: presence.api,
     records: records.api,
-    close() {
+    close(closeOptions = {}) {
       closing ??= holdProcessOpen(async () => {
         await ready.catch(() => {})
         lifecycle.to('draining')
-        log.info({ connections: registry.size }, 'draining')
+        const windowMs = drainWindowMs(closeOptions.drain, config.server.drain.windowMs)
+        log.info({ connections: registry.size, windowMs }, 'draining')
+        if (windowMs !== undefined) {
+          const drain = new SessionDrain(registry.list(), clock, windowMs)
+          await Promise.race([drain.run(), registry.whenEmpty()])
+          drain.stop()
+        }
         registry.closeAll(CloseCode.SHUTDOWN, 'server shutting down; reconnect elsewhere')
         registry.stop()
         await front.close(config.server.drainTimeoutMs)

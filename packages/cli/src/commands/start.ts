@@ -66,7 +66,10 @@ function overridesFrom(opts: StartOptions): SwitchboardConfigInput {
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 }
 
-/** First SIGTERM/SIGINT drains (sessions are told to reconnect elsewhere); a second exits now. */
+/**
+ * First SIGTERM/SIGINT drains: the node stops accepting and tells its clients to reconnect
+ * elsewhere, spread over `server.drain.windowMs`; a second signal exits now.
+ */
 function handleSignals(server: SwitchboardServer): void {
   let closing = false
   const onSignal = (signal: NodeJS.Signals) => {
@@ -76,7 +79,7 @@ function handleSignals(server: SwitchboardServer): void {
     }
     closing = true
     say(`${signal} received: draining connections (send it again to exit at once)`)
-    server.close().then(
+    server.close({ drain: true }).then(
       () => {
         say('stopped')
         process.exit(0)

@@ -177,8 +177,8 @@ export class Connection extends Emitter<ConnectionEvents> {
         // After the server's Retry-After, if it gave one; the jittered backoff on top spreads a
         // crowd of refused clients instead of sending them all back at the same instant.
         return this.retryAfter((step.retryAfterMs ?? 0) + this.backoff.next())
-      case 'retryNow':
-        return this.retryAfter(0)
+      case 'retrySoon':
+        return this.retryAfter(step.retryAfterMs ?? 0)
       case 'cancelRetry':
         return clearTimeout(this.retryTimer)
       case 'resetBackoff':

@@ -48,6 +48,7 @@ export const ConfigSchema = Type.Object(
           ),
           handshakeTimeoutMs: Type.Optional(Millis),
           drainTimeoutMs: Type.Optional(Count),
+          drain: Type.Optional(Type.Object({ windowMs: Type.Optional(Count) }, closed)),
           metrics: Type.Optional(Type.Boolean()),
           trustProxy: Type.Optional(Type.Array(NonEmpty)),
         },

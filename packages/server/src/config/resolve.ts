@@ -38,6 +38,7 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
       heartbeat: { intervalMs: s.heartbeat?.intervalMs ?? 10_000, timeoutMs: s.heartbeat?.timeoutMs ?? 30_000 },
       handshakeTimeoutMs: s.handshakeTimeoutMs ?? 10_000,
       drainTimeoutMs: s.drainTimeoutMs ?? 10_000,
+      drain: { windowMs: s.drain?.windowMs ?? 10_000 },
       metrics: s.metrics ?? true,
       trustProxy: (s.trustProxy ?? ['loopback', 'private']).map((entry, i) => {
         const problem = trustProxyIssue(entry)

@@ -46,6 +46,11 @@ export interface SwitchboardConfigInput {
     handshakeTimeoutMs?: number
     /** How long `close()` waits for sessions to leave before cutting them. */
     drainTimeoutMs?: number
+    /**
+     * A drain (SIGTERM, `close({ drain: true })`) tells the clients to reconnect elsewhere, each at
+     * its own moment spread over `windowMs`.
+     */
+    drain?: { windowMs?: number }
     /** Serve Prometheus metrics at `GET /metrics` (default true). */
     metrics?: boolean
     /**
@@ -137,6 +142,7 @@ export interface SwitchboardConfig {
     heartbeat: { intervalMs: number; timeoutMs: number }
     handshakeTimeoutMs: number
     drainTimeoutMs: number
+    drain: { windowMs: number }
     metrics: boolean
     trustProxy: string[]
   }

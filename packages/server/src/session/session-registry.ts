@@ -15,6 +15,7 @@ export class SessionRegistry {
   private readonly sessions = new Set<Session>()
   private cancelSweep: (() => void) | undefined
   private readonly sweepMs: number
+  private emptied: (() => void)[] = []
 
   constructor(
     private readonly host: SessionHost,
@@ -41,6 +42,18 @@ export class SessionRegistry {
 
   delete(session: Session): void {
     this.sessions.delete(session)
+    if (this.sessions.size === 0 && this.emptied.length > 0) for (const resolve of this.emptied.splice(0)) resolve()
+  }
+
+  /** The sessions there are now (a copy: closing them does not disturb the caller's loop). */
+  list(): Session[] {
+    return [...this.sessions]
+  }
+
+  /** Resolves once no session is left (at once when there is none). */
+  whenEmpty(): Promise<void> {
+    if (this.sessions.size === 0) return Promise.resolve()
+    return new Promise((resolve) => this.emptied.push(resolve))
   }
 
   /** Closes every session with the same code, e.g. SHUTDOWN while draining. */
