@@ -11,7 +11,7 @@ runServer('switchboard', async () => {
     // All load comes from 127.0.0.1: lift the per-IP connection cap (default 100), and the
     // single publisher connection of the rooms scenario runs close to the default per-connection
     // rate limit (1000 msg/s). Limits are not what is being measured.
-    limits: { messagesPerSecond: 1_000_000, maxConnectionsPerIp: 1_000_000 },
+    limits: { messagesPerSecond: 1_000_000, maxConnectionsPerIp: 1_000_000, connectsPerSecond: 0 },
   })
   const { port } = await server.listen()
   return {

@@ -26,7 +26,8 @@ import type { ServerEventListener } from './hooks/server-events.js'
 import { FrontDoor, type AttachOptions } from './http/front-door.js'
 import { Router, sendJson } from './http/router.js'
 import { Lifecycle, type ServerState } from './lifecycle.js'
-import { ConnectionGate } from './limits/connection-gate.js'
+import { ConnectRate } from './limits/connect-rate.js'
+import { ConnectionGate, isAdmissionRefusal } from './limits/connection-gate.js'
 import { RequestsPerIp } from './limits/requests-per-ip.js'
 import { SubscriptionBudget } from './limits/subscription-budget.js'
 import { createLogger, type Logger } from './log.js'
@@ -203,7 +204,11 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   ready.catch((err: unknown) => log.error({ err }, 'engine failed to start'))
   const running = () => lifecycle.state === 'running'
 
-  const gate = new ConnectionGate(new ClientAddresses(config.server.trustProxy), config.limits.maxConnectionsPerIp)
+  const gate = new ConnectionGate(
+    new ClientAddresses(config.server.trustProxy),
+    config.limits.maxConnectionsPerIp,
+    new ConnectRate(config.limits.connectsPerSecond, () => clock.now()),
+  )
   const api: ApiDeps = {
     authenticator,
     cors: config.server.cors,
@@ -263,7 +268,8 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
         release = gate.acquire(admission)
       } catch (err) {
         const e = err as SwitchboardError
-        log.debug({ address: admission.address }, 'connection refused: limits.maxConnectionsPerIp reached')
+        const limit = isAdmissionRefusal(e) ? 'limits.connectsPerSecond' : 'limits.maxConnectionsPerIp'
+        log.debug({ address: admission.address }, `connection refused: ${limit} reached`)
         websocket.refuse(req, socket, head, e, CloseCode.CONNECTION_LIMIT)
         return
       }

@@ -111,6 +111,7 @@ export const ConfigSchema = Type.Object(
           maxJsonDepth: Type.Optional(Type.Integer({ minimum: 1 })),
           maxUpdateOps: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
           maxConnectionsPerIp: Type.Optional(Count),
+          connectsPerSecond: Type.Optional(Count),
         },
         closed,
       ),

@@ -73,6 +73,7 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
       maxJsonDepth: l.maxJsonDepth ?? 32,
       maxUpdateOps: l.maxUpdateOps ?? 1000,
       maxConnectionsPerIp: l.maxConnectionsPerIp ?? 100,
+      connectsPerSecond: l.connectsPerSecond ?? 500,
     },
     log: { level: input.log?.level ?? 'info' },
     rpc: { defaultTimeoutMs: input.rpc?.defaultTimeoutMs ?? 10_000, maxTimeoutMs: input.rpc?.maxTimeoutMs ?? 120_000 },

@@ -88,6 +88,8 @@ export interface SwitchboardConfigInput {
     maxUpdateOps?: number
     /** WebSocket connections one IP address (IPv6: one /64) may hold; 0 = unlimited. */
     maxConnectionsPerIp?: number
+    /** New connections (and handshakes) this node admits per second, from all addresses; 0 = unlimited. */
+    connectsPerSecond?: number
   }
   log?: { level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
   /** RPC: the timeout of calls that give none, and the most a caller may ask for (ms). */
@@ -169,6 +171,7 @@ export interface SwitchboardConfig {
     maxJsonDepth: number
     maxUpdateOps: number
     maxConnectionsPerIp: number
+    connectsPerSecond: number
   }
   log: { level: string }
   rpc: { defaultTimeoutMs: number; maxTimeoutMs: number }
