@@ -42,6 +42,7 @@ import type { ServerPresence } from './presence/server-api.js'
 import { openRecordStore } from './records/open-store.js'
 import { recordsModule } from './records/module.js'
 import type { ServerRecords } from './records/server-records.js'
+import { isValidPublishId, publishKey } from './channels/publish-ids.js'
 import { rpcModule } from './rpc/module.js'
 import type { ServerRpc } from './rpc/server-api.js'
 import { connectionModule } from './session/connection-module.js'
@@ -113,7 +114,8 @@ export interface SwitchboardServer {
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean
   /** Connects any transport (SSE, long-polling, in-memory) to a new session. */
   accept(transport: Transport): TransportSink
-  publish(channel: string, data: unknown): Promise<StreamPosition>
+  /** With `id`, a publish repeated within the dedupe window (2 minutes) is published once. */
+  publish(channel: string, data: unknown, options?: { id?: string }): Promise<StreamPosition>
   history(channel: string, query?: { since?: StreamPosition; limit?: number }): Promise<HistoryResult>
   /** In-process RPC handlers (`server.rpc.handle`) and server-side calls (`server.rpc.call`). */
   readonly rpc: ServerRpc
@@ -306,9 +308,13 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     attach: (http, attachOptions) => front.attach(http, attachOptions),
     handleRequest: (req, res) => front.handleRequest(req, res),
     accept,
-    publish(channel, data) {
+    publish(channel, data, publishOptions = {}) {
       if (lifecycle.state === 'stopped') return Promise.reject(new SwitchboardError('UNAVAILABLE', 'server stopped'))
-      return channels.service.publish(channel, data)
+      const { id } = publishOptions
+      if (id !== undefined && !isValidPublishId(id)) {
+        return Promise.reject(new SwitchboardError('INVALID_MESSAGE', 'a publication id has 1-64 characters'))
+      }
+      return channels.service.publish(channel, data, undefined, id === undefined ? undefined : publishKey('server', id))
     },
     history: (channel, query = {}) => channels.service.history(channel, query),
     connectionCount: () => registry.size,

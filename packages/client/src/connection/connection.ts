@@ -25,6 +25,11 @@ export interface RequestOptions {
   /** Queue while disconnected (bounded) instead of failing with DISCONNECTED. */
   queue?: boolean
   timeoutMs?: number
+  /**
+   * Idempotent (a publish with its id): when the connection drops before the answer, send it
+   * again on the next connection instead of failing with DISCONNECTED.
+   */
+  resend?: boolean
 }
 
 export interface ConnectionOptions {
@@ -118,10 +123,10 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   request<R>(body: RequestBody, options: RequestOptions = {}): Promise<R> {
-    if (this.state === 'connected') return this.outbox.send<R>(body, options.timeoutMs)
+    if (this.state === 'connected') return this.outbox.send<R>(body, options)
     if (this.state === 'closed') return Promise.reject(new SwitchboardError('CLOSED', 'the client is closed'))
     if (!options.queue) return Promise.reject(new SwitchboardError('DISCONNECTED', 'not connected'))
-    return this.outbox.enqueue<R>(body, options.timeoutMs)
+    return this.outbox.enqueue<R>(body, options)
   }
 
   /**

@@ -2,10 +2,17 @@ import {
   compilePattern,
   isPattern,
   type NamePattern,
-  type PublisherInfo,
   type StreamPosition,
 } from '@switchboard/protocol'
-import type { Broker, BrokerHandler, HistoryOptions, HistoryQuery, HistoryResult, Publication } from '../broker.js'
+import type {
+  Broker,
+  BrokerHandler,
+  HistoryOptions,
+  HistoryQuery,
+  HistoryResult,
+  Publication,
+  PublishOptions,
+} from '../broker.js'
 import type { Engine } from '../engine.js'
 import type { NodeBus, NodeBusHandler } from '../node-bus.js'
 import { MemoryBroker } from './memory-broker.js'
@@ -100,11 +107,7 @@ class HubBroker implements Broker {
     }
   }
 
-  publish(
-    channel: string,
-    data: unknown,
-    options: { history: HistoryOptions; publisher?: PublisherInfo },
-  ): Promise<StreamPosition> {
+  publish(channel: string, data: unknown, options: PublishOptions): Promise<StreamPosition> {
     return this.streams.publish(channel, data, options)
   }
 
