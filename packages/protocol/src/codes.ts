@@ -151,6 +151,13 @@ export const closeCodes = {
     description:
       "The node is draining (a deploy): reconnect after the `drain` message's hint, to another node or the restarted one.",
   },
+  4009: {
+    name: 'SESSION_EXPIRED',
+    reconnect: true,
+    immediate: true,
+    description:
+      'The credentials are due to be checked again (auth.webhook.sessionTtl): reconnect at once with the same ones.',
+  },
   4500: { name: 'AUTH_FAILED', reconnect: false, error: 'AUTH_FAILED', description: 'Authentication failed.' },
   4501: {
     name: 'PROTOCOL_ERROR',
@@ -180,6 +187,7 @@ export const CloseCode = {
   RATE_LIMITED: 4005,
   CONNECTION_LIMIT: 4006,
   DRAINING: 4008,
+  SESSION_EXPIRED: 4009,
   AUTH_FAILED: 4500,
   PROTOCOL_ERROR: 4501,
   UNSUPPORTED_VERSION: 4502,

@@ -136,8 +136,8 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const lifecycle = new Lifecycle()
   const engine = options.engine ?? engineFor(config)
   // Auth and permission rules from config (or the embedder's own); refuses unsafe production setups.
-  const { authenticator, policy } = setupSecurity(input, config, options, log)
   const clock = options.clock ?? systemClock
+  const { authenticator, policy } = setupSecurity(input, config, options, log, { now: () => clock.now() })
   const counters = new ServerCounters()
   // Channels and records report first/last local subscribers here; it holds names in the engine.
   const occupancy = new NodeOccupancy(engine.occupancy, clock, config.hooks.graceMs, log)

@@ -18,6 +18,13 @@ export interface AuthResult {
    * still using them then is closed with TOKEN_EXPIRED unless it sent a `refresh` first.
    */
   expiresAt?: number
+  /**
+   * What `expiresAt` means. Absent: the credentials are dead then (a JWT's `exp`): the session is
+   * closed with 4004 TOKEN_EXPIRED and the client needs new ones. `'recheck'`: they are to be
+   * checked again then (a webhook's answer ages out): the session is closed with 4009
+   * SESSION_EXPIRED and the client reconnects at once with the same ones.
+   */
+  expiry?: 'recheck'
 }
 
 /**

@@ -61,7 +61,15 @@ export const ConfigSchema = Type.Object(
           anonymous: Type.Optional(Type.Boolean()),
           jwt: Type.Optional(Jwt),
           webhook: Type.Optional(
-            Type.Object({ url: NonEmpty, timeoutMs: Type.Optional(Millis), cacheTtl: Type.Optional(Duration) }, closed),
+            Type.Object(
+              {
+                url: NonEmpty,
+                timeoutMs: Type.Optional(Millis),
+                cacheTtl: Type.Optional(Duration),
+                sessionTtl: Type.Optional(Duration),
+              },
+              closed,
+            ),
           ),
           apiKeys: Type.Optional(Type.Array(NonEmpty)),
         },

@@ -97,6 +97,7 @@ function resolveWebhook(webhook: NonNullable<NonNullable<SwitchboardConfigInput[
     url: webhook.url,
     timeoutMs: webhook.timeoutMs ?? 5000,
     cacheTtlMs: at(['auth', 'webhook', 'cacheTtl'], () => parseDuration(webhook.cacheTtl ?? '30s')),
+    sessionTtlMs: at(['auth', 'webhook', 'sessionTtl'], () => parseDuration(webhook.sessionTtl ?? '1h')),
   }
 }
 

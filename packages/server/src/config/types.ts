@@ -34,6 +34,8 @@ export interface WebhookConfig {
   url: string
   timeoutMs: number
   cacheTtlMs: number
+  /** The longest a session opened with a webhook answer lives before it is checked again; 0 = no limit. */
+  sessionTtlMs: number
 }
 
 export interface SwitchboardConfigInput {
@@ -63,7 +65,7 @@ export interface SwitchboardConfigInput {
     anonymous?: boolean
     jwt?: JwtInput
     /** Optional: the server POSTs credentials here and gets back `{ userId, claims }`. */
-    webhook?: { url: string; timeoutMs?: number; cacheTtl?: DurationInput }
+    webhook?: { url: string; timeoutMs?: number; cacheTtl?: DurationInput; sessionTtl?: DurationInput }
     /** Keys for the HTTP API from trusted backends (bypass permission rules). */
     apiKeys?: string[]
   }

@@ -82,7 +82,8 @@ export class SessionRegistry {
       if (s.phase !== 'open' && now - s.createdAt > handshakeMs) {
         s.close(CloseCode.HANDSHAKE_TIMEOUT, 'no hello within the handshake timeout')
       } else if (s.phase === 'open' && s.tokenExpiresAt !== undefined && now >= s.tokenExpiresAt) {
-        s.close(CloseCode.TOKEN_EXPIRED, 'token expired; reconnect with a new one')
+        if (s.recheckAtExpiry) s.close(CloseCode.SESSION_EXPIRED, 'credentials to be checked again; reconnect')
+        else s.close(CloseCode.TOKEN_EXPIRED, 'token expired; reconnect with a new one')
       } else if (now - s.lastReceivedAt > silentLimit) {
         s.close(CloseCode.HEARTBEAT_TIMEOUT, 'no frame within the heartbeat timeout')
       } else if (s.phase === 'open' && now - s.lastSentAt >= intervalMs) {

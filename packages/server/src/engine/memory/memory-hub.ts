@@ -1,9 +1,4 @@
-import {
-  compilePattern,
-  isPattern,
-  type NamePattern,
-  type StreamPosition,
-} from '@switchboard/protocol'
+import { compilePattern, isPattern, type NamePattern, type StreamPosition } from '@switchboard/protocol'
 import type {
   Broker,
   BrokerHandler,
