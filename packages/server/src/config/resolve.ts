@@ -85,10 +85,12 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
 }
 
 function resolveJwt(jwt: JwtInput): JwtConfig {
-  const { clockTolerance, ...rest } = jwt
+  const { clockTolerance, jwksCacheTtl, jwksCooldown, ...rest } = jwt
   return {
     ...rest,
     clockToleranceMs: at(['auth', 'jwt', 'clockTolerance'], () => parseDuration(clockTolerance ?? '30s')),
+    jwksCacheTtlMs: at(['auth', 'jwt', 'jwksCacheTtl'], () => parseDuration(jwksCacheTtl ?? '10m')),
+    jwksCooldownMs: at(['auth', 'jwt', 'jwksCooldown'], () => parseDuration(jwksCooldown ?? '30s')),
   }
 }
 

@@ -13,11 +13,17 @@ export interface HistoryInput {
   ttl?: DurationInput
 }
 
-/** How client JWTs are verified: one of `secret` (HS*), `publicKey` (PEM) or `jwksFile`. */
+/** How client JWTs are verified: one of `secret` (HS*), `publicKey` (PEM), `jwksFile` or `jwksUrl`. */
 export interface JwtInput {
   secret?: string
   publicKey?: string
   jwksFile?: string
+  /** A JWKS served over HTTP(S) (an identity provider's `jwks_uri`), fetched and cached. */
+  jwksUrl?: string
+  /** How long fetched keys are used before the set is fetched again; default 10m. */
+  jwksCacheTtl?: DurationInput
+  /** A token whose key is not in the cached set fetches the set again at most this often; default 30s. */
+  jwksCooldown?: DurationInput
   issuer?: string | string[]
   audience?: string | string[]
   algorithms?: string[]
@@ -25,9 +31,11 @@ export interface JwtInput {
   clockTolerance?: DurationInput
 }
 
-/** `auth.jwt` after resolution: the tolerance in milliseconds. */
-export interface JwtConfig extends Omit<JwtInput, 'clockTolerance'> {
+/** `auth.jwt` after resolution: durations in milliseconds. */
+export interface JwtConfig extends Omit<JwtInput, 'clockTolerance' | 'jwksCacheTtl' | 'jwksCooldown'> {
   clockToleranceMs: number
+  jwksCacheTtlMs: number
+  jwksCooldownMs: number
 }
 
 export interface WebhookConfig {
