@@ -43,6 +43,9 @@ import { openRecordStore } from './records/open-store.js'
 import { recordsModule } from './records/module.js'
 import type { ServerRecords } from './records/server-records.js'
 import { isValidPublishId, publishKey } from './channels/publish-ids.js'
+import { refuseRevoked } from './revocation/refuse-revoked.js'
+import { revocationModule } from './revocation/module.js'
+import { RevokedUsers } from './revocation/revoked-users.js'
 import { rpcModule } from './rpc/module.js'
 import type { ServerRpc } from './rpc/server-api.js'
 import { connectionModule } from './session/connection-module.js'
@@ -123,6 +126,12 @@ export interface SwitchboardServer {
   readonly presence: ServerPresence
   /** Records for the embedding app: get/set/update/delete, notifying subscribers like client writes. */
   readonly records: ServerRecords
+  /**
+   * Ends every session of `userId` on every node (close 4500 AUTH_FAILED: its clients stop) and
+   * refuses the credentials it had (a JWT issued, a webhook answer given, before the second of
+   * the revocation) for 24 hours. Resolves once every node has been told. Also `POST /api/revoke`.
+   */
+  revoke(userId: string): Promise<void>
   /** Number of open connections. */
   connectionCount(): number
   /** Stops accepting, asks every client to reconnect elsewhere (at once, or spread over a drain window), then stops. */
@@ -137,7 +146,11 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const engine = options.engine ?? engineFor(config)
   // Auth and permission rules from config (or the embedder's own); refuses unsafe production setups.
   const clock = options.clock ?? systemClock
-  const { authenticator, policy } = setupSecurity(input, config, options, log, { now: () => clock.now() })
+  const security = setupSecurity(input, config, options, log, { now: () => clock.now() })
+  const { policy } = security
+  // Credentials of a revoked user (server.revoke) from before the revocation are refused everywhere.
+  const revoked = new RevokedUsers(() => clock.now())
+  const authenticator = refuseRevoked(security.authenticator, revoked)
   const counters = new ServerCounters()
   // Channels and records report first/last local subscribers here; it holds names in the engine.
   const occupancy = new NodeOccupancy(engine.occupancy, clock, config.hooks.graceMs, log)
@@ -162,12 +175,13 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const rpc = rpcModule(ctx)
   const presence = presenceModule(ctx)
   const listening = listeningModule(ctx, occupancy)
+  const revocation = revocationModule({ broker: engine.broker, revoked, clock, log })
   const hooks = hooksModule({ config: config.hooks, nodeId: engine.nodeId, clock, stats: counters.hooks, log })
   occupancy.onChange((change) => {
     counters.occupancy[change.type]++
     hooks.occupancyChanged(change)
   })
-  const concepts = [channels, records, rpc, presence, listening, hooks] as const
+  const concepts = [channels, records, rpc, presence, listening, revocation, hooks] as const
   const connection = connectionModule({
     authenticator,
     onUserChanged: concepts.flatMap((m) => (m.userChanged ? [m.userChanged] : [])),
@@ -318,6 +332,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     },
     history: (channel, query = {}) => channels.service.history(channel, query),
     connectionCount: () => registry.size,
+    revoke: (userId) => revocation.revoke(userId),
     rpc: rpc.api,
     presence: presence.api,
     records: records.api,

@@ -25,6 +25,11 @@ export interface AuthResult {
    * SESSION_EXPIRED and the client reconnects at once with the same ones.
    */
   expiry?: 'recheck'
+  /**
+   * When the credentials were vouched for (epoch ms): a JWT's `iat`, the time of a webhook's
+   * answer. A revocation (`server.revoke`) refuses credentials vouched for before it.
+   */
+  issuedAt?: number
 }
 
 /**

@@ -51,6 +51,7 @@ export class JwtVerifier {
     }
     const result: AuthResult = { user: userFromClaims(payload.sub, payload) }
     if (typeof payload.exp === 'number') result.expiresAt = payload.exp * 1000 + this.toleranceSec * 1000
+    if (typeof payload.iat === 'number') result.issuedAt = payload.iat * 1000
     return result
   }
 }

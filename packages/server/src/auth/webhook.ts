@@ -11,7 +11,8 @@ const MAX_CACHED = 10_000
 const MAX_ANSWER_BYTES = 64 * 1024
 
 /** An accept says until when (epoch ms) it holds, if it does not hold forever. */
-type Answer = { ok: true; userId: string; claims: Record<string, unknown>; expiresAt?: number } | { ok: false }
+type Answer =
+  { ok: true; userId: string; claims: Record<string, unknown>; answeredAt: number; expiresAt?: number } | { ok: false }
 
 export type FetchLike = (
   url: string,
@@ -63,7 +64,7 @@ export class WebhookVerifier {
     }
     if (!answer.ok) throw new SwitchboardError('AUTH_FAILED', 'the auth webhook rejected the token')
     // A fresh object every time: the permission cache is keyed by user object.
-    const result: AuthResult = { user: userFromClaims(answer.userId, answer.claims) }
+    const result: AuthResult = { user: userFromClaims(answer.userId, answer.claims), issuedAt: answer.answeredAt }
     if (answer.expiresAt !== undefined) {
       result.expiresAt = answer.expiresAt
       result.expiry = 'recheck'
@@ -116,8 +117,9 @@ export class WebhookVerifier {
     }
     const limits = [this.config.sessionTtlMs || Infinity, answer.expiresIn * 1000]
     const holdsMs = Math.min(...limits)
-    const accept: Answer = { ok: true, userId: answer.userId, claims: answer.claims }
-    if (holdsMs !== Infinity) accept.expiresAt = this.now() + holdsMs
+    const answeredAt = this.now()
+    const accept: Answer = { ok: true, userId: answer.userId, claims: answer.claims, answeredAt }
+    if (holdsMs !== Infinity) accept.expiresAt = answeredAt + holdsMs
     return accept
   }
 }
