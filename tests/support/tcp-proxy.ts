@@ -4,7 +4,8 @@ import net from 'node:net'
  * A loopback TCP proxy for fault injection: `cut()` drops every connection at once (the
  * client sees the TCP connection die), `down()`/`up()` refuse connections, `silence()` drops
  * bytes, `stall()` stops reading from the server (a client that stops reading).
- * `hold()` holds every byte both ways until `hold(false)`.
+ * `hold()` holds every byte both ways until `hold(false)`. `latency(ms)` delays every chunk both
+ * ways by `ms`, keeping their order.
  */
 export class TcpProxy {
   private readonly server: net.Server
@@ -13,6 +14,7 @@ export class TcpProxy {
   private stalled = false
   private refusing = false
   private held = false
+  private delayMs = 0
   port = 0
 
   constructor(private readonly targetPort: number) {
@@ -83,6 +85,11 @@ export class TcpProxy {
     }
   }
 
+  /** Delays every chunk, both ways, by `ms` from now on (0 = none); order is kept. */
+  latency(ms: number): void {
+    this.delayMs = Math.max(0, ms)
+  }
+
   async close(): Promise<void> {
     this.cut()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
@@ -96,10 +103,31 @@ export class TcpProxy {
     const upstream = net.connect(this.targetPort, '127.0.0.1')
     const pair: [net.Socket, net.Socket] = [client, upstream]
     this.pairs.add(pair)
-    const forward = (from: net.Socket, to: net.Socket) =>
-      from.on('data', (chunk) => {
-        if (!this.blackhole) to.write(chunk)
+    const forward = (from: net.Socket, to: net.Socket) => {
+      // Delayed chunks wait in one queue per direction, drained by one timer: they leave in
+      // order, as TCP's would, even when the latency changes meanwhile.
+      const delayed: { at: number; chunk: Buffer }[] = []
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const drain = () => {
+        timer = undefined
+        while (delayed.length > 0 && (delayed[0] as { at: number }).at <= Date.now()) {
+          const { chunk } = delayed.shift() as { chunk: Buffer }
+          if (!to.destroyed) to.write(chunk)
+        }
+        if (delayed.length > 0) timer = setTimeout(drain, (delayed[0] as { at: number }).at - Date.now())
+      }
+      from.on('data', (chunk: Buffer) => {
+        if (this.blackhole) return
+        if (this.delayMs === 0 && delayed.length === 0) {
+          to.write(chunk)
+          return
+        }
+        const last = delayed[delayed.length - 1]?.at ?? 0
+        delayed.push({ at: Math.max(Date.now() + this.delayMs, last), chunk })
+        timer ??= setTimeout(drain, Math.max(0, (delayed[0] as { at: number }).at - Date.now()))
       })
+      to.once('close', () => clearTimeout(timer))
+    }
     forward(client, upstream)
     forward(upstream, client)
     if (this.stalled) upstream.pause()
