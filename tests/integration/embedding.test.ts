@@ -44,11 +44,3 @@ describe('embedding into an existing Node http server', () => {
     other.close()
   })
 })
-
-describe('engine', () => {
-  it('refuses an engine it does not have instead of silently running single-node', () => {
-    expect(() =>
-      createServer({ engine: { type: 'redis', url: 'redis://127.0.0.1:6379' }, log: { level: 'silent' } }),
-    ).toThrow(/engine.type "redis" is not available/)
-  })
-})

@@ -3,21 +3,27 @@ import net from 'node:net'
 /**
  * A loopback TCP proxy for fault injection: `cut()` drops every connection at once (the
  * client sees the TCP connection die), `down()`/`up()` refuse connections, `silence()` drops
- * bytes, `stall()` stops reading from the server (a client that stops reading).
- * `hold()` holds every byte both ways until `hold(false)`. `latency(ms)` delays every chunk both
- * ways by `ms`, keeping their order.
+ * bytes, `hold()` keeps them (in order) until released: a stalled link; `stall()` stops reading
+ * from the server (a client too slow to read: the server's buffers fill). `latency(ms)` delays
+ * every chunk both ways by `ms`, keeping their order.
  */
 export class TcpProxy {
   private readonly server: net.Server
   private readonly pairs = new Set<[net.Socket, net.Socket]>()
   private blackhole = false
-  private stalled = false
   private refusing = false
-  private held = false
+  private stalled = false
+  private holding: 'both' | 'toClient' | false = false
+  private readonly held: { chunk: Buffer; deliver: () => void }[] = []
   private delayMs = 0
   port = 0
+  /** Connections made to each target port (round robin over several: a load balancer without stickiness). */
+  readonly accepted = new Map<number, number>()
+  private readonly targets: number[]
+  private next = 0
 
-  constructor(private readonly targetPort: number) {
+  constructor(target: number | number[]) {
+    this.targets = Array.isArray(target) ? target : [target]
     this.server = net.createServer((client) => this.accept(client))
   }
 
@@ -60,6 +66,15 @@ export class TcpProxy {
   }
 
   /**
+   * Keeps bytes until `hold(false)` delivers them, in order: both ways, or only those going to
+   * the client (the server receives and acts, its answers wait).
+   */
+  hold(on = true, direction: 'both' | 'toClient' = 'both'): void {
+    this.holding = on ? direction : false
+    if (!on) for (const { deliver } of this.held.splice(0)) deliver()
+  }
+
+  /**
    * Stops reading what the server sends (on = true) and resumes it (on = false): the bytes wait
    * in the socket buffers and the server's own buffer fills, as with a client too slow to read.
    */
@@ -71,23 +86,14 @@ export class TcpProxy {
     }
   }
 
-  /**
-   * Holds every byte both ways, losing none, until `hold(false)`: connections are accepted
-   * but nothing gets an answer (a database slow to respond). Applies to new connections too.
-   */
-  hold(on = true): void {
-    this.held = on
-    for (const pair of this.pairs) {
-      for (const socket of pair) {
-        if (on) socket.pause()
-        else socket.resume()
-      }
-    }
-  }
-
   /** Delays every chunk, both ways, by `ms` from now on (0 = none); order is kept. */
   latency(ms: number): void {
     this.delayMs = Math.max(0, ms)
+  }
+
+  /** What is being held so far, as text (to wait until a peer has sent something). */
+  heldText(): string {
+    return Buffer.concat(this.held.map((h) => h.chunk)).toString('latin1')
   }
 
   async close(): Promise<void> {
@@ -100,38 +106,23 @@ export class TcpProxy {
       client.destroy()
       return
     }
-    const upstream = net.connect(this.targetPort, '127.0.0.1')
+    const target = this.targets[this.next++ % this.targets.length] as number
+    this.accepted.set(target, (this.accepted.get(target) ?? 0) + 1)
+    const upstream = net.connect(target, '127.0.0.1')
     const pair: [net.Socket, net.Socket] = [client, upstream]
     this.pairs.add(pair)
-    const forward = (from: net.Socket, to: net.Socket) => {
-      // Delayed chunks wait in one queue per direction, drained by one timer: they leave in
-      // order, as TCP's would, even when the latency changes meanwhile.
-      const delayed: { at: number; chunk: Buffer }[] = []
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const drain = () => {
-        timer = undefined
-        while (delayed.length > 0 && (delayed[0] as { at: number }).at <= Date.now()) {
-          const { chunk } = delayed.shift() as { chunk: Buffer }
-          if (!to.destroyed) to.write(chunk)
-        }
-        if (delayed.length > 0) timer = setTimeout(drain, (delayed[0] as { at: number }).at - Date.now())
-      }
+    const forward = (from: net.Socket, to: net.Socket, toClient: boolean) => {
+      const write = this.delayedWriter(to)
       from.on('data', (chunk: Buffer) => {
         if (this.blackhole) return
-        if (this.delayMs === 0 && delayed.length === 0) {
-          to.write(chunk)
-          return
-        }
-        const last = delayed[delayed.length - 1]?.at ?? 0
-        delayed.push({ at: Math.max(Date.now() + this.delayMs, last), chunk })
-        timer ??= setTimeout(drain, Math.max(0, (delayed[0] as { at: number }).at - Date.now()))
+        if (this.holding === 'both' || (this.holding === 'toClient' && toClient)) {
+          this.held.push({ chunk, deliver: () => write(chunk) })
+        } else write(chunk)
       })
-      to.once('close', () => clearTimeout(timer))
     }
-    forward(client, upstream)
-    forward(upstream, client)
+    forward(client, upstream, false)
+    forward(upstream, client, true)
     if (this.stalled) upstream.pause()
-    if (this.held) for (const socket of pair) socket.pause()
     const end = () => {
       this.pairs.delete(pair)
       client.destroy()
@@ -139,5 +130,32 @@ export class TcpProxy {
     }
     client.on('close', end).on('error', end)
     upstream.on('close', end).on('error', end)
+  }
+
+  /**
+   * Writes to `to` after the current latency. Delayed chunks wait in one queue per direction,
+   * drained by one timer: they leave in order, as TCP's would, even when the latency changes.
+   */
+  private delayedWriter(to: net.Socket): (chunk: Buffer) => void {
+    const delayed: { at: number; chunk: Buffer }[] = []
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const drain = () => {
+      timer = undefined
+      while (delayed.length > 0 && (delayed[0] as { at: number }).at <= Date.now()) {
+        const { chunk } = delayed.shift() as { chunk: Buffer }
+        if (!to.destroyed) to.write(chunk)
+      }
+      if (delayed.length > 0) timer = setTimeout(drain, (delayed[0] as { at: number }).at - Date.now())
+    }
+    to.once('close', () => clearTimeout(timer))
+    return (chunk) => {
+      if (this.delayMs === 0 && delayed.length === 0) {
+        if (!to.destroyed) to.write(chunk)
+        return
+      }
+      const last = delayed[delayed.length - 1]?.at ?? 0
+      delayed.push({ at: Math.max(Date.now() + this.delayMs, last), chunk })
+      timer ??= setTimeout(drain, Math.max(0, (delayed[0] as { at: number }).at - Date.now()))
+    }
   }
 }

@@ -9,6 +9,8 @@ export {
 export type { HistoryResult, PublishOptions } from './channels/channels.js'
 export { RecordHandle, type RecordEvents, type RecordWriteOptions } from './records/record-handle.js'
 export type { RecordsApi } from './records/records.js'
+export { LiveQuery, type LiveQueryEvents, type QueryChange, type QueryResultRow } from './queries/live-query.js'
+export type { QueryOptions, WhereClause, OrderKey, QueryOperator } from '@switchboard/protocol'
 export type { RecordDocument, UpdateOps } from '@switchboard/protocol'
 export { Rpc, type CallOptions } from './rpc/rpc.js'
 export { RpcProvider, type RpcContext, type RpcHandler } from './rpc/provider.js'

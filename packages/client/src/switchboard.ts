@@ -1,4 +1,4 @@
-import type { StreamPosition } from '@switchboard/protocol'
+import type { QueryOptions, StreamPosition } from '@switchboard/protocol'
 import { Channels, type HistoryResult, type PublishOptions } from './channels/channels.js'
 import type { PublicationHandler, SubscribeOptions, Subscription } from './channels/subscription.js'
 import type { RecordDocument } from '@switchboard/protocol'
@@ -10,6 +10,8 @@ import { Emitter } from './emitter.js'
 import { Listening } from './listening/listening.js'
 import type { ListenHandler, Listener, ListenOptions } from './listening/listener.js'
 import { Presence } from './presence/presence.js'
+import type { LiveQuery } from './queries/live-query.js'
+import { Queries } from './queries/queries.js'
 import type { PresenceRoom } from './presence/room.js'
 import { Rpc } from './rpc/rpc.js'
 import { SwitchboardError } from './errors.js'
@@ -53,6 +55,7 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
   readonly rpc: Rpc
   private readonly presenceRooms: Presence
   private readonly listening: Listening
+  private readonly queries: Queries
 
   constructor(url: string | string[], options: SwitchboardOptions = {}) {
     super()
@@ -75,6 +78,7 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
     this.rpc = new Rpc(this.connection)
     this.presenceRooms = new Presence(this.connection)
     this.listening = new Listening(this.connection)
+    this.queries = new Queries(this.connection)
   }
 
   get state(): ConnectionState {
@@ -133,6 +137,14 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
    */
   listen(pattern: string, handler: ListenHandler, options?: ListenOptions): Listener {
     return this.listening.listen(pattern, handler, options)
+  }
+
+  /**
+   * A live query over a collection: `where` conditions (ANDed), `orderBy` keys (ties by name),
+   * `limit`. `rows` stays current; restored after reconnects.
+   */
+  query<T extends RecordDocument = RecordDocument>(collection: string, options?: QueryOptions): LiveQuery<T> {
+    return this.queries.query<T>(collection, options)
   }
 
   /** Presence of a channel, or the global room (`sb.presence()`); the same handle per name. */

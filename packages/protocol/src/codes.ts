@@ -45,7 +45,11 @@ export const errorCodes = {
     retryable: true,
     description: 'Too many messages or requests; slow down and retry later.',
   },
-  TOO_MANY_SUBSCRIPTIONS: { http: 429, retryable: false, description: 'maxSubscriptionsPerConnection reached.' },
+  TOO_MANY_SUBSCRIPTIONS: {
+    http: 429,
+    retryable: false,
+    description: 'maxSubscriptionsPerConnection (or, for live queries, maxQueriesPerConnection) reached.',
+  },
   TOO_MANY_CONNECTIONS: {
     http: 429,
     retryable: true,
@@ -64,7 +68,11 @@ export const errorCodes = {
     description: 'The protocol version is not supported by this server.',
   },
   SLOW_CONSUMER: { http: 503, retryable: true, description: 'The connection could not keep up with its messages.' },
-  UNAVAILABLE: { http: 503, retryable: true, description: 'The server is starting or shutting down.' },
+  UNAVAILABLE: {
+    http: 503,
+    retryable: true,
+    description: 'The server is starting or shutting down, or its cluster engine (Redis) is unreachable.',
+  },
   DISCONNECTED: { http: 503, retryable: true, description: 'The connection dropped before an answer arrived.' },
   QUEUE_FULL: { http: 503, retryable: true, description: 'The client offline queue is full.' },
   CLOSED: { http: 400, retryable: false, description: 'The client was closed by the application.' },
@@ -144,6 +152,13 @@ export const closeCodes = {
     error: 'TOO_MANY_CONNECTIONS',
     description: 'Refused by a connection limit (the err frame before it names which); retry with backoff.',
   },
+  4007: {
+    name: 'ENGINE_LOST',
+    reconnect: true,
+    immediate: true,
+    description:
+      'The server lost its connection to the cluster engine, so deliveries may be missing: reconnect (elsewhere) and recover.',
+  },
   4008: {
     name: 'DRAINING',
     reconnect: true,
@@ -186,6 +201,7 @@ export const CloseCode = {
   TOKEN_EXPIRED: 4004,
   RATE_LIMITED: 4005,
   CONNECTION_LIMIT: 4006,
+  ENGINE_LOST: 4007,
   DRAINING: 4008,
   SESSION_EXPIRED: 4009,
   AUTH_FAILED: 4500,

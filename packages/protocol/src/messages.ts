@@ -12,6 +12,7 @@ import type { RecordClientMessage, RecordServerMessage } from './messages/record
 import type { PresenceClientMessage, PresenceServerMessage } from './messages/presence.js'
 import type { RpcClientMessage, RpcServerMessage } from './messages/rpc.js'
 import type { ListeningClientMessage, ListeningServerMessage } from './messages/listening.js'
+import type { QueryClientMessage, QueryServerMessage } from './messages/queries.js'
 
 export * from './messages/connection.js'
 export * from './messages/channels.js'
@@ -19,6 +20,7 @@ export * from './messages/records.js'
 export * from './messages/rpc.js'
 export * from './messages/presence.js'
 export * from './messages/listening.js'
+export * from './messages/queries.js'
 
 export const PROTOCOL_VERSION = 1
 
@@ -29,6 +31,7 @@ export type ClientMessage =
   | RpcClientMessage
   | PresenceClientMessage
   | ListeningClientMessage
+  | QueryClientMessage
 
 export type ClientMessageType = ClientMessage['t']
 
@@ -56,6 +59,7 @@ export type ServerPush =
   | RpcServerMessage
   | PresenceServerMessage
   | ListeningServerMessage
+  | QueryServerMessage
 
 export type ServerMessage = OkMessage | ErrorMessage | ServerPush
 export type ServerPushType = ServerPush['t']

@@ -15,10 +15,13 @@ export type {
   HistoryResult,
 } from './engine/broker.js'
 export { MemoryBroker } from './engine/memory/memory-broker.js'
-export type { Engine } from './engine/engine.js'
+export type { Engine, EngineHealth } from './engine/engine.js'
 export type { NodeBus, NodeBusHandler, NodeMessage } from './engine/node-bus.js'
+export { NodeTopics, type TopicReceiver } from './engine/node-topics.js'
+export type { CommittedWrites } from './engine/committed-writes.js'
 export { createMemoryEngine } from './engine/memory/memory-engine.js'
 export { MemoryHub } from './engine/memory/memory-hub.js'
+export { createRedisEngine, type RedisEngineOptions } from './engine/redis/redis-engine.js'
 export type { Authenticator, AuthUser, AuthResult, Credentials } from './auth/authenticator.js'
 export { isBackend } from './auth/backend.js'
 export { signDevelopmentToken, type DevTokenOptions } from './auth/dev-token.js'
@@ -38,7 +41,8 @@ export type { RpcRouter, RpcRouterHandler, RpcCall, RpcOutcome } from './engine/
 export { MemoryRpcRouter } from './engine/memory/memory-rpc-router.js'
 export type { RpcHandler, RpcContext, RpcProviderHandle } from './rpc/in-process.js'
 export type { ServerRpc, ServerCallOptions } from './rpc/server-api.js'
-export type { PresenceStore, PresenceMember, JoinResult } from './engine/presence-store.js'
+export type { PresenceStore, PresenceMember, JoinResult, SharedPresenceStore } from './engine/presence-store.js'
+export { isSharedPresenceStore } from './engine/presence-store.js'
 export { MemoryPresenceStore } from './engine/memory/memory-presence-store.js'
 export type { ServerPresence } from './presence/server-api.js'
 export type { Occupancy, OccupancyEvent, OccupancyHandler, OccupancyKind } from './engine/occupancy.js'
@@ -59,3 +63,4 @@ export {
   HOOK_TIMESTAMP_HEADER,
   type VerifyHookOptions,
 } from './hooks/signature.js'
+export type { ServerQueries } from './queries/server-api.js'

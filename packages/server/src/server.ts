@@ -15,6 +15,7 @@ import { SchemaRegistry } from './data-schemas/schema-registry.js'
 import type { HistoryResult } from './engine/broker.js'
 import type { Engine } from './engine/engine.js'
 import { createMemoryEngine } from './engine/memory/memory-engine.js'
+import { createRedisEngine } from './engine/redis/redis-engine.js'
 import { StreamRouter } from './engine/stream-router.js'
 import { SwitchboardError } from './errors.js'
 import type { ApiDeps } from './http/api-route.js'
@@ -38,6 +39,8 @@ import { NodeOccupancy } from './occupancy/node-occupancy.js'
 import { prometheusMetrics } from './metrics/prometheus.js'
 import { allowAll, type AccessPolicy } from './permissions/access-policy.js'
 import { presenceModule } from './presence/module.js'
+import { queriesModule } from './queries/module.js'
+import type { ServerQueries } from './queries/server-api.js'
 import type { ServerPresence } from './presence/server-api.js'
 import { openRecordStore } from './records/open-store.js'
 import { recordsModule } from './records/module.js'
@@ -68,6 +71,8 @@ export interface ServerOptions {
   policy?: AccessPolicy
   /** Time for heartbeats, handshake and token expiry, RPC deadlines, hook retries and grace periods (default: the system clock). */
   clock?: Clock
+  /** Benchmarks only: `rerun` re-runs live queries on every change instead of maintaining them. */
+  queryStrategy?: 'incremental' | 'rerun'
 }
 
 export interface ListenOptions {
@@ -124,8 +129,8 @@ export interface SwitchboardServer {
   readonly rpc: ServerRpc
   /** Presence views (`server.presence.members(channel)`). */
   readonly presence: ServerPresence
-  /** Records for the embedding app: get/set/update/delete, notifying subscribers like client writes. */
-  readonly records: ServerRecords
+  /** Records for the embedding app: get/set/update/delete (notifying subscribers like client writes), query. */
+  readonly records: ServerRecords & ServerQueries
   /**
    * Ends every session of `userId` on every node (close 4500 AUTH_FAILED: its clients stop) and
    * refuses the credentials it had (a JWT issued, a webhook answer given, before the second of
@@ -143,7 +148,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const config = resolveConfig(input)
   const log = options.logger ?? createLogger(config.log.level)
   const lifecycle = new Lifecycle()
-  const engine = options.engine ?? engineFor(config)
+  const engine = options.engine ?? engineFor(config, log)
   // Auth and permission rules from config (or the embedder's own); refuses unsafe production setups.
   const clock = options.clock ?? systemClock
   const security = setupSecurity(input, config, options, log, { now: () => clock.now() })
@@ -181,7 +186,8 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     counters.occupancy[change.type]++
     hooks.occupancyChanged(change)
   })
-  const concepts = [channels, records, rpc, presence, listening, revocation, hooks] as const
+  const queries = queriesModule(ctx, records, { strategy: options.queryStrategy })
+  const concepts = [channels, records, rpc, presence, queries, listening, revocation, hooks] as const
   const connection = connectionModule({
     authenticator,
     onUserChanged: concepts.flatMap((m) => (m.userChanged ? [m.userChanged] : [])),
@@ -212,13 +218,22 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const accept = (transport: Transport): TransportSink => registry.create(transport)
 
   const ready = (async () => {
+    await engine.open?.()
     await engine.broker.start(streams)
     await occupancy.start()
     for (const m of modules) await m.start?.()
     lifecycle.to('running')
   })()
   ready.catch((err: unknown) => log.error({ err }, 'engine failed to start'))
-  const running = () => lifecycle.state === 'running'
+  // Serving needs the engine too: while it is unreachable, /readyz is 503 and connections are refused.
+  const engineReady = () => engine.health?.ready ?? true
+  const running = () => lifecycle.state === 'running' && engineReady()
+  // Deliveries to this node may be lost: every client reconnects (elsewhere) and recovers.
+  engine.health?.onDisrupted(() => {
+    if (registry.size === 0 || lifecycle.state !== 'running') return
+    log.warn({ connections: registry.size }, 'engine connection lost: asking every client to reconnect and recover')
+    registry.closeAll(CloseCode.ENGINE_LOST, 'the server lost its cluster engine; reconnect and recover')
+  })
 
   const gate = new ConnectionGate(
     new ClientAddresses(config.server.trustProxy),
@@ -238,7 +253,14 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     .add('GET', '/healthz', (_req, res) => {
       sendJson(res, lifecycle.state === 'stopped' ? 503 : 200, { status: lifecycle.state })
     })
-    .add('GET', '/readyz', (_req, res) => sendJson(res, running() ? 200 : 503, { status: lifecycle.state }))
+    .add('GET', '/readyz', (_req, res) => {
+      const engineUp = engineReady()
+      sendJson(
+        res,
+        running() ? 200 : 503,
+        engineUp ? { status: lifecycle.state } : { status: lifecycle.state, engine: 'unreachable' },
+      )
+    })
   if (config.server.metrics) {
     const metrics = prometheusMetrics({ counters, connections: () => registry.size })
     router.add('GET', '/metrics', async (_req, res) => {
@@ -335,9 +357,11 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     revoke: (userId) => revocation.revoke(userId),
     rpc: rpc.api,
     presence: presence.api,
-    records: records.api,
+    records: { ...records.api, ...queries.api },
     close(closeOptions = {}) {
       closing ??= holdProcessOpen(async () => {
+        // A start still waiting for the engine (Redis unreachable) is abandoned.
+        if (lifecycle.state === 'starting') await engine.close?.()
         await ready.catch(() => {})
         lifecycle.to('draining')
         const windowMs = drainWindowMs(closeOptions.drain, config.server.drain.windowMs)
@@ -356,6 +380,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
         await engine.occupancy.close()
         await engine.broker.close()
         await engine.bus.close()
+        await engine.close?.()
         lifecycle.to('stopped')
         log.info('stopped')
       })
@@ -364,12 +389,11 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   }
 }
 
-/** The engine `config.engine` names. Never falls back to a single node silently. */
-function engineFor(config: SwitchboardConfig): Engine {
-  if (config.engine.type === 'memory') return createMemoryEngine()
-  throw new Error(
-    `engine.type "${config.engine.type}" is not available in this version: use { type: memory } (single node)`,
-  )
+/** The engine `config.engine` names. */
+function engineFor(config: SwitchboardConfig, log: Logger): Engine {
+  const engine = config.engine
+  if (engine.type === 'memory') return createMemoryEngine()
+  return createRedisEngine({ ...engine, log: log.child({ node: engine.nodeId }) })
 }
 
 /**

@@ -1,15 +1,23 @@
+import { createHash } from 'node:crypto'
 import pg from 'pg'
 import {
   checkWriteArgs,
   encodeDocument,
   GroupCommit,
+  indexColumns,
+  SqlParams,
+  sqlQuery,
   StorageError,
   toStorageError,
+  type QueryableStore,
   type RecordStore,
   type StoredRecord,
+  type StoredRow,
+  type StoreQuery,
   type StoreWrite,
   type WriteResult,
 } from '@switchboard/storage'
+import { postgresCollectionPredicate, postgresDialect } from './pg-json.js'
 import { ReadBatcher } from './read-batcher.js'
 import { batchStatement, quoteTable, rounds } from './sql.js'
 
@@ -37,7 +45,7 @@ interface Row {
  * one statement per round in one transaction (group commit), and reads in one turn share one
  * query. Several servers may share the table: compare-and-set keeps them honest.
  */
-export class PostgresRecordStore implements RecordStore {
+export class PostgresRecordStore implements RecordStore, QueryableStore {
   private readonly commits: GroupCommit
   private readonly reads: ReadBatcher<StoredRecord>
   private closed = false
@@ -93,6 +101,55 @@ export class PostgresRecordStore implements RecordStore {
     this.checkOpen()
     const version = checkWriteArgs(name, expectedVersion, newVersion)
     return this.commits.submit({ name, data: undefined, expectedVersion, newVersion: version })
+  }
+
+  /** The query in SQL (pg-json.ts): jsonb operators in WHERE and ORDER BY, LIMIT in the database. */
+  async query(q: StoreQuery): Promise<StoredRow[]> {
+    this.checkOpen()
+    if (!Number.isSafeInteger(q.limit) || q.limit < 1)
+      throw new StorageError('INVALID_ARGUMENT', `limit must be a positive integer, got ${String(q.limit)}`)
+    const params = new SqlParams((i, v) => `$${i}::${typeof v === 'number' ? 'numeric' : 'text'}`)
+    const { where, orderBy } = sqlQuery(q, postgresDialect, params)
+    const sql = `SELECT name, version, data FROM ${this.table} WHERE data IS NOT NULL AND ${where} ORDER BY ${orderBy} LIMIT ${q.limit}`
+    let rows: Row[]
+    try {
+      rows = (await this.pool.query<Row>(sql, params.values)).rows
+    } catch (err) {
+      throw toStorageError(err, 'PostgreSQL query failed')
+    }
+    return rows.map((row) => ({ name: row.name, version: Number(row.version), data: row.data }))
+  }
+
+  /**
+   * A partial index on the collection's records over (rank, number, string) of each path, then
+   * name. Created under an advisory lock, so nodes starting together do not race; building it on
+   * a large table blocks writes to the table until it is done (once, at the first start).
+   */
+  async ensureIndex(collection: string, paths: readonly (readonly string[])[]): Promise<void> {
+    this.checkOpen()
+    const id = createHash('sha1')
+      .update(JSON.stringify([this.table, collection, paths]))
+      .digest('hex')
+      .slice(0, 16)
+    const columns = indexColumns(postgresDialect, paths).map((c) => `(${c})`)
+    const sql = `CREATE INDEX IF NOT EXISTS "switchboard_q_${id}" ON ${this.table} (${columns.join(', ')}) WHERE ${postgresCollectionPredicate(collection)}`
+    let client: pg.PoolClient
+    try {
+      client = await this.pool.connect()
+    } catch (err) {
+      throw toStorageError(err, 'cannot reach PostgreSQL')
+    }
+    try {
+      await client.query('BEGIN')
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`switchboard:index:${id}`])
+      await client.query(sql)
+      await client.query('COMMIT')
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw toStorageError(err, 'cannot create a PostgreSQL query index')
+    } finally {
+      client.release()
+    }
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { describeRecordStoreContract } from '@switchboard/storage/contract'
+import { describeQueryableStoreContract, describeRecordStoreContract } from '@switchboard/storage/contract'
 import { StorageError } from '@switchboard/storage'
 import { PostgresRecordStore } from '@switchboard/storage-postgres'
 import { scratchSchema, type ScratchSchema } from '../../../tests/support/postgres.js'
@@ -22,6 +22,10 @@ describeRecordStoreContract(
   },
   { persistent: true },
 )
+
+describeQueryableStoreContract('postgres', async () => ({
+  store: await PostgresRecordStore.open({ url: schema.url, table: `${schema.name}.query_${++tables}` }),
+}))
 
 describe('PostgresRecordStore specifics', () => {
   it('several nodes can open one new table at the same moment', async () => {

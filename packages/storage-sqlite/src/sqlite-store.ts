@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
@@ -5,14 +6,21 @@ import {
   checkWriteArgs,
   encodeDocument,
   GroupCommit,
+  indexColumns,
+  SqlParams,
+  sqlQuery,
   StorageError,
   toStorageError,
+  type QueryableStore,
   type RecordStore,
   type StoredRecord,
+  type StoredRow,
+  type StoreQuery,
   type StoreWrite,
   type WriteResult,
 } from '@switchboard/storage'
 import { Checkpointer } from './checkpointer.js'
+import { sqliteCollectionPredicate, sqliteDialect } from './sqlite-json.js'
 import { WriterThread } from './writer-thread.js'
 
 export interface SqliteRecordStoreOptions {
@@ -46,8 +54,13 @@ interface Row {
  * `'full'` they run in a writer thread, whose fsync never blocks the event loop (WAL lets this
  * thread's reads run beside it and see every committed write). One process should own the file.
  */
-export class SqliteRecordStore implements RecordStore {
+/** Prepared query statements kept, by SQL text (queries of one app take few shapes). */
+const MAX_QUERY_STATEMENTS = 256
+
+export class SqliteRecordStore implements RecordStore, QueryableStore {
   private readonly db: Database.Database
+  private readonly table: string
+  private readonly queries = new Map<string, Database.Statement<unknown[], Row & { name: string }>>()
   private readonly commits: GroupCommit
   private readonly select: Database.Statement<[string], Row>
   private readonly selectMany: Database.Statement<[string], Row & { name: string }>
@@ -60,7 +73,7 @@ export class SqliteRecordStore implements RecordStore {
 
   /** Opens (and creates) the database; throws StorageError UNAVAILABLE when it cannot. */
   constructor(options: SqliteRecordStoreOptions) {
-    const table = options.table ?? 'records'
+    const table = (this.table = options.table ?? 'records')
     const synchronous = options.synchronous === 'full' ? 'FULL' : 'NORMAL'
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table))
       throw new StorageError('INVALID_ARGUMENT', `invalid table name: ${table}`)
@@ -125,6 +138,52 @@ export class SqliteRecordStore implements RecordStore {
     this.checkOpen()
     const version = checkWriteArgs(name, expectedVersion, newVersion)
     return this.commits.submit({ name, data: undefined, expectedVersion, newVersion: version })
+  }
+
+  /**
+   * The query in SQL (sqlite-json.ts): JSON functions in WHERE and ORDER BY, LIMIT in the
+   * database, so only the rows asked for cross into JavaScript.
+   */
+  async query(q: StoreQuery): Promise<StoredRow[]> {
+    this.checkOpen()
+    if (!Number.isSafeInteger(q.limit) || q.limit < 1)
+      throw new StorageError('INVALID_ARGUMENT', `limit must be a positive integer, got ${String(q.limit)}`)
+    const params = new SqlParams(() => '?')
+    const { where, orderBy } = sqlQuery(q, sqliteDialect, params)
+    const sql = `SELECT name, version, data FROM "${this.table}" WHERE data IS NOT NULL AND ${where} ORDER BY ${orderBy} LIMIT ${q.limit}`
+    return this.run(() => this.statement(sql).all(...params.values)).map((row) => ({
+      name: row.name,
+      version: row.version,
+      data: JSON.parse(row.data as string) as unknown,
+    }))
+  }
+
+  /** A partial index on the collection's records over (rank, number, string) of each path, then name. */
+  async ensureIndex(collection: string, paths: readonly (readonly string[])[]): Promise<void> {
+    this.checkOpen()
+    const id = createHash('sha1')
+      .update(JSON.stringify([this.table, collection, paths]))
+      .digest('hex')
+      .slice(0, 16)
+    const columns = indexColumns(sqliteDialect, paths).join(', ')
+    this.run(() =>
+      this.db.exec(
+        `CREATE INDEX IF NOT EXISTS "${this.table}_q_${id}" ON "${this.table}" (${columns}) WHERE ${sqliteCollectionPredicate(collection)}`,
+      ),
+    )
+  }
+
+  private statement(sql: string): Database.Statement<unknown[], Row & { name: string }> {
+    let stmt = this.queries.get(sql)
+    if (stmt) {
+      // Most recently used last, so the oldest shape is the one dropped.
+      this.queries.delete(sql)
+    } else {
+      stmt = this.db.prepare<unknown[], Row & { name: string }>(sql)
+      if (this.queries.size >= MAX_QUERY_STATEMENTS) this.queries.delete(this.queries.keys().next().value as string)
+    }
+    this.queries.set(sql, stmt)
+    return stmt
   }
 
   async close(): Promise<void> {

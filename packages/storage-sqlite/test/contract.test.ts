@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describeRecordStoreContract } from '@switchboard/storage/contract'
+import { describeQueryableStoreContract, describeRecordStoreContract } from '@switchboard/storage/contract'
 import { SqliteRecordStore } from '@switchboard/storage-sqlite'
 
 describeRecordStoreContract(
@@ -21,4 +21,8 @@ describeRecordStoreContract(
 
 describeRecordStoreContract('sqlite :memory:', async () => ({
   store: new SqliteRecordStore({ path: ':memory:', table: 'other_name' }),
+}))
+
+describeQueryableStoreContract('sqlite', async () => ({
+  store: new SqliteRecordStore({ path: ':memory:' }),
 }))

@@ -1,4 +1,6 @@
+import { collectionOf, compareSorted, compileWhere, sortValuesOf, type SortValues } from '@switchboard/protocol'
 import { checkWriteArgs, encodeDocument, StorageError } from './errors.js'
+import type { QueryableStore, StoredRow, StoreQuery } from './query-store.js'
 import type { RecordStore, StoredRecord, WriteResult } from './record-store.js'
 
 interface Entry {
@@ -11,7 +13,7 @@ interface Entry {
  * Records in this process's memory: for tests and throwaway development servers. Lost on
  * restart. Every operation completes atomically in the call, so order holds trivially.
  */
-export class MemoryRecordStore implements RecordStore {
+export class MemoryRecordStore implements RecordStore, QueryableStore {
   private readonly entries = new Map<string, Entry>()
   private closed = false
 
@@ -46,6 +48,28 @@ export class MemoryRecordStore implements RecordStore {
 
   async close(): Promise<void> {
     this.closed = true
+  }
+
+  /** Scans every record (it is all in memory anyway) with the protocol's own semantics. */
+  async query(q: StoreQuery): Promise<StoredRow[]> {
+    this.checkOpen()
+    const match = compileWhere(q.where)
+    const rows: { row: StoredRow; values: SortValues }[] = []
+    for (const [name, e] of this.entries) {
+      if (e.text === undefined || collectionOf(name) !== q.collection) continue
+      const data = JSON.parse(e.text) as unknown
+      if (!match(data)) continue
+      const values = sortValuesOf(q.orderBy, data)
+      if (q.after && compareSorted(q.orderBy, values, name, q.after.values, q.after.name) <= 0) continue
+      rows.push({ row: { name, version: e.version, data }, values })
+    }
+    rows.sort((a, b) => compareSorted(q.orderBy, a.values, a.row.name, b.values, b.row.name))
+    return rows.slice(0, q.limit).map((r) => r.row)
+  }
+
+  /** Nothing to index in memory. */
+  async ensureIndex(): Promise<void> {
+    this.checkOpen()
   }
 
   private swap(name: string, expectedVersion: number, next: Entry): WriteResult {

@@ -6,14 +6,17 @@ import {
   type SwitchboardConfigInput,
   type SwitchboardServer,
 } from '@switchboard/server'
+import cluster from 'node:cluster'
 import { configFile, configOption, parsePort } from '../options.js'
 import { developmentWarning, fail, say } from '../output.js'
+import { parseWorkers, READY_MESSAGE, runPrimary, SHUTDOWN_MESSAGE, workerIndex } from '../workers.js'
 
 interface StartOptions {
   config?: string
   port?: number
   host?: string
   production?: boolean
+  workers?: number
 }
 
 export function registerStart(program: Command): void {
@@ -24,6 +27,12 @@ export function registerStart(program: Command): void {
     .addOption(new Option('-p, --port <port>', 'port to listen on (0 = any free port)').argParser(parsePort))
     .addOption(new Option('-H, --host <host>', 'address to listen on'))
     .addOption(new Option('--production', 'production mode (also set by NODE_ENV=production)'))
+    .addOption(
+      new Option(
+        '-w, --workers <n>',
+        'run n processes on one port (auto = one per core), joined through the engine (engine: redis)',
+      ).argParser(parseWorkers),
+    )
     .action((opts: StartOptions) => start(opts))
 }
 
@@ -39,8 +48,25 @@ async function start(opts: StartOptions): Promise<void> {
   } catch (e) {
     fail(e)
   }
+  const worker = workerIndex()
+  if (worker === undefined && opts.workers !== undefined && opts.workers > 1) {
+    if (input.engine?.type !== 'redis') {
+      fail(
+        new Error(
+          `--workers ${opts.workers} needs a cluster engine: set engine: { type: redis, url: redis://… } in the config. ` +
+            'With the in-process engine every worker would be a separate server with its own channels, presence and RPC.',
+        ),
+      )
+    }
+    runPrimary(opts.workers)
+    return
+  }
+  // Workers share the config; a configured node id gets the worker's index so each is unique.
+  if (worker !== undefined && input.engine?.type === 'redis' && input.engine.nodeId !== undefined) {
+    input = { ...input, engine: { ...input.engine, nodeId: `${input.engine.nodeId}-${worker}` } }
+  }
   const config = resolveConfig(input)
-  if (config.mode === 'development') {
+  if (config.mode === 'development' && (worker === undefined || worker === 0)) {
     process.stderr.write(
       `${developmentWarning({ anonymous: config.auth.anonymous, permissions: config.permissions })}\n`,
     )
@@ -51,7 +77,8 @@ async function start(opts: StartOptions): Promise<void> {
   handleSignals(server)
   try {
     const { url } = await server.listen()
-    say(`listening on ${url} (${config.mode} mode)`)
+    say(`${worker === undefined ? '' : `worker ${worker} `}listening on ${url} (${config.mode} mode)`)
+    if (worker !== undefined) process.send?.(READY_MESSAGE)
   } catch (e) {
     fail(e)
   }
@@ -89,4 +116,15 @@ function handleSignals(server: SwitchboardServer): void {
   }
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
+  if (cluster.isWorker) {
+    // The primary asks for a drain by message (a terminal's Ctrl-C also signals every worker
+    // directly: that one is the first signal, not a second). A primary that vanished stops us too.
+    const drain = () => {
+      if (!closing) onSignal('SIGTERM')
+    }
+    process.on('message', (m) => {
+      if (m === SHUTDOWN_MESSAGE) drain()
+    })
+    process.on('disconnect', drain)
+  }
 }

@@ -49,6 +49,8 @@ export class ChannelService implements BrokerHandler {
   private readonly members = new Map<Session, ChannelMember>()
   /** Sessions catching up on a channel's history; live publications are held by their recovery. */
   private readonly recovering = new Map<string, Map<Session, Recovery>>()
+  /** The broker reference each recovery holds while it reads history (handed back or kept at its end). */
+  private readonly recoveryRefs = new Map<Recovery, () => void>()
   private readonly drained = new PollUntil(DRAIN_POLL_MS)
   private stamp = 0
 
@@ -163,8 +165,13 @@ export class ChannelService implements BrokerHandler {
         room: (bytes) => this.drained.until(() => !wanted() || session.outboundBytes() <= bytes),
         enqueue: (frame) => session.enqueue(frame),
         join: () => {
+          // The recovery's broker reference becomes the channel's when this session is its first
+          // subscriber here; otherwise it goes back.
+          const ref = this.recoveryRefs.get(recovery)
+          this.recoveryRefs.delete(recovery)
           this.endRecovery(session, channel)
           if (this.index.add(channel, member, false)) this.occupancy.occupied('channel', channel)
+          else ref?.()
         },
         failed: (err) =>
           this.log.error({ err, channel, client: session.id }, 'recovery failed; answered complete: false'),
@@ -178,6 +185,7 @@ export class ChannelService implements BrokerHandler {
       },
     )
     sessions.set(session, recovery)
+    this.recoveryRefs.set(recovery, () => this.release(channel))
     try {
       await this.broker.subscribe(channel)
       return await recovery.begin()
@@ -246,21 +254,32 @@ export class ChannelService implements BrokerHandler {
     this.budget.release(member.session)
     const pattern = isPattern(channel)
     const last = this.index.remove(channel, member, pattern)
-    const recovering = !pattern && this.endRecovery(member.session, channel)
-    if (last && !pattern) this.occupancy.vacated('channel', channel)
-    // The engine keeps delivering while anyone here is subscribed or still recovering.
-    if (pattern ? last : (last || recovering) && !this.index.exactMembers(channel) && !this.recovering.has(channel)) {
-      this.broker
-        .unsubscribe(channel)
-        .catch((err: unknown) => this.log.error({ err, channel }, 'broker unsubscribe failed'))
+    // A recovery still under way holds a broker reference of its own: ending it hands that back.
+    if (!pattern) this.endRecovery(member.session, channel)
+    if (last) {
+      if (!pattern) this.occupancy.vacated('channel', channel)
+      this.release(channel)
     }
+  }
+
+  /** Hands back one broker reference (each broker subscribe, even one that failed, is matched by one unsubscribe). */
+  private release(channel: string): void {
+    this.broker
+      .unsubscribe(channel)
+      .catch((err: unknown) => this.log.error({ err, channel }, 'broker unsubscribe failed'))
   }
 
   /** Forgets a session's recovery of a channel (it stops at its next step); true if there was one. */
   private endRecovery(session: Session, channel: string): boolean {
     const sessions = this.recovering.get(channel)
-    if (!sessions?.delete(session)) return false
+    const recovery = sessions?.get(session)
+    if (!sessions || !recovery) return false
+    sessions.delete(session)
     if (sessions.size === 0) this.recovering.delete(channel)
+    // A recovery that ends without joining hands its broker reference back.
+    const ref = this.recoveryRefs.get(recovery)
+    this.recoveryRefs.delete(recovery)
+    ref?.()
     return true
   }
 }

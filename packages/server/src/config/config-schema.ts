@@ -13,6 +13,8 @@ export const UNIT_KEY = 'x-switchboard-unit'
 export const PATTERN_KEYS = 'x-switchboard-pattern-keys'
 
 const closed = { additionalProperties: false } as const
+/** Paths in one declared query index. */
+export const MAX_INDEX_PATHS = 8
 const Size = Type.Union([Type.Number({ minimum: 0 }), Type.String({ pattern: SIZE_PATTERN })], { [UNIT_KEY]: 'size' })
 const Duration = Type.Union([Type.Number({ minimum: 0 }), Type.String({ pattern: DURATION_PATTERN })], {
   [UNIT_KEY]: 'duration',
@@ -97,7 +99,17 @@ export const ConfigSchema = Type.Object(
     engine: Type.Optional(
       Type.Union([
         Type.Object({ type: Type.Literal('memory') }, closed),
-        Type.Object({ type: Type.Literal('redis'), url: NonEmpty }, closed),
+        Type.Object(
+          {
+            type: Type.Literal('redis'),
+            url: Type.Optional(NonEmpty),
+            cluster: Type.Optional(Type.Array(NonEmpty, { minItems: 1 })),
+            prefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:@/-]{0,64}$' })),
+            nodeId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$' })),
+            nodeTimeout: Type.Optional(Duration),
+          },
+          closed,
+        ),
       ]),
     ),
     channels: Type.Optional(
@@ -122,9 +134,21 @@ export const ConfigSchema = Type.Object(
           maxJsonDepth: Type.Optional(Type.Integer({ minimum: 1 })),
           maxUpdateOps: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
           maxConnectionsPerIp: Type.Optional(Count),
+          maxQueryResults: Type.Optional(Type.Integer({ minimum: 1 })),
+          maxQueriesPerConnection: Type.Optional(Count),
+          maxQueryClauses: Type.Optional(Type.Integer({ minimum: 1 })),
           connectsPerSecond: Type.Optional(Count),
         },
         closed,
+      ),
+    ),
+    collections: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Type.Object(
+          { indexes: Type.Optional(Type.Array(Type.Array(NonEmpty, { minItems: 1, maxItems: MAX_INDEX_PATHS }))) },
+          closed,
+        ),
       ),
     ),
     rpc: Type.Optional(

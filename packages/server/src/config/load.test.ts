@@ -70,8 +70,7 @@ log: { level: loud }
       '2:9 server.port: expected integer to be less or equal to 65535, got 70700',
       '3:3 server.prot: unknown key (did you mean "port"?)',
       '5:14 auth.anonymous: expected boolean, got "nope"',
-      '7:3 engine: missing required key "url"',
-      '7:9 engine.type: the Redis engine is planned, not built in this version: use "memory" (a single node)',
+      '7:3 engine: engine type redis needs url (one Redis server) or cluster (Redis Cluster seed nodes)',
       expect.stringMatching(/^9:32 channels\.chat\/\*\*\.history\.ttl: invalid duration "10 minutes"/),
       expect.stringMatching(/^10:3 channels\.bad\/\/x: invalid channel pattern/),
       expect.stringMatching(/^12:22 limits\.maxMessageBytes: invalid size "1 parsec"/),
@@ -230,17 +229,6 @@ auth:
     const overrides = { auth: { jwt: { secret: 'env:S' } } }
     expect(loadConfig({ env: { S: 'x' }, overrides })).toEqual({ auth: { jwt: { secret: 'x' } } })
     expect(overrides.auth.jwt.secret).toBe('env:S')
-  })
-
-  it('refuses engine: redis, which the schema accepts but this version cannot run, with its origin', () => {
-    const message = 'the Redis engine is planned, not built in this version: use "memory" (a single node)'
-    const f = file('server: { port: 1000 }\nengine:\n  type: redis\n  url: redis://r:6379\n')
-    expect(issuesOf(() => loadConfig({ file: f, env: {} })).map(at)).toEqual([`3:9 engine.type: ${message}`])
-    const fromEnv = issuesOf(() =>
-      loadConfig({ env: { SWITCHBOARD_ENGINE_TYPE: 'redis', SWITCHBOARD_ENGINE_URL: 'redis://r:6379' } }),
-    )
-    expect(fromEnv).toEqual([{ path: 'engine.type', source: 'SWITCHBOARD_ENGINE_TYPE', message }])
-    expect(loadConfig({ env: { SWITCHBOARD_ENGINE_TYPE: 'memory' } })).toEqual({ engine: { type: 'memory' } })
   })
 
   it('is zero config with no file, no env and no overrides', () => {

@@ -1,6 +1,5 @@
 import { dirname, isAbsolute, relative, resolve } from 'node:path'
 import { LineCounter, parseDocument, type Document } from 'yaml'
-import { unavailableIssues } from './availability.js'
 import { coerce, nest, readEnvOverrides } from './env.js'
 import { ConfigError, type ConfigIssue } from './issues.js'
 import { locateInDocument } from './locate.js'
@@ -62,7 +61,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SwitchboardConfigIn
   issues.push(...substituteEnv(config, [], env))
 
   const source = makeSource(parsed, origins)
-  issues.push(...findIssues(config), ...unavailableIssues(config))
+  issues.push(...findIssues(config))
   if (issues.length === 0 && extra.length === 0) {
     try {
       resolveConfig(config)

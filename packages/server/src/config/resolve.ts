@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto'
 import type {
   ChannelOptions,
   HooksConfig,
   JwtConfig,
   JwtInput,
+  RedisEngineConfig,
   SwitchboardConfig,
   SwitchboardConfigInput,
   WebhookConfig,
@@ -61,7 +63,7 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
             synchronous: storage.synchronous ?? 'normal',
           }
         : storage,
-    engine: input.engine ?? { type: 'memory' },
+    engine: resolveEngine(input.engine),
     channels,
     schemas: input.schemas ?? {},
     limits: {
@@ -73,8 +75,14 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
       maxJsonDepth: l.maxJsonDepth ?? 32,
       maxUpdateOps: l.maxUpdateOps ?? 1000,
       maxConnectionsPerIp: l.maxConnectionsPerIp ?? 100,
+      maxQueryResults: l.maxQueryResults ?? 1000,
+      maxQueriesPerConnection: l.maxQueriesPerConnection ?? 100,
+      maxQueryClauses: l.maxQueryClauses ?? 16,
       connectsPerSecond: l.connectsPerSecond ?? 500,
     },
+    collections: Object.fromEntries(
+      Object.entries(input.collections ?? {}).map(([name, c]) => [name, { indexes: c.indexes ?? [] }]),
+    ),
     log: { level: input.log?.level ?? 'info' },
     rpc: { defaultTimeoutMs: input.rpc?.defaultTimeoutMs ?? 10_000, maxTimeoutMs: input.rpc?.maxTimeoutMs ?? 120_000 },
     presence: { batchMs: input.presence?.batchMs ?? 50, countsOnly: input.presence?.countsOnly ?? [] },
@@ -145,4 +153,17 @@ function at<T>(path: string[], fn: () => T): T {
   } catch (e) {
     throw new ConfigValueError(path, (e as Error).message)
   }
+}
+
+function resolveEngine(engine: SwitchboardConfigInput['engine']): SwitchboardConfig['engine'] {
+  if (!engine || engine.type === 'memory') return { type: 'memory' }
+  const resolved: RedisEngineConfig = {
+    type: 'redis',
+    prefix: engine.prefix ?? 'sb:',
+    nodeId: engine.nodeId ?? randomBytes(6).toString('base64url'),
+    nodeTimeoutMs: at(['engine', 'nodeTimeout'], () => parseDuration(engine.nodeTimeout ?? '20s')),
+  }
+  if (engine.url !== undefined) resolved.url = engine.url
+  if (engine.cluster !== undefined) resolved.cluster = engine.cluster
+  return resolved
 }

@@ -83,7 +83,7 @@ export interface SwitchboardConfigInput {
     | { type: 'memory' }
     | { type: 'sqlite'; path?: string; synchronous?: 'normal' | 'full' }
     | { type: 'postgres'; url: string }
-  engine?: { type: 'memory' } | { type: 'redis'; url: string }
+  engine?: { type: 'memory' } | RedisEngineInput
   /** Per-channel-pattern options; the most specific matching pattern wins. */
   channels?: Record<string, { history?: HistoryInput }>
   schemas?: Record<string, string>
@@ -98,9 +98,17 @@ export interface SwitchboardConfigInput {
     maxUpdateOps?: number
     /** WebSocket connections one IP address (IPv6: one /64) may hold; 0 = unlimited. */
     maxConnectionsPerIp?: number
+    /** The largest (and default) `limit` of a query. */
+    maxQueryResults?: number
+    /** Live queries one connection may hold open. */
+    maxQueriesPerConnection?: number
+    /** Where conditions plus orderBy keys in one query. */
+    maxQueryClauses?: number
     /** New connections (and handshakes) this node admits per second, from all addresses; 0 = unlimited. */
     connectsPerSecond?: number
   }
+  /** Per collection: indexes for queries, each a list of record paths (created at start). */
+  collections?: Record<string, { indexes?: string[][] }>
   log?: { level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
   /** RPC: the timeout of calls that give none, and the most a caller may ask for (ms). */
   rpc?: { defaultTimeoutMs?: number; maxTimeoutMs?: number }
@@ -169,7 +177,7 @@ export interface SwitchboardConfig {
     | { type: 'memory' }
     | { type: 'sqlite'; path: string; synchronous: 'normal' | 'full' }
     | { type: 'postgres'; url: string }
-  engine: { type: 'memory' } | { type: 'redis'; url: string }
+  engine: { type: 'memory' } | RedisEngineConfig
   channels: Record<string, ChannelOptions>
   schemas: Record<string, string>
   limits: {
@@ -181,11 +189,38 @@ export interface SwitchboardConfig {
     maxJsonDepth: number
     maxUpdateOps: number
     maxConnectionsPerIp: number
+    maxQueryResults: number
+    maxQueriesPerConnection: number
+    maxQueryClauses: number
     connectsPerSecond: number
   }
+  collections: Record<string, { indexes: string[][] }>
   log: { level: string }
   rpc: { defaultTimeoutMs: number; maxTimeoutMs: number }
   presence: { batchMs: number; countsOnly: string[] }
   hooks: HooksConfig
   mode: 'development' | 'production'
+}
+
+/** `engine: { type: redis }`: one Redis server (`url`) or a Redis Cluster (`cluster`), exactly one of them. */
+export interface RedisEngineInput {
+  type: 'redis'
+  url?: string
+  /** Seed nodes of a Redis Cluster. */
+  cluster?: string[]
+  /** Prefix of every key and channel (default `sb:`); nodes sharing it form one cluster. */
+  prefix?: string
+  /** This node's id, unique in the cluster (default: random per start). */
+  nodeId?: string
+  /** A node silent this long counts as dead: its presence members vanish, its RPC providers go (default 20s). */
+  nodeTimeout?: DurationInput
+}
+
+export interface RedisEngineConfig {
+  type: 'redis'
+  url?: string
+  cluster?: string[]
+  prefix: string
+  nodeId: string
+  nodeTimeoutMs: number
 }

@@ -74,12 +74,33 @@ describe('validateConfig', () => {
     expect(messages({ engine: { type: 'nats' } })).toEqual([
       'engine.type: expected one of "memory", "redis", got "nats"',
     ])
-    expect(messages({ engine: { type: 'redis' } })).toEqual(['engine: missing required key "url"'])
+    expect(messages({ engine: { type: 'redis' } })).toEqual([
+      'engine: engine type redis needs url (one Redis server) or cluster (Redis Cluster seed nodes)',
+    ])
     expect(messages({ engine: {} })).toEqual(['engine: missing required key "type" (one of "memory", "redis")'])
     expect(messages({ engine: 'redis' })[0]).toMatch(/^engine: expected an object with a type/)
     expect(messages({ auth: { jwt: { issuer: 5 } } })).toEqual([
       'auth.jwt.issuer: expected string or a list of strings, got 5',
     ])
+  })
+
+  it('engine redis: one Redis server or a cluster, exactly one; prefix, nodeId and nodeTimeout checked', () => {
+    expect(messages({ engine: { type: 'redis', cluster: ['redis://a:7000', 'redis://b:7001'] } })).toEqual([])
+    expect(
+      messages({
+        engine: { type: 'redis', url: 'redis://r:6379', prefix: 'app1:', nodeId: 'web-1', nodeTimeout: '15s' },
+      }),
+    ).toEqual([])
+    expect(messages({ engine: { type: 'redis', url: 'redis://r', cluster: ['redis://a:7000'] } })).toEqual([
+      'engine.cluster: give url (one Redis server) or cluster, not both',
+    ])
+    expect(messages({ engine: { type: 'redis', cluster: [] } })[0]).toMatch(/^engine\.cluster: /)
+    expect(messages({ engine: { type: 'redis', url: 'redis://r', nodeId: 'has space' } })[0]).toMatch(
+      /^engine\.nodeId: /,
+    )
+    expect(messages({ engine: { type: 'redis', url: 'redis://r', nodeTimeout: 'soon' } })[0]).toMatch(
+      /^engine\.nodeTimeout: invalid duration/,
+    )
   })
 
   it('checks channel and schema keys are valid name patterns', () => {

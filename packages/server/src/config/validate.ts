@@ -1,7 +1,7 @@
 import type { TSchema } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
-import { isValidPattern } from '@switchboard/protocol'
+import { isIndexSegment, isValidName, isValidPattern, MAX_INDEX_SEGMENTS, parsePath } from '@switchboard/protocol'
 import { trustProxyIssue } from '../http/client-address.js'
 import { ConfigError, formatPath, sortIssues, type ConfigIssue } from './issues.js'
 import {
@@ -57,10 +57,12 @@ export function locateIssue(raw: RawIssue, source?: ConfigSource): ConfigIssue {
 }
 
 export function findIssues(value: unknown): RawIssue[] {
-  if (compiled.Check(value)) return [...patternKeyIssues(value), ...trustProxyIssues(value)]
+  if (compiled.Check(value)) {
+    return [...patternKeyIssues(value), ...trustProxyIssues(value), ...engineIssues(value), ...collectionIssues(value)]
+  }
   const issues = explain(compiled, value, [])
-  // Pattern keys are checked too when the rest is broken, so one run reports everything.
-  if (isObject(value)) issues.push(...patternKeyIssues(value))
+  // Pattern keys and collections are checked too when the rest is broken, so one run reports everything.
+  if (isObject(value)) issues.push(...patternKeyIssues(value), ...engineIssues(value), ...collectionIssues(value))
   return issues
 }
 
@@ -209,4 +211,61 @@ function trustProxyIssues(value: SwitchboardConfigInput): RawIssue[] {
     const problem = trustProxyIssue(entry)
     return problem ? [{ path: ['server', 'trustProxy', i], target: 'value' as const, message: problem }] : []
   })
+}
+
+/** `engine: { type: redis }` names one Redis server (`url`) or a Redis Cluster (`cluster`): exactly one. */
+function engineIssues(value: Record<string, unknown>): RawIssue[] {
+  const engine = value.engine
+  if (!isObject(engine) || engine.type !== 'redis') return []
+  if (engine.url !== undefined && engine.cluster !== undefined) {
+    return [{ path: ['engine', 'cluster'], target: 'key', message: 'give url (one Redis server) or cluster, not both' }]
+  }
+  if (engine.url === undefined && engine.cluster === undefined) {
+    return [
+      {
+        path: ['engine'],
+        target: 'value',
+        message: 'engine type redis needs url (one Redis server) or cluster (Redis Cluster seed nodes)',
+      },
+    ]
+  }
+  return []
+}
+
+/** `collections`: keys are collection names, index entries record paths a query may use. */
+function collectionIssues(value: Record<string, unknown>): RawIssue[] {
+  const out: RawIssue[] = []
+  const collections = value.collections
+  if (!isObject(collections)) return out
+  for (const [name, collection] of Object.entries(collections)) {
+    if (!isValidName(name)) {
+      out.push({
+        path: ['collections', name],
+        target: 'key',
+        message: `invalid collection name ${JSON.stringify(name)} (segments of A-Z a-z 0-9 _ . : @ - separated by /)`,
+      })
+    }
+    const indexes = isObject(collection) ? collection.indexes : undefined
+    if (!Array.isArray(indexes)) continue
+    indexes.forEach((paths: unknown, i) => {
+      if (!Array.isArray(paths)) return
+      paths.forEach((path: unknown, j) => {
+        if (typeof path !== 'string') return
+        const segments = parsePath(path)
+        const problem = !segments
+          ? 'is not a record path (dotted, non-empty segments; no __proto__, prototype or constructor)'
+          : segments.filter(isIndexSegment).length > MAX_INDEX_SEGMENTS
+            ? `has more than ${MAX_INDEX_SEGMENTS} numeric segments`
+            : undefined
+        if (problem) {
+          out.push({
+            path: ['collections', name, 'indexes', i, j],
+            target: 'value',
+            message: `${JSON.stringify(path)} ${problem}`,
+          })
+        }
+      })
+    })
+  }
+  return out
 }

@@ -70,7 +70,12 @@ export interface BrokerHandler {
  */
 export interface Broker {
   start(handler: BrokerHandler): Promise<void>
-  /** Start receiving a channel's (or a `*`/`**` pattern's) publications on this node. */
+  /**
+   * Start receiving a channel's (or a `*`/`**` pattern's) publications on this node. Reference
+   * counted: the node receives while more subscribes than unsubscribes were made, and every
+   * subscribe — even one that failed — is matched by exactly one unsubscribe.
+   * Patterns may cover internal streams too: `$records/todos/*` (live queries hear a whole collection).
+   */
   subscribe(channel: string): Promise<void>
   unsubscribe(channel: string): Promise<void>
   publish(channel: string, data: unknown, options: PublishOptions): Promise<StreamPosition>

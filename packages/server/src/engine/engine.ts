@@ -1,4 +1,5 @@
 import type { Broker } from './broker.js'
+import type { CommittedWrites } from './committed-writes.js'
 import type { NodeBus } from './node-bus.js'
 import type { Occupancy } from './occupancy.js'
 import type { PresenceStore } from './presence-store.js'
@@ -23,4 +24,25 @@ export interface Engine {
   readonly rpcRouter: RpcRouter
   /** Which names have subscribers on any node, and which listener owns each. */
   readonly occupancy: Occupancy
+  /** Cluster engines: record write ids committed on any node, so a resend through another node applies once. */
+  readonly committedWrites?: CommittedWrites
+  /** Opens what the parts share (connections), before any part starts; absent when nothing is shared. */
+  open?(): Promise<void>
+  /** Closes what the parts share, after every part closed. */
+  close?(): Promise<void>
+  /** Engines that depend on a service (Redis) report whether it is reachable; absent = always ready. */
+  readonly health?: EngineHealth
+}
+
+/**
+ * Whether an engine that depends on a service can do its work. The server answers `/readyz`
+ * with 503 and refuses new connections while `ready` is false, and closes every session (with
+ * a reconnect code) when the engine reports a disruption: deliveries may have been lost, and
+ * a reconnecting client recovers what it missed from history, or learns that it cannot.
+ */
+export interface EngineHealth {
+  /** True while the service is reachable: publishes can be stored and deliveries arrive. */
+  readonly ready: boolean
+  /** `listener` runs each time deliveries to this node may have been lost (its connection dropped). */
+  onDisrupted(listener: () => void): void
 }

@@ -36,3 +36,23 @@ export interface PresenceStore {
   removeClient(clientId: string): Promise<string[]>
   close(): Promise<void>
 }
+
+/**
+ * Optional capability of stores that several nodes share (Redis): members joined through other
+ * nodes are in the same rooms, so core announces its own changes to the other nodes (on the
+ * `$presence/<room>` streams) and removes the expired members (of nodes that died) from the
+ * rooms it watches. A store without it is private to its node.
+ */
+export interface SharedPresenceStore {
+  /** How often core asks for the expired members of each room it watches. */
+  readonly sweepIntervalMs: number
+  /**
+   * Removes the members of `room` whose ttl passed and returns their client ids; across all
+   * nodes sharing the store, each expired member is returned once.
+   */
+  expired(room: string): Promise<string[]>
+}
+
+export function isSharedPresenceStore(store: PresenceStore): store is PresenceStore & SharedPresenceStore {
+  return typeof (store as PresenceStore & Partial<SharedPresenceStore>).expired === 'function'
+}

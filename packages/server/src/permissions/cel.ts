@@ -29,6 +29,8 @@ export interface CompiledExpression {
   evaluate(context: RuleContext): { allowed: boolean; error?: string }
   /** Whether the expression reads `data` or `old` (if not, its answer can be cached per user and name). */
   readonly usesData: boolean
+  /** Whether the expression reads `user` (if not, every reader gets the same answer). */
+  readonly usesUser: boolean
 }
 
 export type CompileResult = { ok: true; compiled: CompiledExpression } | { ok: false; message: string; offset: number }
@@ -54,6 +56,7 @@ export function compileExpression(expression: string): CompileResult {
   collectIdentifiers(program.ast, names)
   const compiled: CompiledExpression = {
     usesData: names.has('data') || names.has('old'),
+    usesUser: names.has('user'),
     evaluate(context) {
       try {
         const value: unknown = program(context as unknown as Record<string, unknown>)

@@ -1,7 +1,7 @@
 import { compareSpecificity, type NamePattern } from '@switchboard/protocol'
 import type { AuthUser } from '../auth/authenticator.js'
 import { isBackend } from '../auth/backend.js'
-import type { AccessPolicy, AccessRequest } from './access-policy.js'
+import type { AccessPolicy, AccessRequest, CollectionReadScope, ReadScopes } from './access-policy.js'
 import type { CompiledExpression } from './cel.js'
 import type { RuleSource } from './rules-file.js'
 
@@ -35,7 +35,7 @@ const MAX_CACHED_ANONYMOUS = 10_000
  * answers are cached per user object. A session's user object is replaced when its token is
  * refreshed, which drops that cache.
  */
-export class RulesPolicy implements AccessPolicy {
+export class RulesPolicy implements AccessPolicy, ReadScopes {
   private readonly byAction = new Map<string, CompiledRule[]>()
   private readonly userCache = new WeakMap<AuthUser, Map<string, boolean>>()
   private readonly anonymousCache = new Map<string, boolean>()
@@ -70,6 +70,18 @@ export class RulesPolicy implements AccessPolicy {
     const allowed = found.rule.expression.evaluate(context(request, found.params)).allowed
     if (!found.rule.expression.usesData) this.remember(user, key, allowed)
     return allowed
+  }
+
+  /**
+   * Looks at every `records.read` rule whose pattern could match a record of the collection
+   * (`<collection>/<any segment>`): none → `none`; any of them reading `user` → `per-user`.
+   */
+  collectionReadScope(collection: string): CollectionReadScope {
+    const candidates = (this.byAction.get('records.read') ?? []).filter((r) =>
+      couldMatchChild(r.source.pattern, collection),
+    )
+    if (candidates.length === 0) return 'none'
+    return candidates.some((r) => r.expression.usesUser) ? 'per-user' : 'shared'
   }
 
   /** Like `allows`, with the deciding rule and any evaluation error; never cached. */
@@ -112,4 +124,23 @@ function context(request: AccessRequest, params: string[]) {
     data: request.data ?? null,
     old: 'old' in request ? (request.old ?? null) : null,
   }
+}
+
+/** Whether `pattern` matches some name `<collection>/<segment>` (the last segment is free). */
+export function couldMatchChild(pattern: string, collection: string): boolean {
+  const pat = pattern.split('/')
+  const parts = collection.split('/')
+  const free = parts.length // index of the free segment
+  const match = (pi: number, ni: number): boolean => {
+    if (pi === pat.length) return ni === free + 1
+    const seg = pat[pi]
+    if (seg === '**') {
+      for (let end = ni + 1; end <= free + 1; end++) if (match(pi + 1, end)) return true
+      return false
+    }
+    if (ni > free) return false
+    if (seg !== '*' && ni < free && seg !== parts[ni]) return false
+    return match(pi + 1, ni + 1)
+  }
+  return match(0, 0)
 }

@@ -276,3 +276,27 @@ describe('records, RPC and presence rules (SPEC §3 example)', () => {
     expect(p.allows({ kind: 'presence', action: 'read', name: 'chat/lobby', user: null })).toBe(true)
   })
 })
+
+describe('collection read scopes (live queries share evaluations by them)', () => {
+  const policy = policyOf(`records:
+  'todos/*':        { read: 'true' }
+  'notes/*':        { read: 'old.owner == user.id' }
+  'mixed/*':        { read: 'old.public == true' }
+  'mixed/special':  { read: 'user != null' }
+  'deep/**':        { read: 'name != ""' }
+  'users/*/inbox/*': { read: 'params[0] == "x"' }
+`)
+
+  it('tells shared, per-user and uncovered collections apart', () => {
+    expect(policy.collectionReadScope('todos')).toBe('shared')
+    expect(policy.collectionReadScope('notes')).toBe('per-user')
+    // One record's own rule reads the user: the whole collection is per-user.
+    expect(policy.collectionReadScope('mixed')).toBe('per-user')
+    expect(policy.collectionReadScope('deep')).toBe('shared')
+    expect(policy.collectionReadScope('deep/a/b')).toBe('shared')
+    expect(policy.collectionReadScope('users/x/inbox')).toBe('shared')
+    expect(policy.collectionReadScope('users/x')).toBe('none')
+    expect(policy.collectionReadScope('todos/1')).toBe('none')
+    expect(policy.collectionReadScope('other')).toBe('none')
+  })
+})

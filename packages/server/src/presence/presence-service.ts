@@ -12,7 +12,8 @@ import type { Logger } from 'pino'
 import { SwitchboardError } from '../errors.js'
 import type { Session } from '../session/session.js'
 import { EncodedFrame } from '../transports/transport.js'
-import type { PresenceMember, PresenceStore } from '../engine/presence-store.js'
+import type { Broker, Publication } from '../engine/broker.js'
+import type { PresenceMember, PresenceStore, SharedPresenceStore } from '../engine/presence-store.js'
 import { RoomWatch, toWire } from './room-watch.js'
 import type { PresenceSessionState } from './session-state.js'
 
@@ -24,9 +25,33 @@ export interface PresenceOptions {
 }
 
 /**
+ * Presence changes of one node travel to the others on these internal streams (no history):
+ * `{ n: node id, j: member }` for a join or update, `{ n, l: client id }` for a leave.
+ */
+export const PRESENCE_STREAM_PREFIX = '$presence/'
+const NO_HISTORY = { history: { size: 0, ttlMs: 0 } }
+
+interface PresenceEvent {
+  n: string
+  j?: PresenceMember
+  l?: string
+}
+
+/** With a store shared by several nodes: how this node hears and tells the others. */
+export interface PresenceCluster {
+  store: SharedPresenceStore
+  broker: Broker
+  nodeId: string
+}
+
+/**
  * Presence in core: joins and leaves go to the store; the results become per-room diffs that
  * are batched for `batchMs` and encoded once per window for all of the room's watchers. A
  * closed connection leaves every room it joined (no ghosts).
+ *
+ * With a shared store (cluster), each change is also announced on `$presence/<room>`; a node
+ * listens to the rooms it watches, so other nodes' changes join the same batches, and it
+ * removes (and announces) members that expired because their node died.
  */
 export class PresenceService {
   private readonly watches = new Map<string, RoomWatch>()
@@ -34,12 +59,18 @@ export class PresenceService {
   private readonly sessions = new Map<Session, PresenceSessionState>()
   private readonly countsOnly: ((room: string) => boolean)[]
   private closed = false
+  private readonly sweepTimer: ReturnType<typeof setInterval> | undefined
 
   constructor(
     private readonly store: PresenceStore,
     private readonly options: PresenceOptions,
     private readonly log: Logger,
+    private readonly cluster?: PresenceCluster,
   ) {
+    if (cluster) {
+      this.sweepTimer = setInterval(() => this.sweepExpired(), cluster.store.sweepIntervalMs)
+      this.sweepTimer.unref()
+    }
     this.countsOnly = options.countsOnly.map((p): ((room: string) => boolean) => {
       if (p === GLOBAL_ROOM) return (room) => room === GLOBAL_ROOM
       const pattern: NamePattern = compilePattern(p)
@@ -64,14 +95,14 @@ export class PresenceService {
     this.state(session).joined.set(room, member.meta)
     await this.store.join(room, member)
     // Closed meanwhile: its cleanup (removeClient, queued after this join) takes it out again.
-    if (session.phase !== 'closed') this.changed(room, member, null)
+    if (session.phase !== 'closed') this.changedHere(room, member, null)
   }
 
   async leave(session: Session, room: string): Promise<void> {
     PresenceService.check(room)
     if (!this.sessions.get(session)?.joined.delete(room)) return
     const removed = await this.store.leave(room, session.id)
-    if (removed) this.changed(room, null, session.id)
+    if (removed) this.changedHere(room, null, session.id)
   }
 
   /** Starts (or switches the mode of) a watch; the snapshot follows with the next window. */
@@ -85,7 +116,7 @@ export class PresenceService {
     }
     this.state(session).watching.set(room, countsOnly)
     let w = this.watches.get(room)
-    if (!w) this.watches.set(room, (w = new RoomWatch(room)))
+    if (!w) this.watches.set(room, (w = this.newWatch(room)))
     w.add(session, countsOnly)
     this.schedule(w)
   }
@@ -108,7 +139,7 @@ export class PresenceService {
     st.joined.clear()
     this.store.removeClient(session.id).then(
       (rooms) => {
-        for (const room of rooms) this.changed(room, null, session.id)
+        for (const room of rooms) this.changedHere(room, null, session.id)
       },
       (err: unknown) => this.log.error({ err, client: session.id }, 'presence cleanup failed'),
     )
@@ -126,8 +157,69 @@ export class PresenceService {
 
   async close(): Promise<void> {
     this.closed = true
-    for (const w of this.watches.values()) clearTimeout(w.timer)
-    this.watches.clear()
+    clearInterval(this.sweepTimer)
+    for (const w of [...this.watches.values()]) {
+      clearTimeout(w.timer)
+      this.forgetWatch(w)
+    }
+  }
+
+  // ---- other nodes ----------------------------------------------------------------------
+
+  /** A change announced on `$presence/<room>` (by any node; this node's own are already applied). */
+  receive(publication: Publication): void {
+    const event = publication.data as PresenceEvent
+    if (!this.cluster || event.n === this.cluster.nodeId) return
+    const room = publication.channel.slice(PRESENCE_STREAM_PREFIX.length)
+    this.changed(room, event.j ?? null, event.l ?? null)
+  }
+
+  /** A change made through this node: batched for its watchers here, and announced to the others. */
+  private changedHere(room: string, joined: PresenceMember | null, left: string | null): void {
+    this.changed(room, joined, left)
+    const cluster = this.cluster
+    if (!cluster) return
+    const event: PresenceEvent = { n: cluster.nodeId }
+    if (joined) event.j = joined
+    else if (left !== null) event.l = left
+    cluster.broker
+      .publish(PRESENCE_STREAM_PREFIX + room, event, NO_HISTORY)
+      .catch((err: unknown) => this.log.warn({ err, room }, 'presence change could not be announced'))
+  }
+
+  /** Members whose node stopped refreshing them (it died) leave the rooms watched here. */
+  private sweepExpired(): void {
+    const cluster = this.cluster
+    if (!cluster || this.closed) return
+    for (const room of this.watches.keys()) {
+      cluster.store.expired(room).then(
+        (gone) => {
+          for (const clientId of gone) this.changedHere(room, null, clientId)
+        },
+        (err: unknown) => this.log.warn({ err, room }, 'presence expiry sweep failed'),
+      )
+    }
+  }
+
+  private newWatch(room: string): RoomWatch {
+    const w = new RoomWatch(room)
+    if (this.cluster) {
+      // Listening starts before the first snapshot is read (flushWindow waits for it), so no
+      // change made elsewhere falls between the two.
+      w.listening = this.cluster.broker.subscribe(PRESENCE_STREAM_PREFIX + room).catch((err: unknown) => {
+        this.log.warn({ err, room }, 'listening to presence changes failed')
+      })
+    }
+    return w
+  }
+
+  private forgetWatch(w: RoomWatch): void {
+    if (this.watches.get(w.room) !== w) return
+    this.watches.delete(w.room)
+    if (!this.cluster) return
+    this.cluster.broker
+      .unsubscribe(PRESENCE_STREAM_PREFIX + w.room)
+      .catch((err: unknown) => this.log.warn({ err, room: w.room }, 'presence unsubscribe failed'))
   }
 
   // ---- batching -------------------------------------------------------------------------
@@ -153,7 +245,7 @@ export class PresenceService {
       .finally(() => {
         w.flushing = false
         if (this.watches.get(w.room) !== w) return
-        if (!w.watched) this.watches.delete(w.room)
+        if (!w.watched) this.forgetWatch(w)
         else if (w.hasWork) this.schedule(w)
       })
   }
@@ -173,6 +265,7 @@ export class PresenceService {
     for (const [session, countsOnly] of fresh) (countsOnly ? freshCounts : freshMembers).push(session)
     // New watchers get one snapshot read after the window closed: it includes this window's changes.
     if (freshMembers.length > 0) {
+      if (w.listening) await w.listening
       const members = await this.store.members(w.room)
       const snap: PresenceSnapshotMessage = { t: 'psnap', r: w.room, m: members.map(toWire) }
       const frame = new EncodedFrame(jsonCodec.encode(snap) as string)
@@ -221,7 +314,7 @@ export class PresenceService {
   private dropIfUnwatched(w: RoomWatch): void {
     if (w.watched || w.flushing) return
     clearTimeout(w.timer)
-    this.watches.delete(w.room)
+    this.forgetWatch(w)
   }
 }
 

@@ -23,6 +23,8 @@ export class RoomWatch {
   flushing = false
   /** The count last sent to counts-only watchers. */
   lastCount = -1
+  /** Cluster: resolves once this node hears other nodes' changes to the room. */
+  listening: Promise<void> | undefined
 
   constructor(readonly room: string) {}
 

@@ -25,6 +25,7 @@ export function recordsModule(ctx: ModuleContext): RecordsModule {
     budget: ctx.budget,
     log: ctx.log,
     occupancy: ctx.occupancy,
+    committed: ctx.engine.committedWrites,
   })
   return {
     name: 'records',

@@ -14,7 +14,7 @@ interface Entry {
  * Remembers recent client write ids, so a write resent after a reconnect (its ack was lost
  * with the connection) is applied once: a resend of a committed write gets the original's
  * version back, a resend of one still in progress waits for it. Bounded by count and age;
- * node-local (a client that reconnects to another node may see a resent write applied twice).
+ * node-local; in a cluster the engine's `CommittedWrites` answers for writes other nodes committed.
  */
 export class RecentWrites {
   private readonly entries = new Map<string, Entry>()

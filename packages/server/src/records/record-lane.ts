@@ -2,12 +2,46 @@ import type { WriteResult } from '@switchboard/storage'
 import { SwitchboardError, toSwitchboardError } from '../errors.js'
 import type { PlannedWrite, RecordState, WriteRequest } from './write-plan.js'
 
-/** A write waiting in a lane; `committed` and `failed` are called synchronously, exactly once. */
+/**
+ * Cluster: whether another node already committed this write (its id), looked up while the
+ * write waits in the lane. The lane does not apply a write before its answer is in.
+ */
+export interface PriorCommit {
+  done: boolean
+  /** The version it committed as elsewhere; undefined = not committed anywhere. */
+  version: number | undefined
+  /** The lookup failed (engine unreachable): the write fails instead of risking a second application. */
+  failed: boolean
+  readonly settled: Promise<void>
+}
+
+export function priorCommit(lookup: Promise<number | undefined>): PriorCommit {
+  const prior = { done: false, version: undefined, failed: false } as Omit<PriorCommit, 'settled'>
+  const settled = lookup.then(
+    (version) => {
+      prior.version = version
+      prior.done = true
+    },
+    () => {
+      prior.failed = true
+      prior.done = true
+    },
+  )
+  return Object.assign(prior, { settled })
+}
+
+/**
+ * A write waiting in a lane; exactly one of `committed`, `duplicate` and `failed` is called,
+ * once, synchronously.
+ */
 export interface WriteJob {
   kind: 'write'
   req: WriteRequest
   committed(version: number, planned: PlannedWrite): void
   failed(error: SwitchboardError): void
+  prior?: PriorCommit | undefined
+  /** Another node had committed this very write already, as `version`. */
+  duplicate?(version: number): void
   attempts?: number
   /** Commit alone: its batch was refused by the store, so each write is retried by itself. */
   solo?: boolean
@@ -16,6 +50,12 @@ export interface WriteJob {
 /** A read that must see every write queued before it: runs synchronously on the committed state. */
 export interface ReadJob {
   kind: 'read'
+  /**
+   * Waited for before the read (and the jobs behind it) runs; the state is then reloaded. A
+   * first subscriber's change stream starts listening here, so the snapshot it reads is at least
+   * as new as the first change it can miss.
+   */
+  before?: Promise<void> | undefined
   run(state: RecordState): void
   failed(error: SwitchboardError): void
 }
@@ -84,6 +124,25 @@ export class RecordLane {
     this.running = true
     try {
       while (this.jobs.length > 0) {
+        const first = this.jobs[0] as LaneJob
+        if (first.kind === 'read' && first.before) {
+          const before = first.before
+          first.before = undefined
+          try {
+            await before
+          } catch (err) {
+            this.jobs.shift()
+            first.failed(toSwitchboardError(err))
+            continue
+          }
+          // Changes made elsewhere before the listening began were never observed here.
+          this.verified = false
+          continue
+        }
+        if (first.kind === 'write' && first.prior && !first.prior.done) {
+          await first.prior.settled
+          continue
+        }
         const state = this.state ?? (await this.loadOrFail())
         if (!state) continue
         const head = this.jobs[0] as LaneJob
@@ -121,8 +180,20 @@ export class RecordLane {
     const batch: { job: WriteJob; planned: PlannedWrite }[] = []
     let state = base
     while (batch.length < MAX_BATCH && this.jobs[0]?.kind === 'write') {
-      if (batch.length > 0 && (this.jobs[0] as WriteJob).solo) break
-      const job = this.jobs.shift() as WriteJob
+      const next = this.jobs[0] as WriteJob
+      if (batch.length > 0 && next.solo) break
+      // Its lookup is still out: the drain loop waits for it before going on.
+      if (next.prior && !next.prior.done) break
+      this.jobs.shift()
+      if (next.prior?.failed) {
+        next.failed(new SwitchboardError('UNAVAILABLE', 'the cluster engine is unreachable; try again'))
+        continue
+      }
+      if (next.prior?.version !== undefined && next.duplicate) {
+        next.duplicate(next.prior.version)
+        continue
+      }
+      const job = next
       const alone = job.solo === true
       try {
         const planned = this.host.plan(state, job.req)

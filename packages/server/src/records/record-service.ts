@@ -4,13 +4,14 @@ import type { Logger } from 'pino'
 import type { AuthUser } from '../auth/authenticator.js'
 import type { OccupancyObserver } from '../core/occupancy-observer.js'
 import type { Broker, BrokerHandler, Publication } from '../engine/broker.js'
+import type { CommittedWrites } from '../engine/committed-writes.js'
 import { SwitchboardError } from '../errors.js'
 import type { SubscriptionBudget } from '../limits/subscription-budget.js'
 import type { AccessPolicy } from '../permissions/access-policy.js'
 import type { Session } from '../session/session.js'
 import { EncodedFrame } from '../transports/transport.js'
 import { RecentWrites, writeKey, type WriteOutcome } from './recent-writes.js'
-import { RecordLane, type LaneHost } from './record-lane.js'
+import { priorCommit, RecordLane, type LaneHost, type WriteJob } from './record-lane.js'
 import { WarmStates } from './warm-states.js'
 import { stateOf, type RecordState, type WritePlanner, type WriteRequest } from './write-plan.js'
 
@@ -27,6 +28,14 @@ export interface RecordSnapshot {
   data: unknown
 }
 
+/** Hears every record change: for live queries, which must see each commit of a collection. */
+export interface RecordChangeObserver {
+  /** This node committed a change (data undefined: deleted), before it is published. */
+  committed(name: string, version: number, data: unknown): void
+  /** The engine delivered a change (this node's or another's), before subscribers get it. */
+  delivered(change: RecordChangeMessage): void
+}
+
 export interface RecordServiceOptions {
   store: Promise<RecordStore>
   broker: Broker
@@ -37,6 +46,8 @@ export interface RecordServiceOptions {
   log: Logger
   /** Told when a record gains its first local subscriber and loses its last (listening, hooks). */
   occupancy?: OccupancyObserver
+  /** Cluster: write ids committed on any node (a resend through another node applies once). */
+  committed?: CommittedWrites | undefined
 }
 
 /**
@@ -51,6 +62,7 @@ export class RecordService implements BrokerHandler {
   private readonly bySession = new Map<Session, Set<string>>()
   private readonly recent = new RecentWrites()
   private readonly warm = new WarmStates()
+  private readonly observers: RecordChangeObserver[] = []
   private store: RecordStore | undefined
   private closed = false
   private readonly laneHost: LaneHost = {
@@ -89,15 +101,25 @@ export class RecordService implements BrokerHandler {
       if (key !== undefined) this.recent.settle(key, outcome)
       done(outcome)
     }
-    this.lane(req.name).push({
+    const shared = key === undefined ? undefined : this.options.committed
+    const job: WriteJob = {
       kind: 'write',
       req,
       committed: (version, planned) => {
         settle({ ok: true, version })
-        if (planned.change) this.publish(planned.change)
+        shared?.remember(key as string, version)
+        if (!planned.change) return
+        for (const o of this.observers) o.committed(req.name, version, planned.state.data)
+        this.publish(planned.change)
       },
       failed: (error) => settle({ ok: false, error }),
-    })
+    }
+    // Cluster: another node may have committed this very write (a resend after its node died).
+    if (shared) {
+      job.prior = priorCommit(shared.lookup(key as string))
+      job.duplicate = (version) => settle({ ok: true, version })
+    }
+    this.lane(req.name).push(job)
   }
 
   // ---- reads and subscriptions -------------------------------------------------------------
@@ -141,20 +163,46 @@ export class RecordService implements BrokerHandler {
       }
     }
     const giveBack = () => taken && budget.release(session)
+    // The first subscriber here starts listening to the record's changes before its snapshot is
+    // read (the lane waits, then reloads), so no change committed on another node falls between.
+    // That listening reference stays with the subscriber set it creates, or is handed back.
+    const listening = this.subscribers.has(name)
+      ? undefined
+      : this.options.broker.subscribe(RECORD_STREAM_PREFIX + name)
+    let holding = listening !== undefined
+    const handBack = () => {
+      if (!holding) return
+      holding = false
+      this.unlisten(name)
+    }
     return new Promise<void>((resolve, reject) => {
       this.lane(name).push({
         kind: 'read',
+        before: listening,
         run: (state) => {
-          if (session.phase === 'closed') return resolve(void giveBack())
+          if (session.phase === 'closed') {
+            handBack()
+            return resolve(void giveBack())
+          }
           if (!this.canRead(name, session.user, state)) {
+            handBack()
             giveBack()
             return reject(denied(name))
           }
-          if (!this.join(session, name)) giveBack()
+          const joined = this.join(session, name)
+          if (joined === 'created') {
+            // Created without a reference of its own (the set emptied meanwhile): listen now.
+            if (holding) holding = false
+            else this.listen(name)
+          } else {
+            handBack()
+            if (joined === 'already') giveBack()
+          }
           session.send({ t: 'ok', id, r: this.snapshotReply(state, session.user, known, writeIds) })
           resolve()
         },
         failed: (err) => {
+          handBack()
           giveBack()
           reject(err)
         },
@@ -211,8 +259,13 @@ export class RecordService implements BrokerHandler {
 
   // ---- fan-out -----------------------------------------------------------------------------
 
+  observe(observer: RecordChangeObserver): void {
+    this.observers.push(observer)
+  }
+
   onPublication(pub: Publication): void {
     const change = pub.data as RecordChangeMessage
+    for (const o of this.observers) o.delivered(change)
     const lane = this.lanes.get(change.n)
     // A change committed by another node leaves our state behind (reads reload; writes find out by CAS).
     lane?.observe(change.v)
@@ -228,22 +281,33 @@ export class RecordService implements BrokerHandler {
       .catch((err: unknown) => this.options.log.error({ err, record: change.n }, 'record change publish failed'))
   }
 
-  /** Returns false when the session was already subscribed. */
-  private join(session: Session, name: string): boolean {
+  /** Adds the session to the record's subscribers: 'created' when it is the first one here. */
+  private join(session: Session, name: string): 'created' | 'added' | 'already' {
     let names = this.bySession.get(session)
     if (!names) this.bySession.set(session, (names = new Set()))
-    if (names.has(name)) return false
+    if (names.has(name)) return 'already'
     names.add(name)
     let set = this.subscribers.get(name)
+    const created = !set
     if (!set) {
       this.subscribers.set(name, (set = new Set()))
       this.options.occupancy?.occupied('record', name)
-      this.options.broker
-        .subscribe(RECORD_STREAM_PREFIX + name)
-        .catch((err: unknown) => this.options.log.error({ err }, 'broker subscribe failed'))
     }
     set.add(session)
-    return true
+    return created ? 'created' : 'added'
+  }
+
+  /** One broker reference on the record's change stream (matched by one `unlisten`). */
+  private listen(name: string): void {
+    this.options.broker
+      .subscribe(RECORD_STREAM_PREFIX + name)
+      .catch((err: unknown) => this.options.log.error({ err }, 'broker subscribe failed'))
+  }
+
+  private unlisten(name: string): void {
+    this.options.broker
+      .unsubscribe(RECORD_STREAM_PREFIX + name)
+      .catch((err: unknown) => this.options.log.error({ err }, 'broker unsubscribe failed'))
   }
 
   private leave(session: Session, name: string): void {
@@ -252,9 +316,7 @@ export class RecordService implements BrokerHandler {
     if (!set?.delete(session) || set.size > 0) return
     this.subscribers.delete(name)
     this.options.occupancy?.vacated('record', name)
-    this.options.broker
-      .unsubscribe(RECORD_STREAM_PREFIX + name)
-      .catch((err: unknown) => this.options.log.error({ err }, 'broker unsubscribe failed'))
+    this.unlisten(name)
     const lane = this.lanes.get(name)
     if (lane) this.retire(lane)
   }

@@ -3,7 +3,7 @@ import { isErrorCode, isValidName, type InvokeMessage } from '@switchboard/proto
 import type { Logger } from 'pino'
 import type { AuthUser } from '../auth/authenticator.js'
 import { systemClock, type Clock } from '../clock.js'
-import { SwitchboardError } from '../errors.js'
+import { SwitchboardError, toSwitchboardError } from '../errors.js'
 import type { Session } from '../session/session.js'
 import { Deadlines, type Expiring } from './deadlines.js'
 import { runHandler, type RpcHandler, type RpcProviderHandle } from './in-process.js'
@@ -110,8 +110,9 @@ export class RpcService implements RpcRouterHandler {
         if (this.pending.get(p.call.id) === p) this.routeTo(p, providerId) // else: timed out meanwhile
       },
       (err: unknown) => {
-        this.log.error({ err, rpc: p.call.name }, 'rpc routing failed')
-        this.finish(p, new SwitchboardError('INTERNAL', 'internal server error'))
+        // A coded failure (the cluster engine unreachable: UNAVAILABLE) reaches the caller as is.
+        if (!(err instanceof SwitchboardError)) this.log.error({ err, rpc: p.call.name }, 'rpc routing failed')
+        this.finish(p, toSwitchboardError(err))
       },
     )
   }

@@ -262,3 +262,4 @@ export function describeRecordStoreContract(
     })
   })
 }
+export { describeQueryableStoreContract, type QueryableSubject } from './queries.js'

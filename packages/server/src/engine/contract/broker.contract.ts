@@ -204,6 +204,23 @@ export function describeBrokerContract(name: string, factory: BrokerFactory): vo
         expect(handler.pubs[0]?.data).toBe('x')
         await Promise.all([broker.close(), peer.close()])
       })
+
+      it('a peer node subscribed to an internal stream family ($records/<collection>/*) hears its streams', async () => {
+        const { broker } = await open()
+        const peer = await factory.createPeer!()
+        const handler = collector()
+        await peer.start(handler)
+        const family = `$records/${unique().replace('/', '-')}`
+        await peer.subscribe(`${family}/*`)
+        await broker.publish(`${family}/1`, 'one', { history: keep(0) })
+        await broker.publish(`${family}/2`, 'two', { history: keep(0) })
+        await handler.waitFor(2)
+        expect(handler.pubs.map((p) => [p.channel, p.data])).toEqual([
+          [`${family}/1`, 'one'],
+          [`${family}/2`, 'two'],
+        ])
+        await Promise.all([broker.close(), peer.close()])
+      })
     }
   })
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { describeBrokerContract } from '../contract/broker.contract.js'
+import { describeNodeBusContract } from '../contract/node-bus.contract.js'
 import type { NodeMessage } from '../node-bus.js'
 import { MemoryHub } from './memory-hub.js'
 
@@ -8,6 +9,9 @@ describeBrokerContract('memory hub', {
   create: async () => (hub = new MemoryHub()).broker(),
   createPeer: async () => hub.broker(),
 })
+
+const buses = new MemoryHub()
+describeNodeBusContract('memory hub', { create: async (nodeId) => buses.bus(nodeId) })
 
 describe('MemoryHub', () => {
   it('delivers a publication only to the nodes that subscribed to its channel or a matching pattern', async () => {

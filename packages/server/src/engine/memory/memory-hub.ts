@@ -1,4 +1,4 @@
-import { compilePattern, isPattern, type NamePattern, type StreamPosition } from '@switchboard/protocol'
+import { isPattern, type NamePattern, type StreamPosition } from '@switchboard/protocol'
 import type {
   Broker,
   BrokerHandler,
@@ -9,6 +9,7 @@ import type {
   PublishOptions,
 } from '../broker.js'
 import type { Engine } from '../engine.js'
+import { compileStreamPattern } from '../stream-pattern.js'
 import type { NodeBus, NodeBusHandler } from '../node-bus.js'
 import { MemoryBroker } from './memory-broker.js'
 import { OccupancyTable } from './memory-occupancy.js'
@@ -85,7 +86,7 @@ class HubBroker implements Broker {
     if (isPattern(channel)) {
       const entry = this.patterns.get(channel)
       if (entry) entry.count++
-      else this.patterns.set(channel, { pattern: compilePattern(channel), count: 1 })
+      else this.patterns.set(channel, { pattern: compileStreamPattern(channel), count: 1 })
     } else {
       this.exact.set(channel, (this.exact.get(channel) ?? 0) + 1)
     }

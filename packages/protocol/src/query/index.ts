@@ -1,0 +1,3 @@
+export * from './values.js'
+export * from './spec.js'
+export * from './match.js'

@@ -1,0 +1,46 @@
+import { sortValuesOf, type QuerySpec } from '@switchboard/protocol'
+import type { QueryableStore, QueryCursor, StoredRow } from '@switchboard/storage'
+
+/** The most rows one storage read asks for while paging past rows the reader may not read. */
+const MAX_PAGE = 1000
+
+export interface ReadableRows {
+  rows: StoredRow[]
+  /** Storage has no further matching row after the last one read. */
+  exhausted: boolean
+}
+
+/**
+ * Up to `want` rows of the query that `canRead` allows, in query order, after `after`. The
+ * filtering and ordering run in the store; only the rules run here, page by page (pages double
+ * while the rules keep refusing rows).
+ */
+export async function readReadable(
+  store: QueryableStore,
+  spec: QuerySpec,
+  canRead: (row: StoredRow) => boolean,
+  want: number,
+  after?: QueryCursor,
+): Promise<ReadableRows> {
+  const rows: StoredRow[] = []
+  let cursor = after
+  let page = Math.max(1, Math.min(want, MAX_PAGE))
+  for (;;) {
+    const read = await store.query({
+      collection: spec.collection,
+      where: spec.where,
+      orderBy: spec.orderBy,
+      limit: page,
+      ...(cursor && { after: cursor }),
+    })
+    for (const row of read) {
+      if (!canRead(row)) continue
+      rows.push(row)
+      if (rows.length === want) return { rows, exhausted: false }
+    }
+    const last = read[read.length - 1]
+    if (read.length < page || !last) return { rows, exhausted: true }
+    cursor = { values: sortValuesOf(spec.orderBy, last.data), name: last.name }
+    page = Math.min(page * 2, MAX_PAGE)
+  }
+}
