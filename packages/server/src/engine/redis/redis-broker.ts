@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { isPattern, type NamePattern, type PublisherInfo, type StreamPosition } from '@switchboard/protocol'
+import { isPattern, type NamePattern, type StreamPosition } from '@switchboard/protocol'
 import type { Logger } from '../../log.js'
 import type {
   Broker,
