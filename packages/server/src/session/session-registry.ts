@@ -16,6 +16,8 @@ export class SessionRegistry {
   private cancelSweep: (() => void) | undefined
   private readonly sweepMs: number
   private emptied: (() => void)[] = []
+  /** When each session silent towards us was last pinged (at most one ping per interval). */
+  private readonly pinged = new WeakMap<Session, number>()
 
   constructor(
     private readonly host: SessionHost,
@@ -71,6 +73,13 @@ export class SessionRegistry {
     this.sweep()
   }
 
+  /** Silent towards us for an interval, and not pinged since it went silent (or for an interval). */
+  private owesPing(s: Session, now: number, intervalMs: number): boolean {
+    if (now - s.lastReceivedAt < intervalMs) return false
+    const last = this.pinged.get(s)
+    return last === undefined || last < s.lastReceivedAt || now - last >= intervalMs
+  }
+
   private sweep(): void {
     const now = this.clock.now()
     const { intervalMs, timeoutMs } = this.host.config.server.heartbeat
@@ -86,9 +95,12 @@ export class SessionRegistry {
         else s.close(CloseCode.TOKEN_EXPIRED, 'token expired; reconnect with a new one')
       } else if (now - s.lastReceivedAt > silentLimit) {
         s.close(CloseCode.HEARTBEAT_TIMEOUT, 'no frame within the heartbeat timeout')
-      } else if (s.phase === 'open' && now - s.lastSentAt >= intervalMs) {
+      } else if (s.phase === 'open' && (now - s.lastSentAt >= intervalMs || this.owesPing(s, now, intervalMs))) {
+        // Also when we keep sending (a busy subscriber) but hear nothing: the pong is what tells
+        // us the peer is alive, and without a ping a receive-only client never speaks.
         s.send({ t: 'ping' })
         s.lastSentAt = now
+        this.pinged.set(s, now)
       }
     }
   }
