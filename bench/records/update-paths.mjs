@@ -25,7 +25,8 @@ const server = createServer({
     maxUpdateOps: Math.max(...counts),
     maxMessageBytes: '16MiB',
     messagesPerSecond: 1_000_000,
-    maxConnectionsPerIp: 1_000_000, connectsPerSecond: 0,
+    maxConnectionsPerIp: 1_000_000,
+    connectsPerSecond: 0,
   },
 })
 const { url } = await server.listen()
