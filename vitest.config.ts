@@ -3,6 +3,22 @@ import { defineConfig } from 'vitest/config'
 
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
 
+/**
+ * The client suites that run once more over each fallback transport (SPEC §5: every client
+ * feature works on every transport). tests/support/server.ts reads the variable.
+ */
+const CLIENT_SUITES = [
+  'channels',
+  'recovery',
+  'records',
+  'records-reconnect',
+  'rpc',
+  'presence',
+  'auth',
+  'queries',
+  'listening',
+].map((name) => `tests/integration/${name}.test.ts`)
+
 export default defineConfig({
   resolve: {
     // Tests run against the sources, so one package's type error never blocks another's tests;
@@ -23,10 +39,22 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'tests/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // The machine has 2 cores and is shared: modest parallelism keeps event-based waits honest.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'default',
+          include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'tests/**/*.test.ts'],
+        },
+      },
+      ...(['sse', 'longpoll'] as const).map((transport) => ({
+        extends: true,
+        test: { name: transport, include: CLIENT_SUITES, env: { SWITCHBOARD_TEST_TRANSPORT: transport } },
+      })),
+    ],
   },
 })

@@ -40,6 +40,31 @@ const SERVERS = {
   socketio: { label: 'socket.io', file: 'servers/socketio.mjs', args: [], client: 'socketio' },
   deepstream: { label: 'deepstream.io', only: ['rpc', 'record-fanout'] }, // bench/rpc/servers/, bench/records/servers/
   switchboard: { label: 'Switchboard', file: 'servers/switchboard.mjs', args: [], client: 'switchboard' },
+  // The fallback transports (`family`: the client transport in loadgen/http-transports.mjs).
+  'switchboard-sse': {
+    label: 'SB SSE',
+    file: 'servers/switchboard.mjs',
+    args: [],
+    client: 'switchboard',
+    family: 'sse',
+    only: ['fanout-fixed', 'rooms', 'idle-memory'],
+  },
+  'switchboard-longpoll': {
+    label: 'SB longpoll',
+    file: 'servers/switchboard.mjs',
+    args: [],
+    client: 'switchboard',
+    family: 'longpoll',
+    only: ['fanout-fixed', 'rooms', 'idle-memory'],
+  },
+  'socketio-polling': {
+    label: 'sio polling',
+    file: 'servers/socketio.mjs',
+    args: ['--polling'],
+    client: 'socketio',
+    family: 'polling',
+    only: ['fanout-fixed', 'rooms', 'idle-memory'],
+  },
   // Records with persistence on: bench/records/servers/records-switchboard.mjs
   'switchboard-sqlite': { label: 'SB SQLite', only: ['record-fanout', 'record-writes'] },
   'switchboard-postgres': { label: 'SB Postgres', only: ['record-fanout', 'record-writes'] },
@@ -231,7 +256,9 @@ async function withSetup(opts, serverKey, fn) {
       )
     }
     await Promise.all(
-      workers.map((w) => w.call('init', { kind: def.client, port: server.info.port, clients: opts.clients })),
+      workers.map((w) =>
+        w.call('init', { kind: def.client, port: server.info.port, clients: def.family ?? opts.clients }),
+      ),
     )
     return await fn({ server, workers })
   } finally {

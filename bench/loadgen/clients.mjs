@@ -14,6 +14,7 @@
 //   lib:            the `ws` client library, and the official socket.io-client for socket.io.
 import WebSocket from 'ws'
 import { io as ioClient } from 'socket.io-client'
+import { engineIoPollingTransport, longpollTransport, sseTransport } from './http-transports.mjs'
 import { connectWs } from './miniws.mjs'
 
 const HANDSHAKE_TIMEOUT_MS = 15000
@@ -140,7 +141,8 @@ function switchboardAdapter(transport) {
         '/ws',
         (text, t) => {
           conn.t ??= t
-          const v = JSON.parse(text)
+          // Long-polling hands over frames already parsed (its answers are JSON around them).
+          const v = typeof text === 'string' ? JSON.parse(text) : text
           if (Array.isArray(v)) for (let i = 0; i < v.length; i++) handle(v[i])
           else handle(v)
         },
@@ -252,4 +254,8 @@ export const adapters = {
     socketio: socketioLeanAdapter(leanTransport),
   },
   lib: { raw: rawAdapter(libTransport), switchboard: switchboardAdapter(libTransport), socketio: socketioLib },
+  // The fallback transports: the same protocols over HTTP (http-transports.mjs).
+  sse: { switchboard: switchboardAdapter(sseTransport) },
+  longpoll: { switchboard: switchboardAdapter(longpollTransport) },
+  polling: { socketio: socketioLeanAdapter(engineIoPollingTransport) },
 }

@@ -1,4 +1,5 @@
-// socket.io baseline: websocket transport only, rooms via socket.join, io.to(room).emit.
+// socket.io baseline: websocket transport only (`--polling`: long-polling only), rooms via
+// socket.join, io.to(room).emit.
 //   client emits 'sub' (room, ack)   → socket.join(room); ack()
 //   client emits 'pub' (room, data)  → io.to(room).emit('msg', data)
 import { createServer } from 'node:http'
@@ -7,7 +8,8 @@ import { runServer } from './common.mjs'
 
 runServer('socketio', async () => {
   const http = createServer()
-  const io = new Server(http, { transports: ['websocket'], serveClient: false, perMessageDeflate: false })
+  const transports = process.argv.includes('--polling') ? ['polling'] : ['websocket']
+  const io = new Server(http, { transports, serveClient: false, perMessageDeflate: false })
   io.on('connection', (socket) => {
     socket.on('sub', (room, ack) => {
       socket.join(room)

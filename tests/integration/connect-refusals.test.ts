@@ -118,7 +118,7 @@ describe('a session refused after the upgrade (err frame and/or close code)', ()
     { name: 'close CONNECTION_LIMIT alone', frames: [], code: 'TOO_MANY_CONNECTIONS', message: /refused/ },
   ])('$name: connect() rejects with $code, then the client connects', async ({ frames, code, message }) => {
     const url = await refusingServer(2, frames, CloseCode.CONNECTION_LIMIT)
-    const sb = res.client(url)
+    const sb = res.client(url, { transports: ['websocket'] }) // the stub speaks WebSocket only
     const errors = errorsOf(sb)
     const up = connectedAgain(sb)
     await expect(within(sb.connect(), 'connect()')).rejects.toMatchObject({ code, message })
@@ -149,7 +149,8 @@ describe('a connection refused at the upgrade with an HTTP status (as a proxy ma
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     res.add(server, (x) => new Promise((r) => x.close(() => r(undefined))))
     res.add(wss, (x) => new Promise((r) => x.close(() => r(undefined))))
-    const sb = res.client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+    // The stub speaks WebSocket only (its HTTP requests are never answered).
+    const sb = res.client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { transports: ['websocket'] })
     const errors = errorsOf(sb)
     const up = connectedAgain(sb)
     await expect(within(sb.connect(), 'connect()')).rejects.toMatchObject({

@@ -164,6 +164,7 @@ describe('GET /switchboard.min.js', () => {
     expect(etag).toMatch(/^".+"$/)
     const again = await fetch(`${url}/switchboard.min.js`, { headers: { 'if-none-match': String(etag) } })
     expect(again.status).toBe(304)
+    expect(plain.headers.sourcemap).toBe('switchboard.min.js.map')
     const map = await fetch(`${url}/switchboard.min.js.map`)
     expect(map.status).toBe(200)
     expect(((await map.json()) as { version: number }).version).toBe(3)

@@ -144,8 +144,10 @@ describe('listening: a listener hears first subscribe and last unsubscribe', () 
     await sub.subscribe('prices/A', () => {}).ready
     await told(seen, 1, 'active')
     const firstId = feeder.clientId
-    proxy.cut()
+    // Down, not just cut: a long-polling client rides out a cut on the same session.
+    proxy.down()
     await told(seen, 2, 'inactive on the drop')
+    proxy.up()
     await waitFor(() => feeder.state === 'connected' && feeder.clientId !== firstId, 'the reconnect')
     await told(seen, 3, 'active again')
     expect(seen).toEqual([

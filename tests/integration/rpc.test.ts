@@ -286,7 +286,10 @@ describe('rpc: reconnects', () => {
     await p.ready
     expect(await caller.rpc.call('survive/op', 1)).toBe(2)
     const firstId = provider.clientId
-    proxy.cut()
+    // Down, not just cut: a long-polling client rides out a cut on the same session.
+    proxy.down()
+    await waitFor(() => provider.state === 'reconnecting', 'the provider to notice')
+    proxy.up()
     await waitFor(() => provider.state === 'connected' && provider.clientId !== firstId, 'the provider to reconnect')
     // Re-registration follows the reconnect; until it lands the caller may see NO_PROVIDER.
     const answer = await waitFor(

@@ -4,7 +4,14 @@ import {
   type SwitchboardConfigInput,
   type SwitchboardServer,
 } from '@switchboard/server'
-import { Switchboard, type SwitchboardError, type SwitchboardOptions } from '@switchboard/client'
+import { Switchboard, type SwitchboardError, type SwitchboardOptions, type TransportName } from '@switchboard/client'
+
+/**
+ * `SWITCHBOARD_TEST_TRANSPORT=sse` (or `longpoll`, `websocket`): every client a test makes uses
+ * that transport only, unless the test names its own. vitest.config.ts runs the client suites
+ * once per transport this way.
+ */
+export const TEST_TRANSPORT = process.env.SWITCHBOARD_TEST_TRANSPORT as TransportName | undefined
 
 export interface TestServer {
   server: SwitchboardServer
@@ -65,7 +72,11 @@ export class Resources {
   }
 
   client(url: string | string[], options: SwitchboardOptions = {}): Switchboard {
-    const sb = new TestClient(url, { reconnect: { minDelayMs: 20, maxDelayMs: 200 }, ...options })
+    const sb = new TestClient(url, {
+      reconnect: { minDelayMs: 20, maxDelayMs: 200 },
+      ...(TEST_TRANSPORT ? { transports: [TEST_TRANSPORT] } : {}),
+      ...options,
+    })
     this.clients.push(sb)
     return this.add(sb, (c) => c.close())
   }

@@ -1,21 +1,34 @@
 import net from 'node:net'
 
+interface Pair {
+  client: net.Socket
+  upstream: net.Socket
+  /** The response to the request just forwarded is to be dropped, and the connection cut. */
+  dropNext?: (dropped: string) => void
+}
+
 /**
  * A loopback TCP proxy for fault injection: `cut()` drops every connection at once (the
  * client sees the TCP connection die), `down()`/`up()` refuse connections, `silence()` drops
  * bytes, `hold()` keeps them (in order) until released: a stalled link; `stall()` stops reading
  * from the server (a client too slow to read: the server's buffers fill). `latency(ms)` delays
  * every chunk both ways by `ms`, keeping their order.
+ * It also plays a few HTTP-aware middleboxes: one that refuses WebSocket upgrades, and one that
+ * loses the response to a chosen request after the server has handled it.
  */
 export class TcpProxy {
   private readonly server: net.Server
-  private readonly pairs = new Set<[net.Socket, net.Socket]>()
+  private readonly pairs = new Set<Pair>()
   private blackhole = false
   private refusing = false
   private stalled = false
   private holding: 'both' | 'toClient' | false = false
   private readonly held: { chunk: Buffer; deliver: () => void }[] = []
   private delayMs = 0
+  private upgradesRefused = false
+  private dropArmed: { pattern: RegExp; resolve: (dropped: string) => void } | undefined
+  /** `METHOD /path` of every HTTP request that went through, in order. */
+  readonly requests: string[] = []
   port = 0
   /** Connections made to each target port (round robin over several: a load balancer without stickiness). */
   readonly accepted = new Map<number, number>()
@@ -43,9 +56,9 @@ export class TcpProxy {
 
   /** Destroys every proxied connection. */
   cut(): void {
-    for (const [a, b] of this.pairs) {
-      a.destroy()
-      b.destroy()
+    for (const { client, upstream } of this.pairs) {
+      client.destroy()
+      upstream.destroy()
     }
     this.pairs.clear()
   }
@@ -80,20 +93,34 @@ export class TcpProxy {
    */
   stall(on = true): void {
     this.stalled = on
-    for (const [, upstream] of this.pairs) {
+    for (const { upstream } of this.pairs) {
       if (on) upstream.pause()
       else upstream.resume()
     }
   }
 
-  /** Delays every chunk, both ways, by `ms` from now on (0 = none); order is kept. */
-  latency(ms: number): void {
-    this.delayMs = Math.max(0, ms)
-  }
-
   /** What is being held so far, as text (to wait until a peer has sent something). */
   heldText(): string {
     return Buffer.concat(this.held.map((h) => h.chunk)).toString('latin1')
+  }
+
+  /** While on, WebSocket upgrades are answered 404, like a proxy that strips `Upgrade`. */
+  refuseUpgrades(on = true): void {
+    this.upgradesRefused = on
+  }
+
+  /**
+   * The next request whose bytes match `pattern` reaches the server, but the server's response
+   * is thrown away and the connection cut: the client never learns the answer. Resolves with
+   * the bytes dropped.
+   */
+  dropResponseTo(pattern: RegExp): Promise<string> {
+    return new Promise((resolve) => (this.dropArmed = { pattern, resolve }))
+  }
+
+  /** Delays every chunk, both ways, by `ms` from now on (0 = none); order is kept. */
+  latency(ms: number): void {
+    this.delayMs = Math.max(0, ms)
   }
 
   async close(): Promise<void> {
@@ -109,19 +136,42 @@ export class TcpProxy {
     const target = this.targets[this.next++ % this.targets.length] as number
     this.accepted.set(target, (this.accepted.get(target) ?? 0) + 1)
     const upstream = net.connect(target, '127.0.0.1')
-    const pair: [net.Socket, net.Socket] = [client, upstream]
+    const pair: Pair = { client, upstream }
     this.pairs.add(pair)
-    const forward = (from: net.Socket, to: net.Socket, toClient: boolean) => {
-      const write = this.delayedWriter(to)
-      from.on('data', (chunk: Buffer) => {
-        if (this.blackhole) return
-        if (this.holding === 'both' || (this.holding === 'toClient' && toClient)) {
-          this.held.push({ chunk, deliver: () => write(chunk) })
-        } else write(chunk)
-      })
+    const writeUpstream = this.delayedWriter(upstream)
+    const writeClient = this.delayedWriter(client)
+    const deliver = (to: net.Socket, chunk: Buffer, toClient: boolean) => {
+      if (this.blackhole) return
+      const write = to === client ? writeClient : writeUpstream
+      if (this.holding === 'both' || (this.holding === 'toClient' && toClient)) {
+        this.held.push({ chunk, deliver: () => write(chunk) })
+      } else write(chunk)
     }
-    forward(client, upstream, false)
-    forward(upstream, client, true)
+    client.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('latin1')
+      for (const m of text.matchAll(/^(GET|POST|PUT|PATCH|DELETE|OPTIONS|HEAD) (\S+)/gm)) {
+        this.requests.push(`${m[1]} ${m[2]}`)
+      }
+      if (this.upgradesRefused && /^upgrade: *websocket/im.test(text)) {
+        client.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
+        upstream.destroy()
+        return
+      }
+      if (this.dropArmed?.pattern.test(text)) {
+        pair.dropNext = this.dropArmed.resolve
+        this.dropArmed = undefined
+      }
+      deliver(upstream, chunk, false)
+    })
+    upstream.on('data', (chunk: Buffer) => {
+      if (pair.dropNext) {
+        pair.dropNext(chunk.toString())
+        pair.dropNext = undefined
+        end()
+        return
+      }
+      deliver(client, chunk, true)
+    })
     if (this.stalled) upstream.pause()
     const end = () => {
       this.pairs.delete(pair)

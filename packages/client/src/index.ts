@@ -20,6 +20,9 @@ export type { ConnectionState } from './connection/state-machine.js'
 export type {
   ClientTransport,
   ClientTransportEvents,
+  EventSourceConstructor,
+  EventSourceLike,
+  FetchFunction,
   TransportFactory,
   UpgradeRefusal,
   UpgradeResponse,

@@ -15,21 +15,41 @@ import { Queries } from './queries/queries.js'
 import type { PresenceRoom } from './presence/room.js'
 import { Rpc } from './rpc/rpc.js'
 import { SwitchboardError } from './errors.js'
-import type { TransportFactory, WebSocketConstructor } from './transport/transport.js'
+import type { NamedTransport } from './connection/attempt.js'
+import { longpollTransport } from './transport/longpoll.js'
+import type { TransportName } from './transport/names.js'
+import { sseTransport } from './transport/sse.js'
+import type {
+  EventSourceConstructor,
+  FetchFunction,
+  TransportFactory,
+  WebSocketConstructor,
+} from './transport/transport.js'
 import { websocketTransport } from './transport/websocket.js'
 
-export type TransportName = 'websocket' | 'sse' | 'longpoll'
+export type { TransportName }
 
 export interface SwitchboardOptions {
   /** A JWT, or a function returning one; the function is called again for every connection. */
   token?: string | (() => Promise<string>)
-  /** Transports to try, in order. This version ships the WebSocket transport. */
+  /**
+   * Transports to try, in order (default: websocket, sse, longpoll). The one that worked last is
+   * tried first on the next reconnect; on a fallback, WebSocket is probed again in the background.
+   */
   transports?: TransportName[]
+  /** A transport that has not reached the server within this is given up for the next (default 3000). */
+  transportTimeoutMs?: number
+  /** How often a client on a fallback transport tries WebSocket again (default 60 000: once a minute). */
+  websocketProbeMs?: number
   reconnect?: { minDelayMs?: number; maxDelayMs?: number }
   /** Operations (publishes, history reads) kept while disconnected; more fail with QUEUE_FULL. */
   offlineQueueLimit?: number
   /** A WebSocket implementation, for runtimes without a global one (the Node entry passes `ws`). */
   WebSocket?: WebSocketConstructor
+  /** An EventSource implementation (the Node entry passes the `eventsource` package where there is no global one). */
+  EventSource?: EventSourceConstructor
+  /** A fetch implementation (default: the global one). */
+  fetch?: FetchFunction
   /** Replaces the transport entirely (tests, custom runtimes). */
   transport?: TransportFactory
 }
@@ -37,6 +57,8 @@ export interface SwitchboardOptions {
 export interface SwitchboardEvents extends Record<string, unknown> {
   state: ConnectionState
   error: SwitchboardError
+  /** A (re)connection settled on this transport, or the client switched to it. */
+  transport: TransportName
 }
 
 const VERSION = '0.1.0'
@@ -64,7 +86,9 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
     this.connection = new Connection({
       urls,
       token: options.token,
-      transport: options.transport ?? websocketTransport(resolveWebSocket(options)),
+      transports: resolveTransports(options),
+      transportTimeoutMs: options.transportTimeoutMs ?? 3000,
+      probeIntervalMs: options.websocketProbeMs ?? 60_000,
       minDelayMs: options.reconnect?.minDelayMs ?? 250,
       maxDelayMs: options.reconnect?.maxDelayMs ?? 20_000,
       offlineQueueLimit: options.offlineQueueLimit ?? 1000,
@@ -72,6 +96,7 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
     })
     this.connection.on('state', (s) => this.emit('state', s))
     this.connection.on('error', (e) => this.emit('error', e))
+    this.connection.on('transport', (t) => this.emit('transport', t))
     this.channels = new Channels(this.connection)
     this.recordStore = new Records(this.connection)
     this.records = this.recordStore
@@ -88,6 +113,11 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
   /** `{ id, ...claims }` as the server authenticated it, or null (anonymous or not connected). */
   get user(): Record<string, unknown> | null {
     return this.connection.user
+  }
+
+  /** The transport in use now (`websocket`, `sse`, `longpoll`), or null when not connected. */
+  get transport(): TransportName | null {
+    return this.connection.transport
   }
 
   /** This connection's id on the server (changes with every reconnect). */
@@ -153,16 +183,32 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
   }
 }
 
-function resolveWebSocket(options: SwitchboardOptions): WebSocketConstructor {
-  if (options.transports && !options.transports.includes('websocket')) {
-    throw new SwitchboardError('INVALID_MESSAGE', 'this client version supports the websocket transport only')
+const ALL: TransportName[] = ['websocket', 'sse', 'longpoll']
+
+/**
+ * The transports asked for, in order, that this runtime can run: WebSocket needs a WebSocket
+ * implementation, SSE an EventSource and fetch, long-polling fetch (React Native has no
+ * EventSource: it falls back straight to long-polling).
+ */
+function resolveTransports(options: SwitchboardOptions): NamedTransport[] {
+  const names = options.transports ?? ALL
+  if (options.transport) return [{ name: names[0] ?? 'websocket', factory: options.transport }]
+  const g = globalThis as { WebSocket?: WebSocketConstructor; EventSource?: EventSourceConstructor }
+  const WebSocketImpl = options.WebSocket ?? g.WebSocket
+  const EventSourceImpl = options.EventSource ?? g.EventSource
+  const fetchImpl = options.fetch ?? (typeof fetch === 'function' ? fetch.bind(globalThis) : undefined)
+  const transports: NamedTransport[] = []
+  for (const name of names) {
+    const factory =
+      name === 'websocket'
+        ? WebSocketImpl && websocketTransport(WebSocketImpl)
+        : name === 'sse'
+          ? EventSourceImpl && fetchImpl && sseTransport(fetchImpl, EventSourceImpl)
+          : fetchImpl && longpollTransport(fetchImpl)
+    if (factory) transports.push({ name, factory })
   }
-  const impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
-  if (!impl) {
-    throw new SwitchboardError(
-      'INVALID_MESSAGE',
-      'no WebSocket implementation: pass options.WebSocket (the Node entry does this)',
-    )
+  if (transports.length === 0) {
+    throw new SwitchboardError('INVALID_MESSAGE', 'no transport available (pass WebSocket or fetch)')
   }
-  return impl
+  return transports
 }

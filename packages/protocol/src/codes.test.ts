@@ -8,13 +8,14 @@ import {
   isErrorCode,
   upgradeStatusErrors,
 } from './codes.js'
+import { closeDescriptions, errorDescriptions } from './code-descriptions.js'
 
 describe('code catalogue', () => {
   it('every error code has an HTTP status and a retry policy', () => {
     for (const [code, info] of Object.entries(errorCodes)) {
       expect(info.http, code).toBeGreaterThanOrEqual(400)
       expect(typeof info.retryable, code).toBe('boolean')
-      expect(info.description.length, code).toBeGreaterThan(5)
+      expect(errorDescriptions[code as keyof typeof errorDescriptions].length, code).toBeGreaterThan(5)
     }
     expect(isErrorCode('PERMISSION_DENIED')).toBe(true)
     expect(isErrorCode('toString')).toBe(false)
@@ -25,6 +26,7 @@ describe('code catalogue', () => {
       const n = Number(code)
       if (n >= 4000 && n < 4500) expect(info.reconnect, code).toBe(true)
       if (n >= 4500) expect(info.reconnect, code).toBe(false)
+      expect(closeDescriptions[n as keyof typeof closeDescriptions].length, code).toBeGreaterThan(5)
     }
     expect(closeCodeInfo(4321).reconnect).toBe(true)
     expect(closeCodeInfo(4999).reconnect).toBe(false)
@@ -35,7 +37,7 @@ describe('code catalogue', () => {
 describe('what a client makes of a close or a refused upgrade', () => {
   it('a refusal by a connection limit asks the client to retry later, reporting TOO_MANY_CONNECTIONS', () => {
     const info = closeCodeInfo(CloseCode.CONNECTION_LIMIT)
-    expect(info).toMatchObject({ name: 'CONNECTION_LIMIT', reconnect: true, error: 'TOO_MANY_CONNECTIONS' })
+    expect(info).toMatchObject({ reconnect: true, error: 'TOO_MANY_CONNECTIONS' })
     expect(info.immediate).toBeUndefined()
     expect(errorCodes.TOO_MANY_CONNECTIONS.retryable).toBe(true)
   })

@@ -9,7 +9,7 @@ export class SwitchboardError extends Error {
   override readonly name = 'SwitchboardError'
   constructor(
     readonly code: ErrorCode,
-    message: string = errorCodes[code].description,
+    message: string = code,
     readonly data?: unknown,
   ) {
     super(message)

@@ -1,4 +1,5 @@
 export * from './codes.js'
+export * from './code-descriptions.js'
 export * from './messages.js'
 export * from './codec.js'
 export * from './names.js'

@@ -56,7 +56,9 @@ import { FlushScheduler } from './session/flush-scheduler.js'
 import type { SessionHost } from './session/session-host.js'
 import { SessionRegistry } from './session/session-registry.js'
 import { drainWindowMs, SessionDrain, type DrainOption } from './session/drain.js'
-import { sseEndpoint, SSE_PATH } from './transports/sse/sse-endpoint.js'
+import { fallbackRoutes } from './transports/fallback/routes.js'
+import { LocalSessionDirectory } from './transports/fallback/session-directory.js'
+import { sseEndpoint } from './transports/sse/sse-endpoint.js'
 import type { Transport, TransportSink } from './transports/transport.js'
 import { WebSocketEndpoint } from './transports/websocket/websocket-endpoint.js'
 
@@ -283,9 +285,26 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     admit: gate,
     rate: api.rate,
   })
-  router.add('*', SSE_PATH, sse)
+  // SSE (the SDK's stream and plain EventSource) and long-polling: same sessions as WebSocket.
+  for (const [path, handler] of fallbackRoutes({
+    accept,
+    cors: config.server.cors,
+    accepting: running,
+    gate,
+    rate: api.rate,
+    directory: new LocalSessionDirectory(clock),
+    timers: { clock, pollHoldMs: 25_000, lingerMs: config.server.heartbeat.timeoutMs },
+    maxMessageBytes: config.limits.maxMessageBytes,
+    plainSse: sse,
+  })) {
+    router.add('*', path, handler)
+  }
   // The client SDK for plain <script> tags, all transports included.
-  router.add('*', BROWSER_BUNDLE_PATH, browserAsset('switchboard.min.js', 'text/javascript; charset=utf-8'))
+  router.add(
+    '*',
+    BROWSER_BUNDLE_PATH,
+    browserAsset('switchboard.min.js', 'text/javascript; charset=utf-8', undefined, 'switchboard.min.js.map'),
+  )
   router.add('*', `${BROWSER_BUNDLE_PATH}.map`, browserAsset('switchboard.min.js.map', 'application/json'))
 
   const websocket = new WebSocketEndpoint(accept, {

@@ -62,27 +62,29 @@ export interface PublishOptions {
 }
 
 export class Channels {
-  private readonly groups = new Map<string, Group>()
-  private patternGroups = 0
-  private readonly publishIds = new UniqueIds()
+  readonly #groups = new Map<string, Group>()
+  #patternGroups = 0
+  readonly #publishIds = new UniqueIds()
 
   constructor(private readonly conn: Connection) {
-    conn.push.msg = (m) => this.onPublication(m)
-    conn.push.unsubbed = (m) => this.end(m.ch, new SwitchboardError(m.code, m.msg))
-    conn.push.recovery = (m) => this.onRecoveryPage(m)
-    conn.onRestore(() => {
-      for (const group of this.groups.values()) this.sendSubscribe(group)
+    conn.push.msg = (m) => this.#onPublication(m)
+    conn.push.unsubbed = (m) => this.#end(m.ch, new SwitchboardError(m.code, m.msg))
+    conn.push.recovery = (m) => this.#onRecoveryPage(m)
+    // After a switch of transport every channel resumes where it was, whether or not the app asked
+    // for recovery after drops: for the app nothing happened, so nothing may be missing.
+    conn.onRestore((reason) => {
+      for (const group of this.#groups.values()) this.#sendSubscribe(group, reason === 'switch')
     })
   }
 
   subscribe(channel: string, handler: PublicationHandler, options: SubscribeOptions = {}): Subscription {
-    const sub = new Subscription(channel, handler, options.recover === true, (s) => this.unsubscribe(s))
+    const sub = new Subscription(channel, handler, options.recover === true, (s) => this.#unsubscribe(s))
     const pattern = isPattern(channel)
     if (pattern ? !isValidPattern(channel) : !isValidName(channel)) {
       sub.fail(new SwitchboardError('INVALID_NAME', `invalid channel name: ${channel}`))
       return sub
     }
-    let group = this.groups.get(channel)
+    let group = this.#groups.get(channel)
     if (group) {
       group.subs.add(sub)
       group.recover ||= sub.recover
@@ -98,9 +100,9 @@ export class Channels {
       position: undefined,
       recovery: undefined,
     }
-    this.groups.set(channel, group)
-    if (pattern) this.patternGroups++
-    if (this.conn.state === 'connected') this.sendSubscribe(group)
+    this.#groups.set(channel, group)
+    if (pattern) this.#patternGroups++
+    if (this.conn.state === 'connected') this.#sendSubscribe(group)
     return sub
   }
 
@@ -114,7 +116,7 @@ export class Channels {
     options: PublishOptions = {},
   ): Promise<{ offset: number; epoch: string }> {
     if (!isValidName(channel)) throw new SwitchboardError('INVALID_NAME', `invalid channel name: ${channel}`)
-    const { id = this.publishIds.next() } = options
+    const { id = this.#publishIds.next() } = options
     if (typeof id !== 'string' || id.length === 0 || id.length > 64) {
       throw new SwitchboardError('INVALID_MESSAGE', 'a publication id has 1-64 characters')
     }
@@ -133,25 +135,25 @@ export class Channels {
     return { publications: r.pubs.map((p) => ({ data: p.d, offset: p.o, epoch: r.e })), epoch: r.e, offset: r.o }
   }
 
-  private sendSubscribe(group: Group): void {
+  #sendSubscribe(group: Group, resume = false): void {
     const body: { t: 'sub'; ch: string; since?: StreamPosition } = { t: 'sub', ch: group.channel }
     group.recovery = undefined
-    if (group.recover && group.position && !group.pattern) {
+    if ((group.recover || resume) && group.position && !group.pattern) {
       body.since = group.position
       group.recovery = { held: [], answered: false, early: [], missed: 0 }
     }
     const recovery = group.recovery
     this.conn.request<SubscribeReply | Record<string, never>>(body).then(
       (reply) => {
-        if (this.groups.get(group.channel) !== group) return
+        if (this.#groups.get(group.channel) !== group) return
         const rec = 'rec' in reply ? reply.rec : undefined
         if (rec && recovery && group.recovery === recovery) {
           recovery.answered = true
-          recovery.missed += this.replay(group, rec.pubs, reply.e)
-          if (!rec.more) this.endRecovery(group, rec.complete)
-          else for (const page of recovery.early.splice(0)) this.applyPage(group, page)
+          recovery.missed += this.#replay(group, rec.pubs, reply.e)
+          if (!rec.more) this.#endRecovery(group, rec.complete)
+          else for (const page of recovery.early.splice(0)) this.#applyPage(group, page)
         } else if (recovery && group.recovery === recovery) {
-          this.endRecovery(group, undefined)
+          this.#endRecovery(group, undefined)
         }
         // A paged recovery has not reached `o` yet: its pages move the position.
         if ('o' in reply && reply.o !== undefined && !rec?.more) advance(group, { offset: reply.o, epoch: reply.e })
@@ -164,56 +166,56 @@ export class Channels {
         if (group.recovery === recovery) group.recovery = undefined
         // A dropped connection is not a failure: the subscription is restored on reconnect.
         if (error.code === 'DISCONNECTED' || error.code === 'CLOSED') return
-        if (this.groups.get(group.channel) === group) this.end(group.channel, error)
+        if (this.#groups.get(group.channel) === group) this.#end(group.channel, error)
       },
     )
   }
 
   /** Delivers recovered publications; returns how many were new. */
-  private replay(group: Group, pubs: RecoveredPublication[], epoch: string): number {
+  #replay(group: Group, pubs: RecoveredPublication[], epoch: string): number {
     let missed = 0
     for (const p of pubs) {
-      if (this.deliver(group, group.channel, p.o, epoch, p.d, p.p)) missed++
+      if (this.#deliver(group, group.channel, p.o, epoch, p.d, p.p)) missed++
     }
     return missed
   }
 
-  private onRecoveryPage(m: RecoveryPageMessage): void {
-    const recovery = this.groups.get(m.ch)?.recovery
+  #onRecoveryPage(m: RecoveryPageMessage): void {
+    const recovery = this.#groups.get(m.ch)?.recovery
     if (!recovery) return
-    if (recovery.answered) this.applyPage(this.groups.get(m.ch) as Group, m)
+    if (recovery.answered) this.#applyPage(this.#groups.get(m.ch) as Group, m)
     else recovery.early.push(m)
   }
 
-  private applyPage(group: Group, page: RecoveryPageMessage): void {
+  #applyPage(group: Group, page: RecoveryPageMessage): void {
     const recovery = group.recovery as RecoveryProgress
-    recovery.missed += this.replay(group, page.pubs, page.e)
-    if (!page.more) this.endRecovery(group, page.complete === true)
+    recovery.missed += this.#replay(group, page.pubs, page.e)
+    if (!page.more) this.#endRecovery(group, page.complete === true)
   }
 
   /**
    * Tells the subscriptions (when the server answered the recovery: `complete` defined), then
    * delivers what arrived meanwhile, after the recovered publications; duplicates drop out.
    */
-  private endRecovery(group: Group, complete: boolean | undefined): void {
+  #endRecovery(group: Group, complete: boolean | undefined): void {
     const recovery = group.recovery as RecoveryProgress
     group.recovery = undefined
     if (complete !== undefined) for (const s of group.subs) if (s.recover) s.recovered(recovery.missed, complete)
-    for (const m of recovery.held) this.deliver(group, m.ch, m.o, m.e, m.d, m.p)
+    for (const m of recovery.held) this.#deliver(group, m.ch, m.o, m.e, m.d, m.p)
   }
 
-  private onPublication(m: PublicationMessage): void {
-    const group = this.groups.get(m.ch)
+  #onPublication(m: PublicationMessage): void {
+    const group = this.#groups.get(m.ch)
     if (group?.recovery) group.recovery.held.push(m)
-    else if (group) this.deliver(group, m.ch, m.o, m.e, m.d, m.p)
-    if (this.patternGroups === 0) return
-    for (const g of this.groups.values()) {
-      if (g.pattern?.matches(m.ch)) this.deliver(g, m.ch, m.o, m.e, m.d, m.p)
+    else if (group) this.#deliver(group, m.ch, m.o, m.e, m.d, m.p)
+    if (this.#patternGroups === 0) return
+    for (const g of this.#groups.values()) {
+      if (g.pattern?.matches(m.ch)) this.#deliver(g, m.ch, m.o, m.e, m.d, m.p)
     }
   }
 
   /** Delivers unless already delivered (same epoch, offset not past the last one). */
-  private deliver(
+  #deliver(
     group: Group,
     channel: string,
     offset: number,
@@ -240,19 +242,19 @@ export class Channels {
     return true
   }
 
-  private unsubscribe(sub: Subscription): void {
-    const group = this.groups.get(sub.channel)
+  #unsubscribe(sub: Subscription): void {
+    const group = this.#groups.get(sub.channel)
     if (!group || !group.subs.delete(sub) || group.subs.size > 0) return
-    this.groups.delete(group.channel)
-    if (group.pattern) this.patternGroups--
+    this.#groups.delete(group.channel)
+    if (group.pattern) this.#patternGroups--
     if (this.conn.state === 'connected') this.conn.request({ t: 'unsub', ch: group.channel }).catch(() => {})
   }
 
-  private end(channel: string, error: SwitchboardError): void {
-    const group = this.groups.get(channel)
+  #end(channel: string, error: SwitchboardError): void {
+    const group = this.#groups.get(channel)
     if (!group) return
-    this.groups.delete(channel)
-    if (group.pattern) this.patternGroups--
+    this.#groups.delete(channel)
+    if (group.pattern) this.#patternGroups--
     for (const s of group.subs) s.fail(error)
   }
 }

@@ -1,6 +1,7 @@
 import { CloseCode, type ServerMessage } from '@switchboard/protocol'
-import { describe, expect, it } from 'vitest'
-import type { ClientTransportEvents, TransportFactory } from '../transport/transport.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { TransportName } from '../transport/names.js'
+import type { ClientTransportEvents, TransportFactory, UpgradeRefusal } from '../transport/transport.js'
 import { Attempt } from './attempt.js'
 import type { AttemptEnd } from './state-machine.js'
 
@@ -19,7 +20,9 @@ function scripted() {
   const messages: ServerMessage[] = []
   const welcomes: unknown[] = []
   const attempt = new Attempt(
-    { url: 'http://x.invalid', token: 'tok', transport: factory, agent: 'test' },
+    { token: 'tok', transportTimeoutMs: 3000, agent: 'test' },
+    'http://x.invalid',
+    [{ name: 'websocket', factory }],
     {
       onWelcome: (w) => welcomes.push(w),
       onMessage: (m) => messages.push(m),
@@ -75,19 +78,129 @@ describe('one connection attempt', () => {
   it('a server that sends something that is not a message object is reported, not crashed on', async () => {
     const invalid: string[] = []
     const a = new Attempt(
-      {
-        url: 'http://x.invalid',
-        token: undefined,
-        agent: 'test',
-        transport: (_u, e) => {
-          queueMicrotask(() => e.onFrame('null'))
-          return { send() {}, close() {} }
+      { agent: 'test', transportTimeoutMs: 3000 },
+      'http://x.invalid',
+      [
+        {
+          name: 'websocket',
+          factory: (_u, e) => {
+            queueMicrotask(() => e.onFrame('null'))
+            return { send() {}, close() {} }
+          },
         },
-      },
+      ],
       { onWelcome() {}, onMessage() {}, onInvalidFrame: (e) => invalid.push(e.code), onEnd() {} },
     )
     await a.start()
     await Promise.resolve()
     expect(invalid).toEqual(['INVALID_MESSAGE'])
+  })
+})
+
+/**
+ * Three scripted transports, each behaving as `plan` says: 'refuse' (HTTP status before any
+ * frame), 'drop' (closes before any frame), 'hang' (never opens), 'deny' (opens, then the server
+ * answers the hello with AUTH_FAILED and closes), 'limit' (opens, then the server closes with
+ * 4006 and no frame), 'welcome'.
+ */
+function negotiating(plan: Record<TransportName, 'refuse' | 'drop' | 'hang' | 'deny' | 'limit' | 'welcome'>) {
+  const tried: TransportName[] = []
+  const closed: TransportName[] = []
+  const later = (f: () => void) => void Promise.resolve().then(f)
+  const transport =
+    (name: TransportName): TransportFactory =>
+    (_url, events) => {
+      tried.push(name)
+      const refusal: UpgradeRefusal = { status: 503, retryAfterMs: 1000 }
+      if (plan[name] === 'refuse') later(() => events.onClose(1006, '', refusal))
+      if (plan[name] === 'drop') later(() => events.onClose(1006, 'dropped'))
+      if (plan[name] === 'limit') later(() => events.onClose(CloseCode.CONNECTION_LIMIT, 'refused'))
+      if (plan[name] === 'deny' || plan[name] === 'welcome') later(() => events.onOpen())
+      return {
+        send(frame) {
+          const m = JSON.parse(frame) as { t: string; id: number }
+          if (m.t !== 'hello') return
+          if (plan[name] === 'welcome') later(() => events.onFrame(JSON.stringify({ ...welcome, id: m.id })))
+          else
+            later(() => {
+              events.onFrame(JSON.stringify({ t: 'err', id: m.id, code: 'AUTH_FAILED', msg: 'bad token' }))
+              events.onClose(CloseCode.AUTH_FAILED, 'bad token')
+            })
+        },
+        close: () => void closed.push(name),
+      }
+    }
+  const ends: AttemptEnd[] = []
+  const welcomes: unknown[] = []
+  const attempt = new Attempt(
+    { token: 'tok', transportTimeoutMs: 3000, agent: 'test' },
+    'http://x.invalid',
+    (['websocket', 'sse', 'longpoll'] as const).map((name) => ({ name, factory: transport(name) })),
+    { onWelcome: (w) => welcomes.push(w), onMessage() {}, onInvalidFrame() {}, onEnd: (e) => ends.push(e) },
+  )
+  return { attempt, tried, closed, ends, welcomes }
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 0))
+
+describe('choosing a transport', () => {
+  afterEach(() => void vi.useRealTimers())
+
+  it('gives up a transport that is refused or dropped before the server said anything, for the next', async () => {
+    const a = negotiating({ websocket: 'refuse', sse: 'drop', longpoll: 'welcome' })
+    await a.attempt.start()
+    await settle()
+    expect(a.tried).toEqual(['websocket', 'sse', 'longpoll'])
+    expect(a.welcomes).toHaveLength(1)
+    expect(a.attempt.transportName).toBe('longpoll')
+    expect(a.ends).toEqual([])
+  })
+
+  it('gives up a transport that has not opened within transportTimeoutMs (a proxy holding the stream back)', async () => {
+    vi.useFakeTimers()
+    const a = negotiating({ websocket: 'hang', sse: 'hang', longpoll: 'welcome' })
+    await a.attempt.start()
+    await vi.advanceTimersByTimeAsync(2999)
+    expect(a.tried).toEqual(['websocket'])
+    await vi.advanceTimersByTimeAsync(1)
+    expect(a.tried).toEqual(['websocket', 'sse'])
+    expect(a.closed).toEqual(['websocket'])
+    await vi.advanceTimersByTimeAsync(3000)
+    expect(a.tried).toEqual(['websocket', 'sse', 'longpoll'])
+    expect(a.closed).toEqual(['websocket', 'sse'])
+    expect(a.welcomes).toHaveLength(1)
+  })
+
+  it('does not fall back once the server answered: its refusal ends the attempt', async () => {
+    const a = negotiating({ websocket: 'deny', sse: 'welcome', longpoll: 'welcome' })
+    await a.attempt.start()
+    await settle()
+    expect(a.tried).toEqual(['websocket'])
+    expect(a.ends).toEqual([
+      { code: CloseCode.AUTH_FAILED, reason: 'bad token', error: expect.objectContaining({ code: 'AUTH_FAILED' }) },
+    ])
+  })
+
+  it("a close code of the server's own (4000 and up) is its answer too, even without a frame", async () => {
+    const a = negotiating({ websocket: 'limit', sse: 'welcome', longpoll: 'welcome' })
+    await a.attempt.start()
+    await settle()
+    expect(a.tried).toEqual(['websocket'])
+    expect(a.ends).toEqual([{ code: CloseCode.CONNECTION_LIMIT, reason: 'refused' }])
+  })
+
+  it('when every transport fails, ends as the last one ended (its refusal and Retry-After included)', async () => {
+    const a = negotiating({ websocket: 'drop', sse: 'drop', longpoll: 'refuse' })
+    await a.attempt.start()
+    await settle()
+    expect(a.tried).toEqual(['websocket', 'sse', 'longpoll'])
+    expect(a.ends).toEqual([
+      {
+        code: 1006,
+        reason: '',
+        error: expect.objectContaining({ code: 'UNAVAILABLE' }),
+        retryAfterMs: 1000,
+      },
+    ])
   })
 })

@@ -41,6 +41,11 @@ export class Outbox {
     private readonly encode: (message: object) => string = (m) => JSON.stringify(m),
   ) {}
 
+  /** Requests sent and not answered yet. */
+  get unanswered(): number {
+    return this.inFlight.size
+  }
+
   send<R>(body: RequestBody, options: SendOptions = {}): Promise<R> {
     return new Promise<R>((resolve, reject) =>
       this.sendPending(this.pending(body, resolve as (v: unknown) => void, reject, options)),

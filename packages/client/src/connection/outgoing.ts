@@ -56,17 +56,7 @@ function nestedDeeper(root: unknown, maxDepth: number): boolean {
   return false
 }
 
-/** UTF-8 length of a string, without encoding it (lone surrogates count as 3, like TextEncoder's U+FFFD). */
+/** UTF-8 length of a string (lone surrogates count as 3, as TextEncoder's U+FFFD). */
 export function utf8Length(text: string): number {
-  let bytes = 0
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c < 0x80) bytes += 1
-    else if (c < 0x800) bytes += 2
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 4
-      i++
-    } else bytes += 3
-  }
-  return bytes
+  return new TextEncoder().encode(text).length
 }

@@ -27,6 +27,7 @@ export type ConnectionEvent =
   | { readonly type: 'welcome' } // the server accepted the hello
   | { readonly type: 'retry' } // the backoff timer fired
   | { readonly type: 'close' } // the app called close()
+  | { readonly type: 'switch' } // a WebSocket probe is welcomed and the current session drained
   | ({ readonly type: 'ended' } & AttemptEnd) // the transport closed, whoever closed it
 
 /** What the end of an attempt means, read from the catalogue's policy for its close code and error. */
@@ -38,12 +39,15 @@ export type EndKind =
 
 export type Effect =
   | 'openTransport'
-  | 'closeTransport' // abandon the current attempt (if still open) and stop refreshing its token
+  | 'closeTransport' // abandon the current attempt (if still open) and any probe; stop refreshing the token
   | 'scheduleRetry' // after the backoff delay, or the server's Retry-After if longer
   | 'retrySoon' // at once, or after the server's hint (a drain spreads its clients): no backoff
   | 'cancelRetry'
   | 'resetBackoff'
   | 'restore' // resubscribe, re-register: state the server forgot
+  | 'adopt' // the welcomed WebSocket probe becomes the connection's session; the old one closes
+  | 'resume' // restore after a switch: channels resume from their last delivered offset
+  | 'announce' // emit 'transport'; on a fallback, schedule the WebSocket probe
   | 'flushQueue'
   | 'failInFlight' // requests sent but unanswered fail with DISCONNECTED
   | 'failQueued' // queued operations fail with the transition's error (the client stops)
@@ -65,7 +69,10 @@ export interface Step extends Transition {
 type TableEvent = Exclude<ConnectionEvent['type'], 'ended'> | EndKind
 
 const open: Transition = { to: 'connecting', effects: ['openTransport'] }
-const welcome: Transition = { to: 'connected', effects: ['resetBackoff', 'restore', 'flushQueue', 'settleConnect'] }
+const welcome: Transition = {
+  to: 'connected',
+  effects: ['resetBackoff', 'restore', 'flushQueue', 'settleConnect', 'announce'],
+}
 const dropped: Transition = { to: 'reconnecting', effects: ['closeTransport', 'failInFlight', 'scheduleRetry'] }
 const failover: Transition = { to: 'reconnecting', effects: ['closeTransport', 'failInFlight', 'retrySoon'] }
 const refused: Transition = {
@@ -93,6 +100,11 @@ export const transitions: Record<ConnectionState, Partial<Record<TableEvent, Tra
     refused: { to: 'reconnecting', effects: ['closeTransport', 'failInFlight', 'reportError', 'scheduleRetry'] },
     terminal,
     close: closeByApp,
+    // Requests unanswered on the old session (past the drain bound) fail as after a drop.
+    switch: {
+      to: 'connected',
+      effects: ['adopt', 'failInFlight', 'resume', 'flushQueue', 'announce'],
+    },
   },
   reconnecting: {
     retry: { to: 'reconnecting', effects: ['openTransport'] },
@@ -112,7 +124,7 @@ export const transitions: Record<ConnectionState, Partial<Record<TableEvent, Tra
  */
 export function classifyEnd(end: AttemptEnd, renewableToken: boolean): { kind: EndKind; error: SwitchboardError } {
   const close = closeCodeInfo(end.code)
-  const error = end.error ?? new SwitchboardError(close.error ?? 'DISCONNECTED', end.reason || close.description)
+  const error = end.error ?? new SwitchboardError(close.error ?? 'DISCONNECTED', end.reason || `closed (${end.code})`)
   if (!close.reconnect || !error.retryable) return { kind: 'terminal', error }
   if (error.code === 'TOKEN_EXPIRED' && !renewableToken) return { kind: 'terminal', error }
   // The server said why (an `err`, an HTTP status): the app hears of it, and the client backs off.

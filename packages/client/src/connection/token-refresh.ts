@@ -3,21 +3,19 @@
  * reads the JWT's `exp` (without verifying it — only the server can) and, shortly before it,
  * calls the function again and sends the new token in a `refresh` message. If that fails, the
  * server closes the connection at expiry (close code TOKEN_EXPIRED) and the client reconnects with a
- * fresh token on its own. Browser-safe: no Node imports, no atob/TextDecoder needed.
+ * fresh token on its own. Browser-safe: no Node imports.
  */
 
 /** The `exp` of a JWT in epoch milliseconds; undefined when the token is not a JWT or has none. */
 export function jwtExpiry(token: string): number | undefined {
   const parts = token.split('.')
   if (parts.length !== 3) return undefined
-  const bytes = base64UrlBytes(parts[1] as string)
-  if (!bytes) return undefined
   let payload: unknown
   try {
-    // Bytes as Latin-1: non-ASCII claims come out garbled but still valid JSON; `exp` is a number.
-    let text = ''
-    for (const b of bytes) text += String.fromCharCode(b)
-    payload = JSON.parse(text)
+    // atob yields the bytes as Latin-1: non-ASCII claims come out garbled but still valid JSON;
+    // `exp` is a number. Without atob (very old React Native) there is no early refresh: the
+    // server's TOKEN_EXPIRED close then makes the client reconnect with a fresh token.
+    payload = JSON.parse(atob((parts[1] as string).replace(/-/g, '+').replace(/_/g, '/')))
   } catch {
     return undefined
   }
@@ -28,25 +26,6 @@ export function jwtExpiry(token: string): number | undefined {
 /** How long before expiry to refresh: a fifth of the remaining lifetime, between 1 s and 60 s. */
 export function refreshLead(remainingMs: number): number {
   return Math.min(60_000, Math.max(1000, remainingMs / 5))
-}
-
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-
-function base64UrlBytes(text: string): number[] | undefined {
-  const out: number[] = []
-  let buffer = 0
-  let bits = 0
-  for (const ch of text) {
-    const v = ALPHABET.indexOf(ch)
-    if (v < 0) return undefined
-    buffer = (buffer << 6) | v
-    bits += 6
-    if (bits >= 8) {
-      bits -= 8
-      out.push((buffer >> bits) & 0xff)
-    }
-  }
-  return out
 }
 
 export interface TokenRefresherDeps {

@@ -23,9 +23,9 @@ export interface ListenerEvents extends Record<string, unknown> {
 export class Listener extends Emitter<ListenerEvents> {
   /** Resolves when the server registered the listener; rejects with e.g. PERMISSION_DENIED. */
   readonly ready: Promise<void>
-  private readonly settleReady: (error?: SwitchboardError) => void
-  private readonly activeNames = new Set<string>()
-  private running = true
+  readonly #settleReady: (error?: SwitchboardError) => void
+  readonly #activeNames = new Set<string>()
+  #running = true
 
   constructor(
     readonly pattern: string,
@@ -36,37 +36,37 @@ export class Listener extends Emitter<ListenerEvents> {
     super()
     const signal = readySignal()
     this.ready = signal.ready
-    this.settleReady = signal.settle
+    this.#settleReady = signal.settle
   }
 
   /** True until `stop()` or a failure. */
   get listening(): boolean {
-    return this.running
+    return this.#running
   }
 
   /** The names this listener is active for now. */
   get active(): ReadonlySet<string> {
-    return this.activeNames
+    return this.#activeNames
   }
 
   /** Stops; names it had go to other listeners. The handler hears nothing more. */
   stop(): Promise<void> {
-    if (!this.running) return Promise.resolve()
-    this.running = false
-    this.activeNames.clear()
+    if (!this.#running) return Promise.resolve()
+    this.#running = false
+    this.#activeNames.clear()
     return this.onStop(this)
   }
 
   /** @internal */
   confirm(): void {
-    this.settleReady()
+    this.#settleReady()
   }
 
   /** @internal The server says `name` is active for this listener, or no longer. */
   apply(name: string, active: boolean): void {
-    if (!this.running || this.activeNames.has(name) === active) return
-    if (active) this.activeNames.add(name)
-    else this.activeNames.delete(name)
+    if (!this.#running || this.#activeNames.has(name) === active) return
+    if (active) this.#activeNames.add(name)
+    else this.#activeNames.delete(name)
     try {
       this.handler(name, { active })
     } catch (err) {
@@ -79,14 +79,14 @@ export class Listener extends Emitter<ListenerEvents> {
 
   /** @internal The connection dropped: whatever was active is not any more. */
   deactivateAll(): void {
-    for (const name of [...this.activeNames]) this.apply(name, false)
+    for (const name of [...this.#activeNames]) this.apply(name, false)
   }
 
   /** @internal Registration failed (or the server ended the listener). */
   fail(error: SwitchboardError): void {
     this.deactivateAll()
-    this.running = false
-    this.settleReady(error)
+    this.#running = false
+    this.#settleReady(error)
     if (this.listenerCount('error') > 0) this.emit('error', error)
   }
 }

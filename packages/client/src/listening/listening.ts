@@ -30,9 +30,8 @@ export class Listening {
     const kind = options.kind ?? 'channel'
     const listener = new Listener(pattern, kind, handler, (l) => this.stop(l))
     const key = keyOf(kind, pattern)
-    if (kind !== 'channel' && kind !== 'record') {
-      listener.fail(new SwitchboardError('INVALID_DATA', `kind must be 'channel' or 'record'`))
-    } else if (!isValidPattern(pattern)) {
+    // A kind other than 'channel' or 'record' (outside TypeScript) is refused by the server.
+    if (!isValidPattern(pattern)) {
       listener.fail(new SwitchboardError('INVALID_NAME', `invalid name pattern: ${pattern}`))
     } else if (this.listeners.has(key)) {
       listener.fail(new SwitchboardError('ALREADY_LISTENING', `this client already listens to ${kind} ${pattern}`))

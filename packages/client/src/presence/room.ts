@@ -35,11 +35,11 @@ export interface RoomLink {
 export class PresenceRoom extends Emitter<PresenceRoomEvents> {
   /** @internal Desired state: joined with this meta (undefined = not joined). */
   joinedWith: { meta: unknown } | undefined
-  private readonly memberListeners = new Set<(members: PresenceMember[]) => void>()
-  private readonly countListeners = new Set<(count: number) => void>()
-  private readonly known = new Map<string, PresenceMember>()
-  private snapshot = false
-  private latestCount: number | null = null
+  readonly #memberListeners = new Set<(members: PresenceMember[]) => void>()
+  readonly #countListeners = new Set<(count: number) => void>()
+  readonly #known = new Map<string, PresenceMember>()
+  #snapshot = false
+  #latestCount: number | null = null
 
   constructor(
     /** The channel, or null for the global room. */
@@ -64,12 +64,12 @@ export class PresenceRoom extends Emitter<PresenceRoomEvents> {
 
   /** The members as last received (empty until the first snapshot). */
   get members(): PresenceMember[] {
-    return [...this.known.values()]
+    return [...this.#known.values()]
   }
 
   /** The number of members as last received, or null before the first answer. */
   get count(): number | null {
-    return this.latestCount
+    return this.#latestCount
   }
 
   /**
@@ -77,11 +77,11 @@ export class PresenceRoom extends Emitter<PresenceRoomEvents> {
    * change (changes are batched by the server, by default per 50 ms). Returns unsubscribe.
    */
   subscribe(listener: (members: PresenceMember[]) => void): () => void {
-    this.memberListeners.add(listener)
-    if (this.memberListeners.size === 1) this.link.watchChanged(this)
-    else if (this.snapshot) listener(this.members)
+    this.#memberListeners.add(listener)
+    if (this.#memberListeners.size === 1) this.link.watchChanged(this)
+    else if (this.#snapshot) listener(this.members)
     return () => {
-      if (this.memberListeners.delete(listener) && this.memberListeners.size === 0) this.link.watchChanged(this)
+      if (this.#memberListeners.delete(listener) && this.#memberListeners.size === 0) this.link.watchChanged(this)
     }
   }
 
@@ -90,66 +90,66 @@ export class PresenceRoom extends Emitter<PresenceRoomEvents> {
    * rooms; the only way to watch rooms the server configures as counts-only). Returns unsubscribe.
    */
   subscribeCount(listener: (count: number) => void): () => void {
-    this.countListeners.add(listener)
-    if (this.countListeners.size === 1 && this.memberListeners.size === 0) this.link.watchChanged(this)
-    else if (this.latestCount !== null) listener(this.latestCount)
+    this.#countListeners.add(listener)
+    if (this.#countListeners.size === 1 && this.#memberListeners.size === 0) this.link.watchChanged(this)
+    else if (this.#latestCount !== null) listener(this.#latestCount)
     return () => {
-      if (this.countListeners.delete(listener) && this.countListeners.size === 0) this.link.watchChanged(this)
+      if (this.#countListeners.delete(listener) && this.#countListeners.size === 0) this.link.watchChanged(this)
     }
   }
 
   /** @internal What to watch on the server: member lists, counts, or nothing. */
   get watchMode(): 'members' | 'counts' | null {
-    if (this.memberListeners.size > 0) return 'members'
-    if (this.countListeners.size > 0) return 'counts'
+    if (this.#memberListeners.size > 0) return 'members'
+    if (this.#countListeners.size > 0) return 'counts'
     return null
   }
 
   /** @internal A full list: replaces what was known; events for the differences. */
   applySnapshot(members: WireMember[]): void {
-    const previous = new Map(this.known)
-    this.known.clear()
+    const previous = new Map(this.#known)
+    this.#known.clear()
     for (const w of members) {
       const m = fromWire(w)
-      this.known.set(m.clientId, m)
+      this.#known.set(m.clientId, m)
       const old = previous.get(m.clientId)
       previous.delete(m.clientId)
       if (!old) this.emit('join', m)
       else if (JSON.stringify(old.meta) !== JSON.stringify(m.meta) || old.userId !== m.userId) this.emit('update', m)
     }
     for (const gone of previous.values()) this.emit('leave', gone)
-    this.snapshot = true
-    this.changed()
+    this.#snapshot = true
+    this.#changed()
   }
 
   /** @internal One window of changes. */
   applyDiff(joined: WireMember[] | undefined, left: string[] | undefined): void {
     for (const clientId of left ?? []) {
-      const gone = this.known.get(clientId)
+      const gone = this.#known.get(clientId)
       if (!gone) continue
-      this.known.delete(clientId)
+      this.#known.delete(clientId)
       this.emit('leave', gone)
     }
     for (const w of joined ?? []) {
       const m = fromWire(w)
-      const known = this.known.has(m.clientId)
-      this.known.set(m.clientId, m)
+      const known = this.#known.has(m.clientId)
+      this.#known.set(m.clientId, m)
       this.emit(known ? 'update' : 'join', m)
     }
-    this.changed()
+    this.#changed()
   }
 
   /** @internal */
   applyCount(n: number): void {
-    this.latestCount = n
-    for (const l of [...this.countListeners]) safely(() => l(n))
+    this.#latestCount = n
+    for (const l of [...this.#countListeners]) safely(() => l(n))
   }
 
   /** @internal The watch ended (unsubscribed or refused): forget the list. */
   reset(): void {
-    this.known.clear()
-    this.snapshot = false
-    this.latestCount = null
+    this.#known.clear()
+    this.#snapshot = false
+    this.#latestCount = null
   }
 
   /** @internal */
@@ -157,11 +157,11 @@ export class PresenceRoom extends Emitter<PresenceRoomEvents> {
     if (this.listenerCount('error') > 0) this.emit('error', error)
   }
 
-  private changed(): void {
+  #changed(): void {
     const list = this.members
-    this.latestCount = list.length
-    for (const l of [...this.memberListeners]) safely(() => l(list))
-    for (const l of [...this.countListeners]) safely(() => l(list.length))
+    this.#latestCount = list.length
+    for (const l of [...this.#memberListeners]) safely(() => l(list))
+    for (const l of [...this.#countListeners]) safely(() => l(list.length))
   }
 }
 

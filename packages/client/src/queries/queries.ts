@@ -1,10 +1,22 @@
-import { parseQuery, type QueryOptions, type QuerySpec, type RecordDocument } from '@switchboard/protocol'
+import type { QueryOptions, RecordDocument, SortKey } from '@switchboard/protocol'
 import type { Connection } from '../connection/connection.js'
 import { SwitchboardError } from '../errors.js'
 import { LiveQuery } from './live-query.js'
 
-/** The client checks a query's shape; the server applies its configured limits. */
-const LOCAL_LIMITS = { maxResults: Number.MAX_SAFE_INTEGER, maxClauses: Number.MAX_SAFE_INTEGER }
+/**
+ * The order keys the client sorts rows by. The server validates the whole query (answering
+ * INVALID_DATA naming the bad part), so the client only reads what it needs and keeps the
+ * query language's parser out of the browser bundle.
+ */
+function sortKeysOf(options: QueryOptions): SortKey[] {
+  const keys: SortKey[] = []
+  for (const key of Array.isArray(options.orderBy) ? options.orderBy : []) {
+    if (Array.isArray(key) && typeof key[0] === 'string') {
+      keys.push({ path: key[0], segments: key[0].split('.'), desc: key[1] === 'desc' })
+    }
+  }
+  return keys
+}
 
 /**
  * The client's live queries, by id. Each is sent when connected, again after every reconnect
@@ -24,20 +36,9 @@ export class Queries {
 
   query<T extends RecordDocument>(collection: string, options: QueryOptions = {}): LiveQuery<T> {
     const id = this.nextId++
-    let spec: QuerySpec | undefined
-    let invalid: SwitchboardError | undefined
-    try {
-      spec = parseQuery(collection, options, LOCAL_LIMITS)
-    } catch (err) {
-      invalid = err instanceof SwitchboardError ? err : new SwitchboardError('INVALID_DATA', String(err))
-    }
-    const query = new LiveQuery<T>(collection, options, id, spec, this.conn, (q) => {
+    const query = new LiveQuery<T>(collection, options, id, sortKeysOf(options), this.conn, (q) => {
       if (this.open.get(id) === (q as unknown)) this.open.delete(id)
     })
-    if (invalid) {
-      query.fail(invalid)
-      return query
-    }
     this.open.set(id, query as unknown as LiveQuery<RecordDocument>)
     if (this.conn.state === 'connected') query.send()
     return query

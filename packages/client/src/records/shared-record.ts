@@ -40,19 +40,19 @@ export interface RecordObserver {
  */
 export class SharedRecord {
   /** The state the server confirmed. */
-  private server: { version: number; data: RecordDocument | undefined } = { version: 0, data: undefined }
-  private pending: PendingWrite[] = []
+  #server: { version: number; data: RecordDocument | undefined } = { version: 0, data: undefined }
+  #pending: PendingWrite[] = []
   /** The server state with the pending writes applied: what the app sees. */
   local: RecordDocument | undefined = undefined
   loaded = false
   error: SwitchboardError | undefined
   readonly ready: Promise<void>
   readonly observers = new Set<RecordObserver>()
-  private readonly settleReady: (error?: SwitchboardError) => void
+  readonly #settleReady: (error?: SwitchboardError) => void
   /** Snapshot requests are numbered; only the latest one's answer counts. */
-  private syncGeneration = 0
+  #syncGeneration = 0
   /** True until the first snapshot, and while a re-read is on its way. */
-  private syncing = true
+  #syncing = true
   private buffered: RecordChangeMessage[] = []
 
   constructor(
@@ -62,7 +62,7 @@ export class SharedRecord {
   ) {
     const signal = readySignal()
     this.ready = signal.ready
-    this.settleReady = signal.settle
+    this.#settleReady = signal.settle
   }
 
   /** The most operations the server takes in one update (announced in its welcome), if known. */
@@ -72,8 +72,8 @@ export class SharedRecord {
 
   /** The confirmed version, or the newest acknowledged write's if its change has not arrived yet. */
   get version(): number {
-    let v = this.server.version
-    for (const p of this.pending) if (p.acked !== undefined && p.acked > v) v = p.acked
+    let v = this.#server.version
+    for (const p of this.#pending) if (p.acked !== undefined && p.acked > v) v = p.acked
     return v
   }
 
@@ -82,63 +82,63 @@ export class SharedRecord {
   /** Subscribes (again, after a reconnect) telling the server what this copy already has. */
   subscribe(): void {
     const body: Extract<RequestBody, { t: 'rsub' }> = { t: 'rsub', n: this.name }
-    if (this.loaded) body.v = this.server.version
-    const ids = this.pending.map((p) => p.w)
+    if (this.loaded) body.v = this.#server.version
+    const ids = this.#pending.map((p) => p.w)
     if (ids.length > 0) body.w = ids
     // Changes from before a reconnect are superseded by this snapshot.
     this.buffered = []
-    this.requestSnapshot(body)
+    this.#requestSnapshot(body)
   }
 
-  private resync(): void {
+  #resync(): void {
     const body: Extract<RequestBody, { t: 'rget' }> = { t: 'rget', n: this.name }
-    const ids = this.pending.map((p) => p.w)
+    const ids = this.#pending.map((p) => p.w)
     if (ids.length > 0) body.w = ids
-    this.requestSnapshot(body)
+    this.#requestSnapshot(body)
   }
 
-  private requestSnapshot(body: RequestBody): void {
-    const generation = ++this.syncGeneration
-    this.syncing = true
+  #requestSnapshot(body: RequestBody): void {
+    const generation = ++this.#syncGeneration
+    this.#syncing = true
     this.conn.request<RecordSnapshotReply>(body).then(
       (reply) => {
-        if (generation === this.syncGeneration && !this.error) this.applySnapshot(reply)
+        if (generation === this.#syncGeneration && !this.error) this.#applySnapshot(reply)
       },
       (error: SwitchboardError) => {
         // A dropped connection is not a failure: the record resubscribes on reconnect.
-        if (error.code === 'DISCONNECTED' || error.code === 'CLOSED' || generation !== this.syncGeneration) return
+        if (error.code === 'DISCONNECTED' || error.code === 'CLOSED' || generation !== this.#syncGeneration) return
         this.fail(error)
       },
     )
   }
 
-  private applySnapshot(reply: RecordSnapshotReply): void {
+  #applySnapshot(reply: RecordSnapshotReply): void {
     const before = this.local
-    this.syncing = false
-    if (!reply.same) this.server = { version: reply.v, data: reply.d as RecordDocument | undefined }
+    this.#syncing = false
+    if (!reply.same) this.#server = { version: reply.v, data: reply.d as RecordDocument | undefined }
     if (reply.w) {
       const included = new Set(reply.w)
-      this.pending = this.pending.filter((p) => !included.has(p.w))
+      this.#pending = this.#pending.filter((p) => !included.has(p.w))
     }
     // The buffered changes below may confirm pending writes: their results must build on this snapshot.
-    this.settleAcked()
-    this.rebuild()
+    this.#settleAcked()
+    this.#rebuild()
     const buffered = this.buffered
     this.buffered = []
     for (let i = 0; i < buffered.length; i++) {
-      const intact = this.applyChange(buffered[i] as RecordChangeMessage)
-      if (this.settleAcked() || !intact) this.rebuild()
-      if (this.syncing) {
+      const intact = this.#applyChange(buffered[i] as RecordChangeMessage)
+      if (this.#settleAcked() || !intact) this.#rebuild()
+      if (this.#syncing) {
         // A gap: another snapshot is on its way; the rest waits for it, in order.
         this.buffered.push(...buffered.slice(i + 1))
         break
       }
     }
-    this.settleAcked()
-    this.recompute(before)
+    this.#settleAcked()
+    this.#recompute(before)
     if (!this.loaded) {
       this.loaded = true
-      this.settleReady()
+      this.#settleReady()
     }
   }
 
@@ -146,13 +146,13 @@ export class SharedRecord {
 
   onChange(change: RecordChangeMessage): void {
     if (this.error) return
-    if (this.syncing) {
+    if (this.#syncing) {
       this.buffered.push(change)
       return
     }
     const before = this.local
-    const intact = this.applyChange(change)
-    if (this.settleAcked() || !intact) this.recompute(before)
+    const intact = this.#applyChange(change)
+    if (this.#settleAcked() || !intact) this.#recompute(before)
   }
 
   /**
@@ -161,26 +161,26 @@ export class SharedRecord {
    * confirmed in sequence (its local result becomes the confirmed state, so the app sees no
    * change at all, not even a new object).
    */
-  private applyChange(change: RecordChangeMessage): boolean {
-    const { version } = this.server
+  #applyChange(change: RecordChangeMessage): boolean {
+    const { version } = this.#server
     if (change.v > version + 1) {
       // Missed something: re-read rather than apply out of order (this change waits with the rest).
       this.buffered.push(change)
-      this.resync()
+      this.#resync()
       return true
     }
-    const head = this.pending[0]
+    const head = this.#pending[0]
     if (change.v === version + 1 && head?.applied && change.w !== undefined && head.w === change.w) {
-      this.server = { version: change.v, data: head.result }
-      this.pending.shift()
+      this.#server = { version: change.v, data: head.result }
+      this.#pending.shift()
       return true
     }
-    if (change.w !== undefined) this.pending = this.pending.filter((p) => p.w !== change.w)
+    if (change.w !== undefined) this.#pending = this.#pending.filter((p) => p.w !== change.w)
     if (change.v <= version) return false
     try {
-      this.server = { version: change.v, data: applyMutation(this.server.data, mutationOf(change)) }
+      this.#server = { version: change.v, data: applyMutation(this.#server.data, mutationOf(change)) }
     } catch {
-      this.resync()
+      this.#resync()
     }
     return false
   }
@@ -201,24 +201,24 @@ export class SharedRecord {
         op.result = before
         op.applied = false
       }
-      this.pending.push(op)
+      this.#pending.push(op)
       this.local = op.result
       if (this.local !== before) for (const o of this.observers) o.changed(before)
-      this.send(op)
+      this.#send(op)
     })
     // Rejections also reach the record's 'error' listeners; an unawaited write must not crash the app.
     promise.catch(() => {})
     return promise
   }
 
-  private send(op: PendingWrite): void {
+  #send(op: PendingWrite): void {
     this.conn.request<RecordWriteReply>(writeBody(this.name, op), { queue: true }).then(
       (reply) => this.acked(op, reply.v),
       (error: SwitchboardError) => {
         // Sent but unanswered when the connection dropped: send it again with the same write id,
         // so the server applies it once whether or not the first attempt committed.
-        if (error.code === 'DISCONNECTED') this.send(op)
-        else this.rejected(op, error)
+        if (error.code === 'DISCONNECTED') this.#send(op)
+        else this.#rejected(op, error)
       },
     )
   }
@@ -226,38 +226,38 @@ export class SharedRecord {
   private acked(op: PendingWrite, version: number): void {
     op.acked = version
     const before = this.local
-    if (this.pending.includes(op) && this.server.version >= version) {
-      this.pending = this.pending.filter((p) => p !== op)
-      this.recompute(before)
+    if (this.#pending.includes(op) && this.#server.version >= version) {
+      this.#pending = this.#pending.filter((p) => p !== op)
+      this.#recompute(before)
     }
     op.resolve({ version })
   }
 
-  private rejected(op: PendingWrite, error: SwitchboardError): void {
+  #rejected(op: PendingWrite, error: SwitchboardError): void {
     const before = this.local
-    this.pending = this.pending.filter((p) => p !== op)
-    this.recompute(before)
+    this.#pending = this.#pending.filter((p) => p !== op)
+    this.#recompute(before)
     for (const o of this.observers) o.failed(error)
     op.reject(error)
   }
 
   /** Acknowledged writes leave the pending list once the confirmed state includes them; true if any did. */
-  private settleAcked(): boolean {
-    const v = this.server.version
-    if (!this.pending.some((p) => p.acked !== undefined && p.acked <= v)) return false
-    this.pending = this.pending.filter((p) => p.acked === undefined || p.acked > v)
+  #settleAcked(): boolean {
+    const v = this.#server.version
+    if (!this.#pending.some((p) => p.acked !== undefined && p.acked <= v)) return false
+    this.#pending = this.#pending.filter((p) => p.acked === undefined || p.acked > v)
     return true
   }
 
-  private recompute(before: RecordDocument | undefined): void {
-    this.rebuild()
+  #recompute(before: RecordDocument | undefined): void {
+    this.#rebuild()
     if (this.local !== before) for (const o of this.observers) o.changed(before)
   }
 
   /** Re-applies the pending writes on the confirmed state (each write's `result` is then current). */
-  private rebuild(): void {
-    let doc = this.server.data
-    for (const p of this.pending) {
+  #rebuild(): void {
+    let doc = this.#server.data
+    for (const p of this.#pending) {
       try {
         doc = applyMutation(doc, p.mutation)
         p.applied = true
@@ -274,7 +274,7 @@ export class SharedRecord {
   fail(error: SwitchboardError): void {
     if (this.error) return
     this.error = error
-    this.settleReady(error)
+    this.#settleReady(error)
     for (const o of this.observers) o.failed(error)
   }
 }

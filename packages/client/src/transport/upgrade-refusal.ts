@@ -7,7 +7,7 @@ export const MAX_RETRY_AFTER_MS = 5 * 60_000
  * Retry-After as ms from `now`: delay-seconds (`120`) or an HTTP date. Undefined when absent
  * or unreadable; clamped to [0, MAX_RETRY_AFTER_MS].
  */
-export function parseRetryAfter(header: string | string[] | undefined, now: number): number | undefined {
+export function parseRetryAfter(header: string | string[] | null | undefined, now: number): number | undefined {
   const value = (Array.isArray(header) ? header[0] : header)?.trim()
   if (!value) return undefined
   // An HTTP date starts with the day's name; anything else that is not digits is unreadable.

@@ -16,6 +16,13 @@ export interface OccupancyEvent {
 /** Callbacks the occupancy registry makes into core. It never imports the server. */
 export interface OccupancyHandler {
   onOccupancy(event: OccupancyEvent): void
+  /**
+   * An occupied/vacated transition this node caused other than by its own `enter`/`leave`: it
+   * expired the holdings of a node that died, or held its names again after the registry lost
+   * them (Redis restarted empty, or this node had been taken for dead). Made on exactly one
+   * node per transition, like the `true` results of enter/leave, so hooks report it once.
+   */
+  onCaused(event: OccupancyEvent): void
 }
 
 /**
@@ -42,7 +49,11 @@ export interface OccupancyHandler {
  * - Operations of one caller apply in the order they were called.
  * - `close()`: the node leaves every name it holds and releases every claim it made, with the
  *   events those cause heard by the other nodes; it hears nothing more. A shared implementation
- *   also expires the holdings and claims of a node that died (a TTL refreshed by live nodes).
+ *   also expires the holdings and claims of a node that died (a TTL refreshed by live nodes),
+ *   with the events that causes, and reports the names it vacated so (`onCaused`).
+ * - A listener whose claim this node finds gone without a release of its own (its node was
+ *   taken for dead, or the registry lost its data) hears `vacated` for it on this node only, so
+ *   its owner is told the name ended; if the name is still occupied, `released` follows.
  */
 export interface Occupancy {
   start(handler: OccupancyHandler): Promise<void>

@@ -30,7 +30,13 @@ export function browserBuildDir(): string | null {
  * and gzipped once, with a strong ETag (304 on a match) and an hour of caching: the URL carries
  * no version, so clients revalidate after a server upgrade.
  */
-export function browserAsset(file: string, type: string, dir: string | null = browserBuildDir()): RouteHandler {
+export function browserAsset(
+  file: string,
+  type: string,
+  dir: string | null = browserBuildDir(),
+  /** Where the source map is (sent as a `SourceMap` header: the bundle carries no comment for it). */
+  sourceMap?: string,
+): RouteHandler {
   let loading: Promise<Asset | null> | undefined
   const load = async (): Promise<Asset | null> => {
     if (!dir) return null
@@ -57,6 +63,7 @@ export function browserAsset(file: string, type: string, dir: string | null = br
       vary: 'accept-encoding',
       'x-content-type-options': 'nosniff',
     }
+    if (sourceMap) headers['sourcemap'] = sourceMap
     if (req.headers['if-none-match'] === asset.etag) {
       res.writeHead(304, headers)
       return void res.end()

@@ -10,6 +10,8 @@ export function applyCors(
   res: ServerResponse,
   origins: readonly string[],
   methods: string,
+  /** Request headers a preflight allows. */
+  headers = 'Authorization, Content-Type, If-Match',
 ): boolean {
   const origin = req.headers.origin
   const allowed = origin !== undefined && (origins.includes('*') || origins.includes(origin))
@@ -21,7 +23,7 @@ export function applyCors(
   if (req.method !== 'OPTIONS') return false
   if (allowed) {
     res.setHeader('access-control-allow-methods', methods)
-    res.setHeader('access-control-allow-headers', 'Authorization, Content-Type, If-Match')
+    res.setHeader('access-control-allow-headers', headers)
     res.setHeader('access-control-max-age', '600')
   }
   res.writeHead(allowed ? 204 : 403).end()

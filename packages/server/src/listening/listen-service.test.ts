@@ -28,7 +28,7 @@ function target(seen: [string, boolean][]): ListenTarget {
 
 async function node(registry: MemoryOccupancy, id: string) {
   const service = new ListenService(registry, id, allowAll, log)
-  await registry.start({ onOccupancy: (e) => service.onEvent(e) })
+  await registry.start({ onOccupancy: (e) => service.onEvent(e), onCaused: () => {} })
   return service
 }
 
@@ -40,7 +40,7 @@ describe('ListenService with a registry that answers claims late', () => {
     const seen: [string, boolean][] = []
     service.add('channel', 'prices/*', target(seen))
     const subscribers = table.node() // another node's subscriber occupies and vacates the name
-    await subscribers.start({ onOccupancy: () => {} })
+    await subscribers.start({ onOccupancy: () => {}, onCaused: () => {} })
     await subscribers.enter('channel', 'prices/A')
     await settle()
     expect(registry.held).toHaveLength(1) // the claim went out and won, its answer is on the way

@@ -78,6 +78,11 @@ export class NodeOccupancy implements OccupancyObserver, OccupancyHandler {
     for (const listener of this.eventListeners) listener(event)
   }
 
+  onCaused(event: OccupancyEvent): void {
+    if (event.change === 'released') return
+    this.report({ type: event.change, kind: event.kind, name: event.name })
+  }
+
   /** Ends every grace period now and waits for the engine calls in flight (server shutdown). */
   async flush(): Promise<void> {
     for (const [key, timer] of this.grace) {
@@ -96,15 +101,17 @@ export class NodeOccupancy implements OccupancyObserver, OccupancyHandler {
   private track(call: Promise<boolean>, type: OccupancyChange['type'], kind: OccupancyKind, name: string): void {
     const done = call.then(
       (changed) => {
-        if (!changed) return
-        const change: OccupancyChange = { type, kind, name }
-        for (const listener of this.changeListeners) listener(change)
+        if (changed) this.report({ type, kind, name })
       },
       (err: unknown) =>
         this.log.error({ err, kind, name }, `occupancy ${type === 'occupied' ? 'enter' : 'leave'} failed`),
     )
     this.pending.add(done)
     void done.finally(() => this.pending.delete(done))
+  }
+
+  private report(change: OccupancyChange): void {
+    for (const listener of this.changeListeners) listener(change)
   }
 }
 

@@ -17,6 +17,8 @@ const unique = () => `contract/${Date.now().toString(36)}${++seq}`
 interface Node {
   occupancy: Occupancy
   events: OccupancyEvent[]
+  /** Transitions reported through `onCaused`. */
+  caused: OccupancyEvent[]
 }
 
 async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -32,8 +34,8 @@ export function describeOccupancyContract(name: string, factory: OccupancyFactor
     const all = await factory.nodes(count)
     const nodes: Node[] = []
     for (const occupancy of all) {
-      const node: Node = { occupancy, events: [] }
-      await occupancy.start({ onOccupancy: (e) => node.events.push(e) })
+      const node: Node = { occupancy, events: [], caused: [] }
+      await occupancy.start({ onOccupancy: (e) => node.events.push(e), onCaused: (e) => node.caused.push(e) })
       nodes.push(node)
     }
     return nodes
@@ -55,6 +57,8 @@ export function describeOccupancyContract(name: string, factory: OccupancyFactor
       expect(about(a.events, n)).toEqual(['occupied', 'vacated'])
       expect(about(b.events, n)).toEqual(['occupied', 'vacated'])
       expect(a.events[0]).toEqual({ kind: 'channel', name: n, change: 'occupied' })
+      // Transitions made by enter/leave are reported through their results, never `onCaused`.
+      expect([...a.caused, ...b.caused]).toEqual([])
       await closeAll([a, b])
     })
 

@@ -90,6 +90,25 @@ export class RedisKeys {
     return `${this.prefix}{w:${key}}`
   }
 
+  // ---- occupancy -----------------------------------------------------------------------
+
+  /**
+   * Key prefix of occupancy bucket `bucket` (names are spread over a fixed number of buckets, each
+   * one hash tag, so a bucket's state, event log and event channel live on one shard). Under it:
+   * `m` hash { e: epoch, s: last event seq }, `ev` the event log (a stream, ids `0-<seq>`), `h` hash
+   * field → number of holding nodes, `o` hash field → `<nodeId> <listenerId>` (the claim), `x`
+   * sorted set nodeId → expiry (ms), `n:<nodeId>` / `c:<nodeId>` sets of the fields a node holds /
+   * claimed. A field is `<c|r>:<name>`.
+   */
+  occupancyBucket(bucket: number): string {
+    return `${this.prefix}{o:${bucket}}:`
+  }
+
+  /** Pub/sub channel of a bucket's events. */
+  occupancyChannel(bucket: number): string {
+    return `${this.prefix}{o:${bucket}}`
+  }
+
   // ---- rpc -----------------------------------------------------------------------------
 
   /** Hash providerId → nodeId. */

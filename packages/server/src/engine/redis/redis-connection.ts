@@ -42,6 +42,7 @@ export class RedisConnection {
   private readonly subscriber: Client | undefined
   private readonly cluster: Cluster | undefined
   private readonly disruptedListeners: (() => void)[] = []
+  private readonly restoredListeners: (() => void)[] = []
   /**
    * Unsubscribes that failed while disconnected: the client keeps the listener and subscribes
    * again on reconnect, so they are retried once it is back.
@@ -68,6 +69,7 @@ export class RedisConnection {
       this.cluster.on('node-ready', () => {
         for (const master of this.cluster!.masters) if (master.client?.isReady) this.loadScripts(master.client)
         this.retryUnsubscribes()
+        this.restored()
       })
     } else {
       if (!options.url) throw new Error('engine.redis needs url or cluster')
@@ -79,7 +81,10 @@ export class RedisConnection {
       this.client.on('ready', () => this.loadScripts(this.client!))
       this.subscriber.on('error', this.onError)
       this.subscriber.on('reconnecting', this.onDisconnect)
-      this.subscriber.on('ready', () => this.retryUnsubscribes())
+      this.subscriber.on('ready', () => {
+        this.retryUnsubscribes()
+        this.restored()
+      })
     }
   }
 
@@ -133,6 +138,11 @@ export class RedisConnection {
     this.disruptedListeners.push(listener)
   }
 
+  /** `listener` runs each time a connection that carries subscriptions is back after a drop. */
+  onRestored(listener: () => void): void {
+    this.restoredListeners.push(listener)
+  }
+
   /** Runs a command; on a cluster it goes to the shard that owns `key` (any shard when undefined). */
   async command<T extends RedisReply = RedisReply>(key: string | undefined, args: RedisArgument[]): Promise<T> {
     try {
@@ -170,6 +180,8 @@ export class RedisConnection {
   }
 
   async unsubscribe(channel: string, listener: MessageListener): Promise<void> {
+    // A closed node-redis client never settles an unsubscribe; there is nothing to leave anyway.
+    if (this.closed) return
     try {
       if (this.cluster) await this.cluster.sUnsubscribe(channel, listener)
       else await this.subscriber!.unsubscribe(channel, listener)
@@ -191,6 +203,7 @@ export class RedisConnection {
   }
 
   async pUnsubscribe(glob: string, listener: MessageListener): Promise<void> {
+    if (this.closed) return
     try {
       if (this.cluster) await this.cluster.pUnsubscribe(glob, listener)
       else await this.subscriber!.pUnsubscribe(glob, listener)
@@ -227,6 +240,11 @@ export class RedisConnection {
     }
     if (this.cluster) await quit(this.cluster)
     else await Promise.all([quit(this.client!), quit(this.subscriber!)])
+  }
+
+  private restored(): void {
+    if (!this.opened || this.closed) return
+    for (const listener of this.restoredListeners) listener()
   }
 
   private retryUnsubscribes(): void {

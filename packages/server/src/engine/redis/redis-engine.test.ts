@@ -10,6 +10,7 @@ import {
 } from '../../../../../tests/support/redis.js'
 import { describeBrokerContract } from '../contract/broker.contract.js'
 import { describeNodeBusContract } from '../contract/node-bus.contract.js'
+import { describeOccupancyContract } from '../contract/occupancy.contract.js'
 import { describePresenceStoreContract } from '../contract/presence-store.contract.js'
 import { describeRpcRouterContract } from '../contract/rpc-router.contract.js'
 import type { Engine } from '../engine.js'
@@ -89,6 +90,9 @@ function describeRedisEngine(name: string, target: Target): void {
     name,
     factory((e) => e.rpcRouter),
   )
+  describeOccupancyContract(name, {
+    nodes: (count) => Promise.all(Array.from({ length: count }, () => partOf(target, (e) => e.occupancy))),
+  })
   describeNodeBusContract(name, {
     // An engine starts its bus when it opens; the suite starts its buses itself.
     create: async (nodeId) => {

@@ -8,9 +8,9 @@ import { RedisBroker } from './redis-broker.js'
 import { RedisCommittedWrites } from './redis-committed-writes.js'
 import { RedisConnection } from './redis-connection.js'
 import { RedisNodeBus } from './redis-node-bus.js'
+import { RedisOccupancy } from './redis-occupancy.js'
 import { RedisPresenceStore } from './redis-presence-store.js'
 import { RedisRpcRouter, RPC_TOPIC } from './redis-rpc-router.js'
-import { MemoryOccupancy } from '../memory/memory-occupancy.js'
 
 export interface RedisEngineOptions {
   /** One Redis server. */
@@ -22,8 +22,9 @@ export interface RedisEngineOptions {
   /** Unique among the nodes on this prefix. */
   nodeId: string
   /**
-   * A node silent for this long counts as dead: its presence members run out and its RPC
-   * providers leave the registry. Nodes refresh every quarter of it.
+   * A node silent for this long counts as dead: its presence members run out, its RPC
+   * providers leave the registry, and the names it held stop counting as occupied (listeners
+   * and hooks hear them vacated). Nodes refresh every quarter of it.
    */
   nodeTimeoutMs: number
   log: Logger
@@ -31,8 +32,9 @@ export interface RedisEngineOptions {
 
 /**
  * The cluster engine on Redis (`engine: { type: redis }`): one connection set per node, shared
- * by the broker, the node bus, the presence store and the RPC router; one heartbeat timer that
- * keeps the node in the directory and its presence members alive.
+ * by the broker, the node bus, the presence store, the RPC router and the occupancy registry; one
+ * heartbeat timer that keeps the node in the directory and its presence members and occupancy
+ * holdings alive.
  */
 export function createRedisEngine(options: RedisEngineOptions): Engine {
   const { nodeId, nodeTimeoutMs, log } = options
@@ -47,6 +49,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
   const broker = new RedisBroker(redis, keys, patterns, log)
   const presenceStore = new RedisPresenceStore(redis, keys, nodeTimeoutMs, log)
   const rpcRouter = new RedisRpcRouter(redis, keys, nodeId, send, log)
+  const occupancy = new RedisOccupancy(redis, keys, nodeId, nodeTimeoutMs, log)
   if (patterns) topics.route(PATTERNS_TOPIC, patterns)
   topics.route(RPC_TOPIC, rpcRouter)
   const failed = (what: string) => (err: unknown) => log.warn({ err }, what)
@@ -78,6 +81,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       await Promise.all([
         directory.beat().catch(failed('node heartbeat failed')),
         presenceStore.refresh(),
+        occupancy.beat().catch(failed('occupancy heartbeat failed')),
         patterns?.reload().catch(failed('reloading pattern subscriptions failed')),
       ])
     } finally {
@@ -91,8 +95,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     bus,
     presenceStore,
     rpcRouter,
-    // Node-local until the Redis occupancy registry lands: listening and hooks see this node only.
-    occupancy: new MemoryOccupancy(),
+    occupancy,
     committedWrites: new RedisCommittedWrites(redis, keys, log),
     async open() {
       await redis.open()
