@@ -23,7 +23,7 @@ runServer('switchboard', async () => {
     // the peer address is not even read), and the single publisher connection of the rooms
     // scenario runs close to the default per-connection rate limit (1000 msg/s). Limits are not
     // what is being measured.
-    limits: { messagesPerSecond: 1_000_000, maxConnectionsPerIp: 0 },
+    limits: { messagesPerSecond: 1_000_000, maxConnectionsPerIp: 0, connectsPerSecond: 0 },
   })
   const { port } = await server.listen()
   return {

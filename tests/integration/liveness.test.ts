@@ -106,6 +106,38 @@ describe('heartbeats', () => {
     expect((await silent.waitClosed()).code).toBe(4001)
   })
 
+  it('a subscriber that only receives (a busy channel: never idle) is pinged too, and stays connected by answering', async () => {
+    // Found by bench/reliability/slow-consumer.mjs: the server pinged only connections it had
+    // sent nothing to, so a receive-only client on a busy channel never spoke and was cut with 4001.
+    const clock = new ManualClock()
+    const { url, server } = await res.server(
+      { server: { heartbeat: { intervalMs: 1000, timeoutMs: 4000 } } },
+      { clock },
+    )
+    const raw = res.add(await RawClient.open(url), (c) => c.close())
+    raw.send({ t: 'sub', id: 1, ch: 'busy/feed' })
+    await raw.waitFor((m) => m.id === 1)
+    let answered = 0
+    for (let i = 0; i < 20; i++) {
+      // A publication every half interval: the server always has something to send.
+      await server.publish('busy/feed', i)
+      await raw.waitFor((m) => m.t === 'msg' && m.d === i)
+      clock.advance(500)
+      const pings = raw.messages.filter((m) => m.t === 'ping').length
+      if (pings > answered) {
+        // Answer as a client does; a ping of ours after it comes back once the pong was handled.
+        answered = pings
+        raw.send({ t: 'pong' })
+        raw.send({ t: 'ping' })
+        const pongs = raw.messages.filter((m) => m.t === 'pong').length
+        await raw.waitFor(() => raw.messages.filter((m) => m.t === 'pong').length > pongs)
+      }
+    }
+    expect(answered).toBeGreaterThan(0)
+    expect(raw.closed).toBeUndefined() // 10 s of a busy channel, with a 4 s heartbeat timeout
+    expect(server.connectionCount()).toBe(1)
+  })
+
   it('a connection that never says hello is closed with HANDSHAKE_TIMEOUT (4003), not before the timeout', async () => {
     const clock = new ManualClock()
     const { url, server } = await res.server({ server: { handshakeTimeoutMs: 200 } }, { clock })

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { ClientAddresses } from '../http/client-address.js'
 import { SwitchboardError } from '../errors.js'
+import type { ConnectRate } from './connect-rate.js'
 import { ConnectionsPerIp } from './connections-per-ip.js'
 
 export interface Admission {
@@ -15,9 +16,10 @@ const HELD = Symbol('switchboard-held-address')
 type HoldingSocket = Duplex & { [HELD]?: string }
 
 /**
- * The per-address connection limit (`limits.maxConnectionsPerIp`) for every transport, counted
- * by client address: behind a trusted proxy that is the forwarded address, so a proxy's own
- * address is never capped.
+ * What every transport's new connection must pass: the per-address connection limit
+ * (`limits.maxConnectionsPerIp`), counted by client address (behind a trusted proxy the
+ * forwarded one, so a proxy's own address is never capped), then the node's admission rate
+ * (`limits.connectsPerSecond`).
  */
 export class ConnectionGate {
   private readonly perIp: ConnectionsPerIp
@@ -27,6 +29,7 @@ export class ConnectionGate {
   constructor(
     private readonly addresses: ClientAddresses,
     readonly maxPerAddress: number,
+    private readonly rate?: ConnectRate,
   ) {
     this.perIp = new ConnectionsPerIp(maxPerAddress)
     const perIp = this.perIp
@@ -65,7 +68,8 @@ export class ConnectionGate {
 
   /**
    * Takes a slot for the connection; throws TOO_MANY_CONNECTIONS when its address is at the
-   * limit. Returns the release, to call once when the connection ends.
+   * limit, RATE_LIMITED with `data.retryAfterMs` (see `isAdmissionRefusal`) when the node admits
+   * connections at its rate. Returns the release, to call once when the connection ends.
    */
   acquire(admission: Admission): () => void {
     const { address } = admission
@@ -75,6 +79,16 @@ export class ConnectionGate {
         `too many connections from ${address} (limits.maxConnectionsPerIp is ${this.maxPerAddress})`,
       )
     }
+    // After the per-address check: an address over its own limit spends none of the node's rate.
+    const waitMs = this.rate?.take() ?? 0
+    if (waitMs > 0) {
+      this.perIp.release(address)
+      throw new SwitchboardError(
+        'RATE_LIMITED',
+        'the server is admitting new connections at its limit (limits.connectsPerSecond); retry later',
+        { retryAfterMs: waitMs },
+      )
+    }
     let released = false
     return () => {
       if (released) return
@@ -82,4 +96,17 @@ export class ConnectionGate {
       this.perIp.release(address)
     }
   }
+}
+
+/**
+ * A refusal by the node's admission rate: plain HTTP answers it with 503 and Retry-After (the
+ * node is busy, the client did nothing wrong), WebSockets with the `err` and 4006.
+ */
+export function isAdmissionRefusal(
+  err: SwitchboardError,
+): err is SwitchboardError & { data: { retryAfterMs: number } } {
+  return (
+    err.code === 'RATE_LIMITED' &&
+    typeof (err.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs === 'number'
+  )
 }

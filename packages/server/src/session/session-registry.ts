@@ -30,6 +30,9 @@ export class SessionRegistry {
   /** The sweep in progress, continued on the next turn while sessions are left. */
   private cursor: Iterator<Session> | undefined
   private continuation: ReturnType<typeof setImmediate> | undefined
+  private emptied: (() => void)[] = []
+  /** When each session silent towards us was last pinged (at most one ping per interval). */
+  private readonly pinged = new WeakMap<Session, number>()
 
   constructor(
     private readonly host: SessionHost,
@@ -47,9 +50,15 @@ export class SessionRegistry {
     return this.sessions.size
   }
 
-  /** Every live session (read-only use: the admin view). */
-  list(): Iterable<Session> {
-    return this.sessions.values()
+  /** The sessions there are now (a copy: closing them does not disturb the caller's loop). */
+  list(): Session[] {
+    return [...this.sessions]
+  }
+
+  /** Resolves once no session is left (at once when there is none). */
+  whenEmpty(): Promise<void> {
+    if (this.sessions.size === 0) return Promise.resolve()
+    return new Promise((resolve) => this.emptied.push(resolve))
   }
 
   create(transport: Transport): Session {
@@ -61,6 +70,7 @@ export class SessionRegistry {
 
   delete(session: Session): void {
     this.sessions.delete(session)
+    if (this.sessions.size === 0 && this.emptied.length > 0) for (const resolve of this.emptied.splice(0)) resolve()
   }
 
   /** Closes every session with the same code, e.g. SHUTDOWN while draining. */
@@ -82,6 +92,13 @@ export class SessionRegistry {
     if (this.cursor) return
     this.cursor = this.sessions.values()
     this.sweepSlice()
+  }
+
+  /** Silent towards us for an interval, and not pinged since it went silent (or for an interval). */
+  private owesPing(s: Session, now: number, intervalMs: number): boolean {
+    if (now - s.lastReceivedAt < intervalMs) return false
+    const last = this.pinged.get(s)
+    return last === undefined || last < s.lastReceivedAt || now - last >= intervalMs
   }
 
   /** One turn's share of the sweep; the rest continues on the next turn. */
@@ -108,12 +125,16 @@ export class SessionRegistry {
       if (s.phase !== 'open' && now - s.createdAt > handshakeMs) {
         s.close(CloseCode.HANDSHAKE_TIMEOUT, 'no hello within the handshake timeout')
       } else if (s.phase === 'open' && s.tokenExpiresAt !== undefined && now >= s.tokenExpiresAt) {
-        s.close(CloseCode.TOKEN_EXPIRED, 'token expired; reconnect with a new one')
+        if (s.recheckAtExpiry) s.close(CloseCode.SESSION_EXPIRED, 'credentials to be checked again; reconnect')
+        else s.close(CloseCode.TOKEN_EXPIRED, 'token expired; reconnect with a new one')
       } else if (now - s.lastReceivedAt > silentLimit) {
         s.close(CloseCode.HEARTBEAT_TIMEOUT, 'no frame within the heartbeat timeout')
-      } else if (s.phase === 'open' && now - s.lastSentAt >= intervalMs) {
+      } else if (s.phase === 'open' && (now - s.lastSentAt >= intervalMs || this.owesPing(s, now, intervalMs))) {
+        // Also when we keep sending (a busy subscriber) but hear nothing: the pong is what tells
+        // us the peer is alive, and without a ping a receive-only client never speaks.
         s.enqueue(PING)
         s.lastSentAt = now
+        this.pinged.set(s, now)
         pings++
       }
     }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { SwitchboardError, toSwitchboardError } from '../../errors.js'
 import { applyCors } from '../../http/cors.js'
 import { sendError, type RouteHandler } from '../../http/router.js'
+import { isAdmissionRefusal } from '../../limits/connection-gate.js'
 import type { FallbackTransport } from './fallback-transport.js'
 import { holderOf, type SessionDirectory } from './session-directory.js'
 import type { SessionRelay } from './session-relay.js'
@@ -33,7 +34,8 @@ export function fallbackRoute(
     } catch (err) {
       const e = toSwitchboardError(err)
       if (res.headersSent) res.destroy()
-      else sendError(res, undefined, e.code, e.message, e.data)
+      // The node's admission rate: 503 with Retry-After (the node is busy; the client did nothing wrong).
+      else sendError(res, isAdmissionRefusal(e) ? 503 : undefined, e.code, e.message, e.data)
     }
   }
 }

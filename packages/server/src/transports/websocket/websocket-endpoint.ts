@@ -31,19 +31,20 @@ export class WebSocketEndpoint {
 
   /**
    * Completes the handshake only to say why the connection is refused: an `err` frame with the
-   * code, then a close code from the catalogue. Browsers cannot read an HTTP status on a failed
+   * code (and `data`, e.g. `retryAfterMs`), then a close code from the catalogue. Browsers cannot read an HTTP status on a failed
    * upgrade, so this is how a refusal reaches the app.
    */
   refuse(
     req: IncomingMessage,
     socket: Duplex,
     head: Buffer,
-    error: { code: string; message: string },
+    error: { code: string; message: string; data?: unknown },
     closeCode: number,
   ): void {
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       ws.on('error', onError)
-      ws.send(JSON.stringify({ t: 'err', code: error.code, msg: error.message }))
+      const m = { t: 'err', code: error.code, msg: error.message }
+      ws.send(JSON.stringify(error.data === undefined ? m : { ...m, data: error.data }))
       ws.close(closeCode, error.message.slice(0, 120))
     })
   }
