@@ -9,11 +9,16 @@ import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
+import { SignJWT } from 'jose'
 import { startChild, killAllChildren } from './lib/ipc.mjs'
 import { rpcDefaults, rpcScenarios } from './rpc/scenarios.mjs'
 import { recordDefaults, recordScenarios } from './records/scenarios.mjs'
+import { manyDefaults, manyScenarios } from './many/scenarios.mjs'
+import { capacityDefaults, capacityScenarios } from './capacity/scenarios.mjs'
+import { connectMix, connectMixDefaults } from './connect/scenarios.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
+const JWT_SECRET = 'bench-secret-bench-secret-bench-secret!' // 32+ bytes, HS256
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 // ---- options ------------------------------------------------------------------------------
@@ -23,10 +28,13 @@ const SCENARIOS = [
   'rooms',
   'idle-memory',
   'connect',
+  'connect-mix',
   'rpc',
   'presence',
   'record-fanout',
   'record-writes',
+  'many-idle',
+  'capacity',
 ]
 const SERVERS = {
   ws: { label: 'raw ws', file: 'servers/raw-ws.mjs', args: [], client: 'raw' },
@@ -65,12 +73,25 @@ const SERVERS = {
     family: 'polling',
     only: ['fanout-fixed', 'rooms', 'idle-memory'],
   },
+  // The same server with auth.jwt (HS256) and no anonymous access; every hello carries a JWT.
+  'switchboard-jwt': {
+    label: 'SB + JWT',
+    file: 'servers/switchboard.mjs',
+    args: [`--jwt-secret=${JWT_SECRET}`],
+    client: 'switchboard',
+    token: await new SignJWT({ name: 'bench' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('bench-user')
+      .setExpirationTime('2h')
+      .sign(Buffer.from(JWT_SECRET)),
+    only: ['connect', 'connect-mix'],
+  },
   // Records with persistence on: bench/records/servers/records-switchboard.mjs
   'switchboard-sqlite': { label: 'SB SQLite', only: ['record-fanout', 'record-writes'] },
   'switchboard-postgres': { label: 'SB Postgres', only: ['record-fanout', 'record-writes'] },
 }
 const DEFAULTS = {
-  only: SCENARIOS.join(','),
+  only: SCENARIOS.filter((s) => s !== 'many-idle' && s !== 'capacity').join(','), // those two only when asked for
   servers: Object.keys(SERVERS).join(','),
   duration: 10, // s, measured window of the three publishing scenarios
   warmup: 3, // s, publishing before each measured window
@@ -85,12 +106,18 @@ const DEFAULTS = {
   connects: 2000, // connections, connect scenario
   ...rpcDefaults, // rpc-calls, rpc-inflight, presence-members, presence-rate (bench/rpc/scenarios.mjs)
   ...recordDefaults, // record-subs, record-rate, record-workers, write-clients, write-records, write-window
+  ...connectMixDefaults, // mix-rounds, mix-batch
+  ...capacityDefaults, // cap-step, cap-max, cap-samples, cap-concurrent, cap-limit-ms
+  ...manyDefaults, // many, many-workers, many-per-source, many-hb-window, many-pub-rate, many-pub-window, many-heartbeat
   repeat: 1, // runs per server and scenario (median reported)
   workers: 1, // load-generator processes
   clients: 'lean', // lean: minimal WebSocket client for all three; lib: ws / socket.io-client libraries
   'quiet-wait': 5, // s, at most, waiting for other processes to calm down before each run
   nice: -10, // scheduling priority of the server and load generators (0: leave as is)
+  'node-flags': '', // extra Node/V8 flags for the server processes, e.g. "--max-semi-space-size=64"
+  rt: 0, // SCHED_FIFO priority of the server and load generators instead of nice (0: off)
   profile: false, // --cpu-prof the servers (whole run of each pair, warm-up included)
+  'loop-delay': false, // servers report event-loop delay and GC pauses per window (adds a 1 ms timer)
   pin: false, // taskset: server on CPU 0, load generators on CPU 1
   out: join(here, 'results', 'latest.json'),
 }
@@ -106,6 +133,9 @@ const HELP = `node bench/run.mjs [options]
   --payload <bytes>   JSON payload size (${DEFAULTS.payload})
   --idle <n>          idle connections for the memory scenario (${DEFAULTS.idle})
   --connects <n>      connections for the connect-cost scenario (${DEFAULTS.connects})
+  connect-mix:        the connect cost with every server up at once, alternating --mix-batch <n>
+                      connections (${DEFAULTS['mix-batch']}) per server for --mix-rounds <n> rounds (${DEFAULTS['mix-rounds']}), order rotated:
+                      the robust way to read a connect ratio on a shared machine
   --rpc-calls <n>     rpc: sequential calls for latency (${DEFAULTS['rpc-calls']}); --rpc-inflight <n> calls
                       outstanding for throughput (${DEFAULTS['rpc-inflight']}), for --duration s
   --presence-members <n>  presence: clients that watch and join one room (${DEFAULTS['presence-members']});
@@ -114,6 +144,16 @@ const HELP = `node bench/run.mjs [options]
                       (${DEFAULTS['record-rate']}), --record-workers <n> load processes (${DEFAULTS['record-workers']})
   --write-clients <n> record-writes: clients (${DEFAULTS['write-clients']}) x --write-window <n> writes in flight
                       (${DEFAULTS['write-window']}) over --write-records <n> records (${DEFAULTS['write-records']}), then 1
+  --many <n>          many-idle: idle connections in one server process, each subscribed to its own
+                      channel (${DEFAULTS.many}), from --many-workers <n> load generators (${DEFAULTS['many-workers']}),
+                      --many-per-source <n> per loopback source address (${DEFAULTS['many-per-source']}); heartbeat window
+                      --many-hb-window <s> (${DEFAULTS['many-hb-window']}); then --many-pub-rate <n> publications/s (${DEFAULTS['many-pub-rate']})
+                      for --many-pub-window <s> (${DEFAULTS['many-pub-window']}); --many-heartbeat <interval,timeout> (ms)
+                      sets Switchboard's server.heartbeat (default: its own). Not in the default run.
+  --cap-step <n>      capacity: subscribers added to the one room per step (${DEFAULTS['cap-step']}), up to --cap-max <n>
+                      (${DEFAULTS['cap-max']}); --cap-samples <n> broadcasts per step (${DEFAULTS['cap-samples']}), --cap-concurrent <n>
+                      in flight (${DEFAULTS['cap-concurrent']}); stops when p95 > --cap-limit-ms <ms> (${DEFAULTS['cap-limit-ms']}). Not in the
+                      default run. Use --workers 2.
   --repeat <n>        runs per server and scenario, server order rotated, medians reported (${DEFAULTS.repeat})
   --workers <n>       load-generator processes (${DEFAULTS.workers}); latency comes from worker 0
   --clients <kind>    lean (minimal WebSocket client speaking each protocol; default) or lib
@@ -122,8 +162,16 @@ const HELP = `node bench/run.mjs [options]
                       machine to use < 40% of a core (default ${DEFAULTS['quiet-wait']}; 0 disables)
   --nice <n>          run server and load generators at this nice level (default -10, needs root;
                       other work on a shared machine then disturbs the numbers less; 0 disables)
+  --node-flags <s>    extra Node/V8 flags for the server processes (space-separated), e.g.
+                      "--max-semi-space-size=64" or "--trace-gc" (fan-out, connect and many-idle scenarios)
+  --rt <prio>         run server and load generators as real-time processes (chrt -f <prio>, needs
+                      root) instead of --nice: other work on the machine then hardly disturbs the
+                      latency figures (the kernel still keeps 5% of each CPU for everyone else)
   --profile           write a V8 CPU profile of every server process to results/profiles/
                       (open in Chrome DevTools → Performance, or speedscope)
+  --loop-delay        servers report their event-loop delay (p50/p99/max, monitorEventLoopDelay at
+                      1 ms resolution) and GC pauses during the window (off by default: the
+                      histogram's 1 ms timer costs CPU)
   --pin               pin the server to CPU 0 and the load generators to CPU 1 (taskset)
   --out <file>        raw results JSON (${DEFAULTS.out})`
 
@@ -159,6 +207,9 @@ function parseArgs(argv) {
     .map((s) => s.trim())
     .filter(Boolean)
   for (const s of opts.serverList) if (!SERVERS[s]) throw new Error(`unknown server ${s}`)
+  // V8's profiler thread spins between samples: at real-time priority that starves the machine.
+  if (opts.rt && (opts.profile || /--cpu-prof|--prof\b/.test(opts['node-flags'])))
+    throw new Error('--rt cannot be combined with profiling (--profile, --cpu-prof, --prof)')
   return opts
 }
 
@@ -229,9 +280,10 @@ async function withSetup(opts, serverKey, fn) {
   const def = SERVERS[serverKey]
   const pinned = opts.pin && (os.availableParallelism?.() ?? os.cpus().length) >= 2
   const server = await startChild(join(here, def.file), {
-    args: def.args,
+    args: [...def.args, ...(opts['loop-delay'] ? ['--loop-stats'] : [])],
     execArgv: [
       '--expose-gc',
+      ...opts['node-flags'].split(' ').filter(Boolean),
       ...(opts.profile
         ? [
             '--cpu-prof',
@@ -243,6 +295,7 @@ async function withSetup(opts, serverKey, fn) {
     name: `${serverKey} server`,
     pinCpu: pinned ? 0 : undefined,
     nice: opts.nice,
+    rt: opts.rt,
   })
   const workers = []
   try {
@@ -252,12 +305,19 @@ async function withSetup(opts, serverKey, fn) {
           name: `loadgen ${i}`,
           pinCpu: pinned ? 1 : undefined,
           nice: opts.nice,
+          rt: opts.rt,
         }),
       )
     }
     await Promise.all(
       workers.map((w) =>
-        w.call('init', { kind: def.client, port: server.info.port, clients: def.family ?? opts.clients }),
+        w.call('init', {
+          kind: def.client,
+          port: server.info.port,
+          clients: def.family ?? opts.clients,
+          loopDelay: opts['loop-delay'],
+          token: def.token,
+        }),
       ),
     )
     return await fn({ server, workers })
@@ -305,6 +365,14 @@ function machineCpu() {
   } catch {
     return null
   }
+}
+
+function threadDelta(a, b) {
+  return Object.fromEntries(
+    Object.keys(b)
+      .map((k) => [k, Math.round(b[k] - (a[k] ?? 0))])
+      .filter(([, v]) => v > 0),
+  )
 }
 
 function cpuDelta(a, b) {
@@ -355,6 +423,16 @@ async function measureWindow(server, workers, seconds) {
     maxMs: lat.maxMs ?? null,
     latencySamples: lat.samples,
     loadgenCpuPct: reports.map((r) => +r.loadgenCpuPct.toFixed(1)),
+    ...(reports[0].loopDelayMs ? { loadgenLoopDelayMs: reports[0].loopDelayMs } : {}),
+    ...(s1.loop
+      ? {
+          loopDelayMs: [s1.loop.p50Ms, s1.loop.p99Ms, s1.loop.maxMs],
+          gc: [s1.loop.gcCount, s1.loop.gcMajor, s1.loop.gcMaxMs],
+          gcTotalMs: s1.loop.gcTotalMs,
+          // CPU ms of the server's threads during the window: the main thread vs V8's and libuv's
+          threadCpuMs: s1.threads && s0.threads ? threadDelta(s0.threads, s1.threads) : undefined,
+        }
+      : {}),
     errors: reports.reduce((a, r) => a + r.errors, 0),
     lastError: reports.find((r) => r.lastError)?.lastError,
     otherCpuPct,
@@ -398,6 +476,8 @@ async function publishingScenario(opts, serverKey, { subs, roomOf, rooms, start,
 const scenarios = {
   ...rpcScenarios, // rpc, presence: own servers and load generator (bench/rpc/)
   ...recordScenarios, // record-fanout, record-writes: own servers and load generator (bench/records/)
+  ...manyScenarios({ readFile: readFileSync }), // many-idle: own setup (bench/many/)
+  ...capacityScenarios, // capacity: own setup (bench/capacity/)
   'fanout-fixed': {
     title: (o) =>
       `Fixed-rate fan-out: ${o.subs} subscribers, 1 channel, ${o.rate} msg/s x ${o.payload} B, ${o.duration} s`,
@@ -471,6 +551,10 @@ const scenarios = {
       ['deliveries / s', 'deliveriesPerSec', 0],
       ['latency p50 (ms)', 'p50Ms', 2],
       ['latency p99 (ms)', 'p99Ms', 2],
+      ['latency max (ms)', 'maxMs', 1],
+      ['server loop delay p50/p99/max', 'loopDelayMs', 1],
+      ['server GC count/major/max ms', 'gc', 1],
+      ['load-gen loop delay p50/p99/max', 'loadgenLoopDelayMs', 1],
       ['server CPU (% of a core)', 'serverCpuPct', 1],
       ['load-gen CPU (%)', 'loadgenCpuPct', 0],
       ['machine softirq (% of a core)', 'softirqPct', 0],
@@ -512,6 +596,19 @@ const scenarios = {
       ['connections', 'connections', 0],
     ],
     targets: [{ key: 'rssKiBPerConn', vs: 'ws', max: 1.2 }],
+  },
+  'connect-mix': {
+    title: (o) =>
+      `Connect cost, interleaved: ${o['mix-rounds']} rounds x ${o['mix-batch']} connections per server (no auth unless SB + JWT), ` +
+      `servers alternating, 50 in flight`,
+    runAll: (opts, keys) => connectMix(opts, keys, SERVERS),
+    rows: [
+      ['server CPU / connect (ms)', 'cpuPerConnectMs', 3],
+      ['  user / sys (ms)', 'userSysPerConnectMs', 3],
+      ['median of per-round ratios to ws', 'medianRoundRatioToWs', 2],
+      ['connections', 'connections', 0],
+    ],
+    targets: [{ key: 'cpuPerConnectMs', vs: 'ws', max: 1.2 }],
   },
   connect: {
     title: (o) => `Connect cost: ${o.connects} connections (no auth), 50 in flight, after 1000 warm-up connects`,
@@ -580,7 +677,7 @@ function printScenario(name, opts, results) {
   const keys = serversFor(opts, name)
   const cols = [...keys.map((k) => SERVERS[k].label), 'SB/ws', 'SB/sio']
   const w0 = 34
-  const w = 12
+  const w = 15
   console.log(`\n== ${sc.title(opts)}`)
   console.log('metric'.padEnd(w0) + cols.map((c) => c.padStart(w)).join(''))
   for (const [label, key, digits] of sc.rows) {
@@ -605,7 +702,7 @@ function printScenario(name, opts, results) {
       // An absolute bound on Switchboard's own number.
       const v = valueOf(results.switchboard, t.key)
       const ok = typeof v === 'number' ? (v <= t.limit ? 'MET' : 'MISSED') : 'n/a'
-      console.log(`  target: Switchboard ${t.key} <= ${t.limit}: ${fmt(v, 0)} ${ok}`)
+      console.log(`  target: Switchboard ${t.key} <= ${t.limit}: ${fmt(v, 2)} ${ok}`)
       continue
     }
     const r = ratio(valueOf(results.switchboard, t.key), valueOf(results[t.vs], t.key))
@@ -711,7 +808,28 @@ async function main() {
   for (const name of opts.scenarios) {
     const keys = serversFor(opts, name)
     const runs = Object.fromEntries(keys.map((k) => [k, []]))
-    for (let rep = 0; rep < opts.repeat; rep++) {
+    if (scenarios[name].runAll) {
+      // Every server at once (connect-mix): one run covers them all.
+      for (let rep = 0; rep < opts.repeat; rep++) {
+        process.stdout.write(`  ${name} / ${keys.map((k) => SERVERS[k].label).join(', ')} ... `)
+        const ts = Date.now()
+        try {
+          const background = opts['quiet-wait'] > 0 ? await waitForQuiet(opts['quiet-wait']) : null
+          opts.currentScenario = name
+          const all = await scenarios[name].runAll(opts, keys)
+          for (const k of keys) runs[k].push({ ...all[k], backgroundCpuPct: background })
+          console.log(
+            `done in ${((Date.now() - ts) / 1000).toFixed(1)} s${background === null ? '' : ` (background load before: ${background.toFixed(0)}% of a core)`}`,
+          )
+        } catch (err) {
+          for (const k of keys) runs[k].push({ error: String(err?.stack ?? err) })
+          console.log(`FAILED: ${String(err?.message ?? err).split('\n')[0]}`)
+        }
+        killAllChildren()
+        await sleep(500)
+      }
+    }
+    for (let rep = 0; rep < (scenarios[name].runAll ? 0 : opts.repeat); rep++) {
       // Rotate the order on every repetition so slow drifts of the background load spread evenly.
       for (const key of keys.map((_, i) => keys[(i + rep) % keys.length])) {
         const def = SERVERS[key]

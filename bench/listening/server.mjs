@@ -11,7 +11,7 @@ runServer('switchboard-listening', async () => {
     server: { host: '127.0.0.1', port: 0 },
     storage: { type: 'memory' },
     log: { level: 'silent' },
-    limits: { messagesPerSecond: 1_000_000, maxConnectionsPerIp: 1_000_000 },
+    limits: { messagesPerSecond: 1_000_000, maxConnectionsPerIp: 1_000_000, connectsPerSecond: 0 },
     hooks:
       hookUrl && hookUrl !== '-'
         ? { url: hookUrl, secret: 'bench-hook-secret', graceMs: 0, events: ['occupied', 'vacated'] }

@@ -1,5 +1,5 @@
 // Load-side clients for the three servers. Each adapter:
-//   connect(port, { onMsg, stats }) → Promise<conn>   fully established (raw: open; socket.io: namespace
+//   connect(port, { onMsg, stats, localAddress }) → Promise<conn>   fully established (raw: open; socket.io: namespace
 //                                                       connected; Switchboard: welcome received)
 //   subscribe(conn, room) → Promise<void>              resolves on the server's acknowledgement
 //   publish(conn, room, d)                             fire and forget (Switchboard's acks are counted)
@@ -32,8 +32,8 @@ function withTimeout(promise, ms, what) {
 
 // ---- transports: text in, text out ------------------------------------------------------------
 const leanTransport = {
-  async open(port, path, onText, stats) {
-    const c = await connectWs({ port, path, onText, onError: () => stats.errors++ })
+  async open(port, path, onText, stats, localAddress) {
+    const c = await connectWs({ port, path, onText, localAddress, onError: () => stats.errors++ })
     c.close = (
       (close) => () =>
         withTimeout(close(), 5000, 'close').catch(() => c.destroy())
@@ -42,8 +42,9 @@ const leanTransport = {
   },
 }
 const libTransport = {
-  open(port, path, onText, stats) {
+  open(port, path, onText, stats, localAddress) {
     const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, {
+      ...(localAddress ? { localAddress } : {}),
       perMessageDeflate: false,
       skipUTF8Validation: true,
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
@@ -62,6 +63,7 @@ const libTransport = {
                   ws.terminate(),
                 ),
         }
+        conn.destroy = () => ws.terminate()
         ws.on('message', (buf) => onText(buf.toString(), conn))
         resolve(conn)
       })
@@ -87,7 +89,7 @@ function settle(conn, id, value, error) {
 // ---- raw ws (bench/servers/raw-ws.mjs protocol) ---------------------------------------------------
 function rawAdapter(transport) {
   return {
-    async connect(port, { onMsg, stats }) {
+    async connect(port, { onMsg, stats, localAddress }) {
       const conn = { t: null, pending: new Map(), nextId: 1 }
       conn.t = await transport.open(
         port,
@@ -98,6 +100,7 @@ function rawAdapter(transport) {
           else if (m.t === 'ok') settle(conn, m.id, m)
         },
         stats,
+        localAddress,
       )
       return conn
     },
@@ -109,13 +112,14 @@ function rawAdapter(transport) {
       conn.t.send(JSON.stringify({ t: 'pub', ch: room, d }))
     },
     close: (conn) => conn.t.close(),
+    destroy: (conn) => conn.t.destroy(),
   }
 }
 
 // ---- Switchboard wire protocol ---------------------------------------------------------------
 function switchboardAdapter(transport) {
   const a = {
-    async connect(port, { onMsg, stats }) {
+    async connect(port, { onMsg, stats, localAddress, token }) {
       const conn = { t: null, pending: new Map(), nextId: 1 }
       const handle = (m) => {
         switch (m.t) {
@@ -132,6 +136,7 @@ function switchboardAdapter(transport) {
             if (m.id !== undefined) settle(conn, m.id, null, new Error(`${m.code}: ${m.msg}`))
             break
           case 'ping':
+            stats.pings++
             conn.t?.send('{"t":"pong"}')
             break
         }
@@ -147,9 +152,11 @@ function switchboardAdapter(transport) {
           else handle(v)
         },
         stats,
+        localAddress,
       )
       const id = conn.nextId++
-      await request(conn, id, () => conn.t.send(JSON.stringify({ t: 'hello', id, v: 1 })), 'hello')
+      const hello = token === undefined ? { t: 'hello', id, v: 1 } : { t: 'hello', id, v: 1, token }
+      await request(conn, id, () => conn.t.send(JSON.stringify(hello)), 'hello')
       return conn
     },
     subscribe(conn, room) {
@@ -161,6 +168,7 @@ function switchboardAdapter(transport) {
       conn.t.send(JSON.stringify({ t: 'pub', id: conn.nextId++, ch: room, d }))
     },
     close: (conn) => conn.t.close(),
+    destroy: (conn) => conn.t.destroy(),
   }
   return a
 }
@@ -171,7 +179,7 @@ function switchboardAdapter(transport) {
 //   event "42[name,...args]", event with ack "42<id>[...]", ack "43<id>[...]"
 function socketioLeanAdapter(transport) {
   return {
-    async connect(port, { onMsg, stats }) {
+    async connect(port, { onMsg, stats, localAddress }) {
       const conn = { t: null, pending: new Map(), nextId: 1 }
       let connected
       const nsConnected = new Promise((resolve, reject) => (connected = { resolve, reject }))
@@ -190,10 +198,13 @@ function socketioLeanAdapter(transport) {
               settle(conn, Number(text.slice(2, b)), JSON.parse(text.slice(b)))
             } else if (sio === 48 /* '0' connect */) connected.resolve()
             else if (sio === 52 /* '4' connect error */) connected.reject(new Error(`socket.io connect error ${text}`))
-          } else if (eio === 50 /* '2' ping */) t.send('3')
-          else if (eio === 48 /* '0' open */) t.send('40')
+          } else if (eio === 50 /* '2' ping */) {
+            stats.pings++
+            t.send('3')
+          } else if (eio === 48 /* '0' open */) t.send('40')
         },
         stats,
+        localAddress,
       )
       await withTimeout(nsConnected, HANDSHAKE_TIMEOUT_MS, 'socket.io connect')
       return conn
@@ -206,13 +217,15 @@ function socketioLeanAdapter(transport) {
       conn.t.send(`42${JSON.stringify(['pub', room, d])}`)
     },
     close: (conn) => conn.t.close(),
+    destroy: (conn) => conn.t.destroy(),
   }
 }
 
 // ---- socket.io, official client ---------------------------------------------------------------
 const socketioLib = {
-  connect(port, { onMsg, stats }) {
+  connect(port, { onMsg, stats, localAddress }) {
     const socket = ioClient(`http://127.0.0.1:${port}`, {
+      ...(localAddress ? { localAddress } : {}),
       transports: ['websocket'],
       forceNew: true,
       reconnection: false,
@@ -244,6 +257,9 @@ const socketioLib = {
   close(conn) {
     conn.socket.close()
     return Promise.resolve()
+  },
+  destroy(conn) {
+    conn.socket.close()
   },
 }
 

@@ -7,6 +7,10 @@ import net from 'node:net'
 import { randomBytes } from 'node:crypto'
 
 const READ_BUFFER = 64 * 1024
+// One read buffer for every connection of the process: `onread` hands the bytes over
+// synchronously and the parser copies whatever it keeps, so connections never share data. With
+// a buffer per connection, 100,000 connections would hold 6 GiB of read buffers.
+const SHARED_READ = Buffer.allocUnsafe(READ_BUFFER)
 const HANDSHAKE_TIMEOUT_MS = 15000
 const ZERO_MASK = Buffer.alloc(4)
 
@@ -33,11 +37,13 @@ function frameHeader(opcode, len) {
 }
 
 /**
- * Opens ws://host:port{path}. Resolves to { send(text), close(), destroy(), closed: Promise }.
+ * Opens ws://host:port{path}, from `localAddress` when given (any of 127.0.0.0/8 on loopback:
+ * each source address has its own ephemeral ports, so 100,000 connections do not run out).
+ * Resolves to { send(text), close(), destroy(), closed: Promise }.
  * `onText(string, conn)` gets every complete text message (conn: this connection, usable
  * before the promise resolves, e.g. to answer bytes that arrived with the handshake).
  */
-export function connectWs({ host = '127.0.0.1', port, path = '/', onText, onError }) {
+export function connectWs({ host = '127.0.0.1', port, path = '/', onText, onError, localAddress }) {
   return new Promise((resolve, reject) => {
     let state = 0 // 0 handshake, 1 open, 2 closed
     let head = '' // handshake response so far
@@ -159,9 +165,10 @@ export function connectWs({ host = '127.0.0.1', port, path = '/', onText, onErro
     const socket = net.connect({
       host,
       port,
+      ...(localAddress ? { localAddress } : {}),
       noDelay: true,
       onread: {
-        buffer: Buffer.allocUnsafe(READ_BUFFER),
+        buffer: SHARED_READ,
         callback: (n, buf) => {
           onBytes(buf.subarray(0, n))
           return true

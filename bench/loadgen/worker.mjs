@@ -1,7 +1,7 @@
 // Load-generator process: opens subscriber / idle / publisher connections and drives the
 // publisher, all on the parent's instructions (IPC). Latency is measured here, in the process
 // that stamped the payload, so both timestamps come from the same clock.
-import { performance } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { serveIpc } from '../lib/ipc.mjs'
 import { Histogram } from '../lib/hist.mjs'
 import { adapters } from './clients.mjs'
@@ -11,7 +11,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 let adapter = null
 let port = 0
-const stats = { errors: 0, acks: 0, lastError: undefined }
+let token // Switchboard: the JWT every hello carries (connect-jwt scenario)
+const stats = { errors: 0, acks: 0, pings: 0, lastError: undefined }
 let subs = [] // subscribed connections
 let idle = [] // connections that only connected
 let publisher = null
@@ -23,10 +24,15 @@ let padding = ''
 let rateState = null
 let windowState = null
 let markState = null
+let loop = null // event-loop delay of this process (bench/run.mjs --loop-delay)
+
+// capacity scenario: per broadcast, how many local subscribers got it and when the last one did
+const capacity = { counts: new Map(), done: new Map(), waiters: new Map() }
 
 function onMsg(_room, d) {
   delivered++
   hist.add(nowMs() - d.ts)
+  if (d.cap === 1) capacityReceived(d.seq, d.room)
   const w = windowState
   if (w !== null) {
     const left = w.remaining.get(d.seq)
@@ -40,6 +46,19 @@ function onMsg(_room, d) {
       } else w.remaining.set(d.seq, left - 1)
     }
   }
+}
+
+function capacityReceived(seq, room) {
+  const n = (capacity.counts.get(seq) ?? 0) + 1
+  capacity.counts.set(seq, n)
+  if (n < (localCount.get(room) ?? 0)) return
+  const at = nowMs()
+  capacity.counts.delete(seq)
+  const waiter = capacity.waiters.get(seq)
+  if (waiter) {
+    capacity.waiters.delete(seq)
+    waiter(at)
+  } else capacity.done.set(seq, at)
 }
 
 function sendOne(room) {
@@ -68,12 +87,12 @@ function pump() {
   }
 }
 
-async function pool(count, concurrency, fn) {
+async function pool(count, concurrency, fn, limitMs = 120000) {
   let next = 0
   let ok = 0
   let failed = 0
   let firstError
-  const deadline = performance.now() + 120000
+  const deadline = performance.now() + limitMs
   await Promise.all(
     Array.from({ length: Math.min(concurrency, count) }, async () => {
       while (next < count && performance.now() < deadline) {
@@ -96,30 +115,49 @@ function cpuNow() {
 }
 
 serveIpc({
-  init({ kind, port: p, clients = 'lean' }) {
+  init({ kind, port: p, clients = 'lean', loopDelay = false, token: t }) {
+    token = t
+    if (loopDelay && !loop) {
+      loop = monitorEventLoopDelay({ resolution: 1 })
+      loop.enable()
+    }
     adapter = adapters[clients]?.[kind]
     if (!adapter) throw new Error(`unknown client kind ${kind}`)
     port = p
     return { pid: process.pid }
   },
 
-  /** Open `count` connections; with `rooms` (one room name per connection) subscribe each. */
-  async connect({ count, rooms = null, concurrency = 50 }) {
+  /**
+   * Open `count` connections; with `rooms` (one room name per connection) subscribe each.
+   * `sources`: local addresses to connect from, `perSource` connections each, in order.
+   */
+  async connect({ count, rooms = null, concurrency = 50, sources = null, perSource = 0, limitMs = 120000 }) {
     const t0 = performance.now()
-    const r = await pool(count, concurrency, async (i) => {
-      const conn = await adapter.connect(port, { onMsg, stats })
-      if (rooms) {
-        try {
-          await adapter.subscribe(conn, rooms[i])
-        } catch (err) {
-          adapter.close(conn)
-          throw err
-        }
-        localCount.set(rooms[i], (localCount.get(rooms[i]) ?? 0) + 1)
-        subs.push(conn)
-      } else idle.push(conn)
-    })
+    const r = await pool(
+      count,
+      concurrency,
+      async (i) => {
+        const localAddress = sources ? sources[Math.floor(i / perSource) % sources.length] : undefined
+        const conn = await adapter.connect(port, { onMsg, stats, localAddress, token })
+        if (rooms) {
+          try {
+            await adapter.subscribe(conn, rooms[i])
+          } catch (err) {
+            adapter.close(conn)
+            throw err
+          }
+          localCount.set(rooms[i], (localCount.get(rooms[i]) ?? 0) + 1)
+          subs.push(conn)
+        } else idle.push(conn)
+      },
+      limitMs,
+    )
     return { ...r, ms: performance.now() - t0 }
+  },
+
+  /** Pings answered so far and this process's memory (the many-idle scenario). */
+  counters() {
+    return { pings: stats.pings, errors: stats.errors, lastError: stats.lastError, rss: process.memoryUsage().rss }
   },
 
   async publisher() {
@@ -188,6 +226,7 @@ serveIpc({
   /** Start of a measured window: reset counters and the latency histogram. */
   mark() {
     hist.reset()
+    loop?.reset()
     markState = {
       delivered,
       sent: (rateState?.sent ?? 0) + (windowState?.sent ?? 0),
@@ -219,6 +258,7 @@ serveIpc({
       loadgenCpuPct: (cpuUs / 1000 / elapsedMs) * 100,
       loadgenElu: performance.eventLoopUtilization(end.elu, m.elu).utilization,
       subscribers: subs.length,
+      ...(loop ? { loopDelayMs: [loop.percentile(50) / 1e6, loop.percentile(99) / 1e6, loop.max / 1e6] } : {}),
     }
   },
 
@@ -245,6 +285,47 @@ serveIpc({
     rateState = null
     windowState = null
     return { delivered }
+  },
+
+  /** capacity: one broadcast to `room`; resolves to the time it was sent (epoch ms). */
+  capacityPublish({ seq, room, payloadBytes = 100 }) {
+    if (!padding) setPayloadSize(payloadBytes, [room])
+    const ts = nowMs()
+    adapter.publish(publisher, room, { seq, ts, room, cap: 1, pad: padding })
+    return { ts }
+  },
+
+  /** capacity: when the last local subscriber of `room` got broadcast `seq` (epoch ms; null if none here). */
+  capacityAwait({ seq, room, timeoutMs = 30000 }) {
+    if ((localCount.get(room) ?? 0) === 0) return { at: null }
+    const at = capacity.done.get(seq)
+    if (at !== undefined) {
+      capacity.done.delete(seq)
+      return { at }
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        capacity.waiters.delete(seq)
+        capacity.counts.delete(seq)
+        resolve({ at: null, timedOut: true })
+      }, timeoutMs)
+      capacity.waiters.set(seq, (t) => {
+        clearTimeout(timer)
+        resolve({ at: t })
+      })
+    })
+  },
+
+  /** Drops every connection at once, without close handshakes (after the many-idle scenario). */
+  destroyAll() {
+    const all = [...subs, ...idle]
+    if (publisher) all.push(publisher)
+    subs = []
+    idle = []
+    publisher = null
+    localCount.clear()
+    for (const c of all) adapter.destroy(c)
+    return { destroyed: all.length }
   },
 
   async closeAll() {

@@ -26,6 +26,7 @@ const server = createServer({
     maxMessageBytes: '16MiB',
     messagesPerSecond: 1_000_000,
     maxConnectionsPerIp: 1_000_000,
+    connectsPerSecond: 0,
   },
 })
 const { url } = await server.listen()

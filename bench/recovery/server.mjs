@@ -11,7 +11,7 @@ const server = createServer({
   storage: { type: 'memory' },
   log: { level: 'error' },
   channels: { 'backlog/**': { history: { size: historySize } } },
-  limits: { maxBufferedBytes, messagesPerSecond: 1_000_000, maxConnectionsPerIp: 1_000_000 },
+  limits: { maxBufferedBytes, messagesPerSecond: 1_000_000, maxConnectionsPerIp: 1_000_000, connectsPerSecond: 0 },
 })
 
 serveIpc({

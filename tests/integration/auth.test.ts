@@ -348,3 +348,38 @@ function rulesFile(text: string): string {
   writeFileSync(file, text)
   return file
 }
+
+describe('the address an authenticator sees', () => {
+  // Without a per-address limit or a trusted proxy the WebSocket endpoint no longer reads the
+  // peer address at upgrade (a syscall per connection); it is read when an authenticator asks.
+  it.each([
+    ['with the per-address limit', 100],
+    ['without it (read on demand)', 0],
+  ])('%s: the client address', async (_name, maxConnectionsPerIp) => {
+    const seen: string[] = []
+    const { url } = await res.server(
+      { limits: { maxConnectionsPerIp } },
+      {
+        authenticator: {
+          async authenticate(credentials) {
+            seen.push(credentials.remoteAddress)
+            return { user: null }
+          },
+        },
+      },
+    )
+    await res.connected(url)
+    expect(seen).toEqual(['127.0.0.1'])
+  })
+
+  it('without the limit, through a trusted proxy: the forwarded client address', async () => {
+    const seen: string[] = []
+    const { url } = await res.server(
+      { limits: { maxConnectionsPerIp: 0 }, server: { trustProxy: ['loopback'] } },
+      { authenticator: { authenticate: async (c) => (seen.push(c.remoteAddress), { user: null }) } },
+    )
+    const raw = res.add(await RawClient.open(url, { headers: { 'x-forwarded-for': '203.0.113.7' } }), (c) => c.close())
+    await raw.waitFor((m) => m.t === 'welcome')
+    expect(seen).toEqual(['203.0.113.7'])
+  })
+})

@@ -8,9 +8,10 @@ afterEach(() => res.cleanup())
 
 describe('SIGTERM drain (the real CLI process)', () => {
   it('clients move to the second server from their URL list; the drained process exits 0', async () => {
-    const a = res.add(await CliServer.start(), (s) => s.kill())
+    // A short window keeps the test short; the spread itself is tested in drain.test.ts.
+    const a = res.add(await CliServer.start({ env: { SWITCHBOARD_SERVER_DRAIN_WINDOWMS: '1000' } }), (s) => s.kill())
     const b = res.add(await CliServer.start(), (s) => s.kill())
-    // Reconnect backoff of a minute: only the SHUTDOWN code's "reconnect at once" can make this pass.
+    // Reconnect backoff of a minute: only the drain's own hint (4008 DRAINING) can make this pass.
     const opts = { reconnect: { minDelayMs: 60_000, maxDelayMs: 60_000 } }
     const clients = await Promise.all(Array.from({ length: 5 }, () => res.connected([a.url, b.url], opts)))
     const watcher = await res.connected(b.url)

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
+import { createMemoryTransport } from '@switchboard/server'
 import { ManualClock } from '@switchboard/server/contract'
 import { Resources } from '../support/server.js'
 import { RawClient } from '../support/raw-client.js'
@@ -105,6 +106,38 @@ describe('heartbeats', () => {
     expect((await silent.waitClosed()).code).toBe(4001)
   })
 
+  it('a subscriber that only receives (a busy channel: never idle) is pinged too, and stays connected by answering', async () => {
+    // Found by bench/reliability/slow-consumer.mjs: the server pinged only connections it had
+    // sent nothing to, so a receive-only client on a busy channel never spoke and was cut with 4001.
+    const clock = new ManualClock()
+    const { url, server } = await res.server(
+      { server: { heartbeat: { intervalMs: 1000, timeoutMs: 4000 } } },
+      { clock },
+    )
+    const raw = res.add(await RawClient.open(url), (c) => c.close())
+    raw.send({ t: 'sub', id: 1, ch: 'busy/feed' })
+    await raw.waitFor((m) => m.id === 1)
+    let answered = 0
+    for (let i = 0; i < 20; i++) {
+      // A publication every half interval: the server always has something to send.
+      await server.publish('busy/feed', i)
+      await raw.waitFor((m) => m.t === 'msg' && m.d === i)
+      clock.advance(500)
+      const pings = raw.messages.filter((m) => m.t === 'ping').length
+      if (pings > answered) {
+        // Answer as a client does; a ping of ours after it comes back once the pong was handled.
+        answered = pings
+        raw.send({ t: 'pong' })
+        raw.send({ t: 'ping' })
+        const pongs = raw.messages.filter((m) => m.t === 'pong').length
+        await raw.waitFor(() => raw.messages.filter((m) => m.t === 'pong').length > pongs)
+      }
+    }
+    expect(answered).toBeGreaterThan(0)
+    expect(raw.closed).toBeUndefined() // 10 s of a busy channel, with a 4 s heartbeat timeout
+    expect(server.connectionCount()).toBe(1)
+  })
+
   it('a connection that never says hello is closed with HANDSHAKE_TIMEOUT (4003), not before the timeout', async () => {
     const clock = new ManualClock()
     const { url, server } = await res.server({ server: { handshakeTimeoutMs: 200 } }, { clock })
@@ -114,6 +147,44 @@ describe('heartbeats', () => {
     clock.advance(100) // the sweep after the timeout (it runs every handshakeTimeoutMs / 2)
     expect(server.connectionCount()).toBe(0)
     expect((await c.waitClosed()).code).toBe(4003)
+  })
+
+  it('pings to a thousand connections due at once leave over several turns, a publication among the first', async () => {
+    const clock = new ManualClock()
+    const { server } = await res.server({ server: { heartbeat: { intervalMs: 1000, timeoutMs: 60_000 } } }, { clock })
+    // Sessions over the in-memory transport: the sweep and the outbound queues are the real ones.
+    let pings = 0
+    let welcomed = 0
+    const open = (onFrame: (f: string) => void) => {
+      const { transport, peer } = createMemoryTransport()
+      transport.sink = server.accept(transport)
+      // Frames of one turn may come as one batch: look for each message kind on its own.
+      peer.onFrame = (f) => {
+        if (f.includes('"t":"welcome"')) welcomed++
+        if (f.includes('"t":"ping"')) pings++
+        onFrame(f)
+      }
+      peer.send(JSON.stringify({ t: 'hello', id: 1, v: 1 }))
+      res.add(peer, (p) => p.close())
+      return peer
+    }
+    const IDLE = 1000
+    for (let i = 0; i < IDLE; i++) open(() => {})
+    let subscribed = false
+    let pingsWhenDelivered = -1
+    const subscriber = open((f) => {
+      if (f.includes('"t":"ok"')) subscribed = true
+      else if (f.includes('"t":"msg"')) pingsWhenDelivered = pings
+    })
+    subscriber.send(JSON.stringify({ t: 'sub', id: 2, ch: 'hb/news' }))
+    await waitFor(() => welcomed === IDLE + 1 && subscribed, 'every welcome and the subscription')
+    clock.advance(1000) // everyone falls due in the same sweep
+    await server.publish('hb/news', 'while pinging')
+    await waitFor(() => pingsWhenDelivered >= 0, 'the publication')
+    // Before: all 1,001 pings were queued in the sweep's turn, and the publication behind them.
+    expect(pingsWhenDelivered).toBeLessThan(IDLE)
+    // The subscriber may go without: the publication it got counts as traffic.
+    await waitFor(() => pings >= IDLE, 'a ping for every idle connection')
   })
 
   it('the client detects a server gone silent and reconnects', async () => {

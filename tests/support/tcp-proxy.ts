@@ -11,7 +11,8 @@ interface Pair {
  * A loopback TCP proxy for fault injection: `cut()` drops every connection at once (the
  * client sees the TCP connection die), `down()`/`up()` refuse connections, `silence()` drops
  * bytes, `hold()` keeps them (in order) until released: a stalled link; `stall()` stops reading
- * from the server (a client too slow to read: the server's buffers fill).
+ * from the server (a client too slow to read: the server's buffers fill). `latency(ms)` delays
+ * every chunk both ways by `ms`, keeping their order.
  * It also plays a few HTTP-aware middleboxes: one that refuses WebSocket upgrades, and one that
  * loses the response to a chosen request after the server has handled it.
  */
@@ -23,6 +24,7 @@ export class TcpProxy {
   private stalled = false
   private holding: 'both' | 'toClient' | false = false
   private readonly held: { chunk: Buffer; deliver: () => void }[] = []
+  private delayMs = 0
   private upgradesRefused = false
   private dropArmed: { pattern: RegExp; resolve: (dropped: string) => void } | undefined
   /** `METHOD /path` of every HTTP request that went through, in order. */
@@ -116,6 +118,11 @@ export class TcpProxy {
     return new Promise((resolve) => (this.dropArmed = { pattern, resolve }))
   }
 
+  /** Delays every chunk, both ways, by `ms` from now on (0 = none); order is kept. */
+  latency(ms: number): void {
+    this.delayMs = Math.max(0, ms)
+  }
+
   async close(): Promise<void> {
     this.cut()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
@@ -131,11 +138,14 @@ export class TcpProxy {
     const upstream = net.connect(target, '127.0.0.1')
     const pair: Pair = { client, upstream }
     this.pairs.add(pair)
+    const writeUpstream = this.delayedWriter(upstream)
+    const writeClient = this.delayedWriter(client)
     const deliver = (to: net.Socket, chunk: Buffer, toClient: boolean) => {
       if (this.blackhole) return
+      const write = to === client ? writeClient : writeUpstream
       if (this.holding === 'both' || (this.holding === 'toClient' && toClient)) {
-        this.held.push({ chunk, deliver: () => to.write(chunk) })
-      } else to.write(chunk)
+        this.held.push({ chunk, deliver: () => write(chunk) })
+      } else write(chunk)
     }
     client.on('data', (chunk: Buffer) => {
       const text = chunk.toString('latin1')
@@ -170,5 +180,32 @@ export class TcpProxy {
     }
     client.on('close', end).on('error', end)
     upstream.on('close', end).on('error', end)
+  }
+
+  /**
+   * Writes to `to` after the current latency. Delayed chunks wait in one queue per direction,
+   * drained by one timer: they leave in order, as TCP's would, even when the latency changes.
+   */
+  private delayedWriter(to: net.Socket): (chunk: Buffer) => void {
+    const delayed: { at: number; chunk: Buffer }[] = []
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const drain = () => {
+      timer = undefined
+      while (delayed.length > 0 && (delayed[0] as { at: number }).at <= Date.now()) {
+        const { chunk } = delayed.shift() as { chunk: Buffer }
+        if (!to.destroyed) to.write(chunk)
+      }
+      if (delayed.length > 0) timer = setTimeout(drain, (delayed[0] as { at: number }).at - Date.now())
+    }
+    to.once('close', () => clearTimeout(timer))
+    return (chunk) => {
+      if (this.delayMs === 0 && delayed.length === 0) {
+        if (!to.destroyed) to.write(chunk)
+        return
+      }
+      const last = delayed[delayed.length - 1]?.at ?? 0
+      delayed.push({ at: Math.max(Date.now() + this.delayMs, last), chunk })
+      timer ??= setTimeout(drain, Math.max(0, (delayed[0] as { at: number }).at - Date.now()))
+    }
   }
 }

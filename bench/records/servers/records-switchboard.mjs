@@ -54,7 +54,7 @@ runServer(`records-switchboard-${kind}`, async () => {
     log: { level: 'silent' },
     // All load comes from 127.0.0.1, and the writers of the throughput scenario pipeline their
     // writes: limits are not what is being measured.
-    limits: { messagesPerSecond: 1_000_000, maxConnectionsPerIp: 1_000_000 },
+    limits: { messagesPerSecond: 1_000_000, maxConnectionsPerIp: 1_000_000, connectsPerSecond: 0 },
   })
   try {
     const { port } = await server.listen()

@@ -6,7 +6,7 @@ export {
   type PublicationInfo,
   type SubscribeOptions,
 } from './channels/subscription.js'
-export type { HistoryResult } from './channels/channels.js'
+export type { HistoryResult, PublishOptions } from './channels/channels.js'
 export { RecordHandle, type RecordEvents, type RecordWriteOptions } from './records/record-handle.js'
 export type { RecordsApi } from './records/records.js'
 export { LiveQuery, type LiveQueryEvents, type QueryChange, type QueryResultRow } from './queries/live-query.js'

@@ -1,5 +1,5 @@
 import type { QueryOptions, StreamPosition } from '@switchboard/protocol'
-import { Channels, type HistoryResult } from './channels/channels.js'
+import { Channels, type HistoryResult, type PublishOptions } from './channels/channels.js'
 import type { PublicationHandler, SubscribeOptions, Subscription } from './channels/subscription.js'
 import type { RecordDocument } from '@switchboard/protocol'
 import type { RecordHandle } from './records/record-handle.js'
@@ -142,9 +142,13 @@ export class Switchboard extends Emitter<SwitchboardEvents> {
     return this.channels.subscribe(channel, handler, options)
   }
 
-  /** Resolves on the server's ack, once the publication is in the channel's history. */
-  publish(channel: string, data: unknown): Promise<{ offset: number; epoch: string }> {
-    return this.channels.publish(channel, data)
+  /**
+   * Resolves on the server's ack, once the publication is in the channel's history. Sent while
+   * disconnected, it waits in the offline queue; when the connection drops before the ack, it
+   * is sent again after the reconnect, with the same id, and the server publishes it once.
+   */
+  publish(channel: string, data: unknown, options?: PublishOptions): Promise<{ offset: number; epoch: string }> {
+    return this.channels.publish(channel, data, options)
   }
 
   history(channel: string, options?: { since?: StreamPosition; limit?: number }): Promise<HistoryResult> {

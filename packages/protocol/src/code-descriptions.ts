@@ -50,6 +50,8 @@ export const closeDescriptions: { readonly [K in CloseCode]: string } = {
   4005: 'Sustained flooding after RATE_LIMITED errors.',
   4006: 'Refused by a connection limit (the err frame before it names which); retry with backoff.',
   4007: 'The server lost its connection to the cluster engine, so deliveries may be missing: reconnect (elsewhere) and recover.',
+  4008: "The node is draining (a deploy): reconnect after the `drain` message's hint, to another node or the restarted one.",
+  4009: 'The credentials are due to be checked again (auth.webhook.sessionTtl): reconnect at once with the same ones.',
   4500: 'Authentication failed.',
   4501: 'Repeated invalid messages.',
   4502: 'The protocol version is not supported.',

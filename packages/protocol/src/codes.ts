@@ -78,7 +78,8 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 /**
  * What a close means to a client:
  * - `reconnect: false`: terminal; the client reports `error` (or DISCONNECTED) and stops.
- * - `reconnect: true, immediate: true`: reconnect at once, quietly (a drain, an expired session).
+ * - `reconnect: true, immediate: true`: reconnect at once (after the server's `drain` hint, if it
+ *   gave one), quietly: a drain, an expired session.
  * - `reconnect: true` with an `error`: a refusal or penalty; the client reports it and reconnects
  *   with backoff.
  * - `reconnect: true` without an `error`: an ordinary drop; the client reconnects quietly with backoff.
@@ -131,6 +132,16 @@ export const closeCodes = {
     reconnect: true,
     immediate: true,
   },
+  // A drain (a deploy): reconnect after the `drain` message's hint, without backoff.
+  4008: {
+    reconnect: true,
+    immediate: true,
+  },
+  // The credentials are to be checked again: reconnect at once with the same ones.
+  4009: {
+    reconnect: true,
+    immediate: true,
+  },
   4500: { reconnect: false, error: 'AUTH_FAILED' },
   4501: {
     reconnect: false,
@@ -157,6 +168,8 @@ export const CloseCode = {
   RATE_LIMITED: 4005,
   CONNECTION_LIMIT: 4006,
   ENGINE_LOST: 4007,
+  DRAINING: 4008,
+  SESSION_EXPIRED: 4009,
   AUTH_FAILED: 4500,
   PROTOCOL_ERROR: 4501,
   UNSUPPORTED_VERSION: 4502,

@@ -1,5 +1,5 @@
 export { createServer } from './server.js'
-export type { SwitchboardServer, ServerOptions, ListenOptions, AttachOptions } from './server.js'
+export type { SwitchboardServer, ServerOptions, ListenOptions, AttachOptions, CloseOptions } from './server.js'
 export type { ServerState } from './lifecycle.js'
 export { systemClock, type Clock } from './clock.js'
 export { SwitchboardError } from './errors.js'

@@ -65,6 +65,13 @@ export function productionIssues(
         'or write `auth.anonymous: true` explicitly to accept an open server',
     })
   }
+  const jwksUrl = config.auth.jwt?.jwksUrl
+  if (!custom.customAuth && jwksUrl !== undefined && plainHttpToAnotherHost(jwksUrl)) {
+    issues.push({
+      path: 'auth.jwt.jwksUrl',
+      message: 'production mode needs an https URL (keys fetched over plain http could be replaced on the way)',
+    })
+  }
   const secret = config.auth.jwt?.secret
   if (!custom.customAuth && secret !== undefined && Buffer.byteLength(secret) < 32) {
     issues.push({
@@ -73,6 +80,16 @@ export function productionIssues(
     })
   }
   return issues
+}
+
+/** An http: URL to anything but this machine (an invalid URL is reported by the JWT setup). */
+function plainHttpToAnotherHost(url: string): boolean {
+  try {
+    const { protocol, hostname } = new URL(url)
+    return protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(hostname)
+  } catch {
+    return false
+  }
 }
 
 /**

@@ -22,6 +22,7 @@ import type { HistoryResult } from './engine/broker.js'
 import { listsNodes, type Engine } from './engine/engine.js'
 import { createMemoryEngine } from './engine/memory/memory-engine.js'
 import { createRedisEngine } from './engine/redis/redis-engine.js'
+import { NodeTopics } from './engine/node-topics.js'
 import { StreamRouter } from './engine/stream-router.js'
 import { SwitchboardError } from './errors.js'
 import type { ApiDeps } from './http/api-route.js'
@@ -34,7 +35,8 @@ import type { ServerEventListener } from './hooks/server-events.js'
 import { FrontDoor, type AttachOptions } from './http/front-door.js'
 import { Router, sendJson } from './http/router.js'
 import { Lifecycle, type ServerState } from './lifecycle.js'
-import { ConnectionGate } from './limits/connection-gate.js'
+import { ConnectRate } from './limits/connect-rate.js'
+import { ConnectionGate, isAdmissionRefusal } from './limits/connection-gate.js'
 import { RequestsPerIp } from './limits/requests-per-ip.js'
 import { SubscriptionBudget } from './limits/subscription-budget.js'
 import { createLogger, type Logger } from './log.js'
@@ -51,14 +53,21 @@ import type { ServerPresence } from './presence/server-api.js'
 import { openRecordStore } from './records/open-store.js'
 import { recordsModule, type RecordsModule } from './records/module.js'
 import type { ServerRecords } from './records/server-records.js'
+import { isValidPublishId, publishKey } from './channels/publish-ids.js'
+import { refuseRevoked } from './revocation/refuse-revoked.js'
+import { revocationModule } from './revocation/module.js'
+import { RevokedUsers } from './revocation/revoked-users.js'
 import { rpcModule, type RpcModule } from './rpc/module.js'
 import type { ServerRpc } from './rpc/server-api.js'
 import { connectionModule } from './session/connection-module.js'
 import { FlushScheduler } from './session/flush-scheduler.js'
 import type { SessionHost } from './session/session-host.js'
 import { SessionRegistry } from './session/session-registry.js'
+import { drainWindowMs, SessionDrain, type DrainOption } from './session/drain.js'
 import { fallbackRoutes } from './transports/fallback/routes.js'
+import { relayedRequests } from './transports/fallback/routes.js'
 import { LocalSessionDirectory } from './transports/fallback/session-directory.js'
+import { RELAY_TOPIC, SessionRelay } from './transports/fallback/session-relay.js'
 import { sseEndpoint } from './transports/sse/sse-endpoint.js'
 import type { Transport, TransportSink } from './transports/transport.js'
 import { WebSocketEndpoint } from './transports/websocket/websocket-endpoint.js'
@@ -84,6 +93,17 @@ export interface ListenOptions {
 }
 
 export type { AttachOptions }
+
+export interface CloseOptions {
+  /**
+   * Drain first (what SIGTERM does): stop accepting, then tell each client to reconnect
+   * elsewhere at its own moment within `server.drain.windowMs` (or the `windowMs` given): a
+   * `drain` message with a reconnect hint, and close 4008 DRAINING. The node stops once its
+   * clients are gone or the window has passed. Without it, every client is closed at once with
+   * 4000 SHUTDOWN.
+   */
+  drain?: DrainOption
+}
 
 export interface SwitchboardServer {
   readonly state: ServerState
@@ -114,7 +134,8 @@ export interface SwitchboardServer {
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean
   /** Connects any transport (SSE, long-polling, in-memory) to a new session. */
   accept(transport: Transport): TransportSink
-  publish(channel: string, data: unknown): Promise<StreamPosition>
+  /** With `id`, a publish repeated within the dedupe window (2 minutes) is published once. */
+  publish(channel: string, data: unknown, options?: { id?: string }): Promise<StreamPosition>
   history(channel: string, query?: { since?: StreamPosition; limit?: number }): Promise<HistoryResult>
   /** In-process RPC handlers (`server.rpc.handle`) and server-side calls (`server.rpc.call`). */
   readonly rpc: ServerRpc
@@ -122,10 +143,16 @@ export interface SwitchboardServer {
   readonly presence: ServerPresence
   /** Records for the embedding app: get/set/update/delete (notifying subscribers like client writes), query. */
   readonly records: ServerRecords & ServerQueries
+  /**
+   * Ends every session of `userId` on every node (close 4500 AUTH_FAILED: its clients stop) and
+   * refuses the credentials it had (a JWT issued, a webhook answer given, before the second of
+   * the revocation) for 24 hours. Resolves once every node has been told. Also `POST /api/revoke`.
+   */
+  revoke(userId: string): Promise<void>
   /** Number of open connections. */
   connectionCount(): number
-  /** Drains: stops accepting, asks every client to reconnect elsewhere, then stops. */
-  close(): Promise<void>
+  /** Stops accepting, asks every client to reconnect elsewhere (at once, or spread over a drain window), then stops. */
+  close(options?: CloseOptions): Promise<void>
 }
 
 /** The composition root: the only place that knows every part. */
@@ -134,11 +161,15 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const log = options.logger ?? createLogger(config.log.level)
   const lifecycle = new Lifecycle()
   const engine = options.engine ?? engineFor(config, log)
+  const nodeTopics = engine.topics ?? new NodeTopics()
   // Auth and permission rules from config (or the embedder's own); refuses unsafe production setups.
-  const { authenticator, policy: rules } = setupSecurity(input, config, options, log)
-  // With the admin view on, its names are for admins only, whatever the rules say.
-  const policy = config.admin.enabled ? guardAdminNames(rules) : rules
   const clock = options.clock ?? systemClock
+  const security = setupSecurity(input, config, options, log, { now: () => clock.now() })
+  // With the admin view on, its names are for admins only, whatever the rules say.
+  const policy = config.admin.enabled ? guardAdminNames(security.policy) : security.policy
+  // Credentials of a revoked user (server.revoke) from before the revocation are refused everywhere.
+  const revoked = new RevokedUsers(() => clock.now())
+  const authenticator = refuseRevoked(security.authenticator, revoked)
   const counters = new ServerCounters()
   // Channels and records report first/last local subscribers here; it holds names in the engine.
   const occupancy = new NodeOccupancy(engine.occupancy, clock, config.hooks.graceMs, log)
@@ -163,6 +194,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   const rpc = rpcModule(ctx)
   const presence = presenceModule(ctx)
   const listening = listeningModule(ctx, occupancy)
+  const revocation = revocationModule({ broker: engine.broker, revoked, clock, log })
   const hooks = hooksModule({ config: config.hooks, nodeId: engine.nodeId, clock, stats: counters.hooks, log })
   occupancy.onChange((change) => {
     counters.occupancy[change.type]++
@@ -195,7 +227,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     rpc: rpc.api,
     records: records.api,
   })
-  const concepts = [channels, records, rpc, presence, queries, listening, hooks, admin, demo] as const
+  const concepts = [channels, records, rpc, presence, queries, listening, revocation, hooks, admin, demo] as const
   const connection = connectionModule({
     authenticator,
     onUserChanged: concepts.flatMap((m) => (m.userChanged ? [m.userChanged] : [])),
@@ -227,6 +259,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
 
   const ready = (async () => {
     await engine.open?.()
+    if (!engine.topics) await engine.bus.start(nodeTopics)
     await engine.broker.start(streams)
     await occupancy.start()
     for (const m of modules) await m.start?.()
@@ -243,7 +276,11 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     registry.closeAll(CloseCode.ENGINE_LOST, 'the server lost its cluster engine; reconnect and recover')
   })
 
-  const gate = new ConnectionGate(new ClientAddresses(config.server.trustProxy), config.limits.maxConnectionsPerIp)
+  const gate = new ConnectionGate(
+    new ClientAddresses(config.server.trustProxy),
+    config.limits.maxConnectionsPerIp,
+    new ConnectRate(config.limits.connectsPerSecond, () => clock.now()),
+  )
   const api: ApiDeps = {
     authenticator,
     cors: config.server.cors,
@@ -288,13 +325,19 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     rate: api.rate,
   })
   // SSE (the SDK's stream and plain EventSource) and long-polling: same sessions as WebSocket.
+  // A request for a session another node holds is relayed there over the engine's node bus.
+  const directory = new LocalSessionDirectory(clock, engine.nodeId)
+  const relay = new SessionRelay(engine.bus, clock, relayedRequests(directory), 15_000)
+  nodeTopics.route(RELAY_TOPIC, relay)
   for (const [path, handler] of fallbackRoutes({
     accept,
     cors: config.server.cors,
     accepting: running,
     gate,
     rate: api.rate,
-    directory: new LocalSessionDirectory(clock),
+    directory,
+    relay,
+    nodeId: engine.nodeId,
     timers: { clock, pollHoldMs: 25_000, lingerMs: config.server.heartbeat.timeoutMs },
     maxMessageBytes: config.limits.maxMessageBytes,
     plainSse: sse,
@@ -327,17 +370,18 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
         socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
         return
       }
+      // No per-address limit and nothing forwarded: the address is read later, if anything asks.
+      if (!gate.needsAddress(req)) return websocket.handleUpgrade(req, socket, head)
       const admission = gate.check(req)
-      let release: () => void
       try {
-        release = gate.acquire(admission)
+        gate.hold(admission, socket)
       } catch (err) {
         const e = err as SwitchboardError
-        log.debug({ address: admission.address }, 'connection refused: limits.maxConnectionsPerIp reached')
+        const limit = isAdmissionRefusal(e) ? 'limits.connectsPerSecond' : 'limits.maxConnectionsPerIp'
+        log.debug({ address: admission.address }, `connection refused: ${limit} reached`)
         websocket.refuse(req, socket, head, e, CloseCode.CONNECTION_LIMIT)
         return
       }
-      socket.once('close', release)
       websocket.handleUpgrade(req, socket, head, admission.address)
     },
   })
@@ -353,7 +397,7 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
   }
 
   let closing: Promise<void> | undefined
-  if (config.mode === 'development' && rules === allowAll) {
+  if (config.mode === 'development' && security.policy === allowAll) {
     log.warn('development mode: anonymous clients may connect and every action is allowed (no permissions file)')
   }
 
@@ -379,22 +423,33 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
       return front.handleRequest(req, res)
     },
     accept,
-    publish(channel, data) {
+    publish(channel, data, publishOptions = {}) {
       if (lifecycle.state === 'stopped') return Promise.reject(new SwitchboardError('UNAVAILABLE', 'server stopped'))
-      return channels.service.publish(channel, data)
+      const { id } = publishOptions
+      if (id !== undefined && !isValidPublishId(id)) {
+        return Promise.reject(new SwitchboardError('INVALID_MESSAGE', 'a publication id has 1-64 characters'))
+      }
+      return channels.service.publish(channel, data, undefined, id === undefined ? undefined : publishKey('server', id))
     },
     history: (channel, query = {}) => channels.service.history(channel, query),
     connectionCount: () => registry.size,
+    revoke: (userId) => revocation.revoke(userId),
     rpc: rpc.api,
     presence: presence.api,
     records: { ...records.api, ...queries.api },
-    close() {
+    close(closeOptions = {}) {
       closing ??= holdProcessOpen(async () => {
         // A start still waiting for the engine (Redis unreachable) is abandoned.
         if (lifecycle.state === 'starting') await engine.close?.()
         await ready.catch(() => {})
         lifecycle.to('draining')
-        log.info({ connections: registry.size }, 'draining')
+        const windowMs = drainWindowMs(closeOptions.drain, config.server.drain.windowMs)
+        log.info({ connections: registry.size, windowMs }, 'draining')
+        if (windowMs !== undefined) {
+          const drain = new SessionDrain(registry.list(), clock, windowMs)
+          await Promise.race([drain.run(), registry.whenEmpty()])
+          drain.stop()
+        }
         registry.closeAll(CloseCode.SHUTDOWN, 'server shutting down; reconnect elsewhere')
         registry.stop()
         await front.close(config.server.drainTimeoutMs)

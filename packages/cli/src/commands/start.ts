@@ -93,17 +93,22 @@ function overridesFrom(opts: StartOptions): SwitchboardConfigInput {
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 }
 
-/** First SIGTERM/SIGINT drains (sessions are told to reconnect elsewhere); a second exits now. */
+/**
+ * First SIGTERM/SIGINT drains: the node stops accepting and tells its clients to reconnect
+ * elsewhere, spread over `server.drain.windowMs`; a second signal exits now. Workers told to stop
+ * by their primary (`--workers`: every process of this host stops together) close at once:
+ * their clients have no sibling to move to, so spreading them out would only delay the stop.
+ */
 function handleSignals(server: SwitchboardServer): void {
   let closing = false
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onSignal = (signal: NodeJS.Signals, drain = true) => {
     if (closing) {
       say(`${signal} again: exiting without waiting for the drain`)
       process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 1))
     }
     closing = true
     say(`${signal} received: draining connections (send it again to exit at once)`)
-    server.close().then(
+    server.close({ drain }).then(
       () => {
         say('stopped')
         process.exit(0)
@@ -111,17 +116,17 @@ function handleSignals(server: SwitchboardServer): void {
       (e: unknown) => fail(e),
     )
   }
-  process.on('SIGTERM', onSignal)
-  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', (signal) => onSignal(signal))
+  process.on('SIGINT', (signal) => onSignal(signal))
   if (cluster.isWorker) {
-    // The primary asks for a drain by message (a terminal's Ctrl-C also signals every worker
+    // The primary asks for a stop by message (a terminal's Ctrl-C also signals every worker
     // directly: that one is the first signal, not a second). A primary that vanished stops us too.
-    const drain = () => {
-      if (!closing) onSignal('SIGTERM')
+    const stop = () => {
+      if (!closing) onSignal('SIGTERM', false)
     }
     process.on('message', (m) => {
-      if (m === SHUTDOWN_MESSAGE) drain()
+      if (m === SHUTDOWN_MESSAGE) stop()
     })
-    process.on('disconnect', drain)
+    process.on('disconnect', stop)
   }
 }

@@ -14,6 +14,7 @@ import {
 } from '@switchboard/protocol'
 import type { Connection } from '../connection/connection.js'
 import { SwitchboardError } from '../errors.js'
+import { UniqueIds } from '../ids.js'
 import { Subscription, type PublicationHandler, type PublicationInfo, type SubscribeOptions } from './subscription.js'
 
 /** All local handles on one channel (or pattern) share one server subscription. */
@@ -51,9 +52,19 @@ export interface HistoryResult {
   offset: number
 }
 
+export interface PublishOptions {
+  /**
+   * The publication's id, unique per user (1–64 characters). Default: one made by the client.
+   * Give your own to make a publish idempotent across client restarts (e.g. an order id): the
+   * server publishes an id once within its dedupe window (2 minutes).
+   */
+  id?: string
+}
+
 export class Channels {
   readonly #groups = new Map<string, Group>()
   #patternGroups = 0
+  readonly #publishIds = new UniqueIds()
 
   constructor(private readonly conn: Connection) {
     conn.push.msg = (m) => this.#onPublication(m)
@@ -95,9 +106,24 @@ export class Channels {
     return sub
   }
 
-  async publish(channel: string, data: unknown): Promise<{ offset: number; epoch: string }> {
+  /**
+   * Every publish carries an id (`options.id`, or one made here): one sent when the connection
+   * dropped is sent again after the reconnect, and the server publishes it once.
+   */
+  async publish(
+    channel: string,
+    data: unknown,
+    options: PublishOptions = {},
+  ): Promise<{ offset: number; epoch: string }> {
     if (!isValidName(channel)) throw new SwitchboardError('INVALID_NAME', `invalid channel name: ${channel}`)
-    const r = await this.conn.request<PublishReply>({ t: 'pub', ch: channel, d: data }, { queue: true })
+    const { id = this.#publishIds.next() } = options
+    if (typeof id !== 'string' || id.length === 0 || id.length > 64) {
+      throw new SwitchboardError('INVALID_MESSAGE', 'a publication id has 1-64 characters')
+    }
+    const r = await this.conn.request<PublishReply>(
+      { t: 'pub', ch: channel, d: data, w: id },
+      { queue: true, resend: true },
+    )
     return { offset: r.o, epoch: r.e }
   }
 

@@ -62,6 +62,8 @@ export class Attempt {
   #phase: 'handshake' | 'welcomed' | 'over' = 'handshake'
   /** An `err` the server sent during the handshake: its answer to this attempt. */
   #refusal: ErrorMessage | undefined
+  /** The `drain` message's hint: when to reconnect after the close that follows it. */
+  #drainHintMs: number | undefined
   readonly #watchdog = new SilenceWatchdog(() =>
     this.#transport?.close(CloseCode.HEARTBEAT_TIMEOUT, 'no frame from the server within the heartbeat timeout'),
   )
@@ -148,7 +150,8 @@ export class Attempt {
   }
 
   #ended(code: number, reason: string): AttemptEnd {
-    if (!this.#refusal) return { code, reason }
+    // A draining node's hint (bounded like Retry-After), when it sent one before closing.
+    if (!this.#refusal) return { code, reason, ...retryHint({ retryAfterMs: this.#drainHintMs }) }
     const { code: errorCode, msg, data } = this.#refusal
     return { code, reason, error: SwitchboardError.from(errorCode, msg, data), ...retryHint(data) }
   }
@@ -183,6 +186,10 @@ export class Attempt {
         this.#transport?.send('{"t":"pong"}')
         return
       case 'pong':
+        return
+      case 'drain':
+        // The close (4008 DRAINING) follows; its end carries the hint.
+        this.#drainHintMs = m.after
         return
       case 'welcome':
         if (m.id !== HELLO_ID || this.#phase !== 'handshake') return

@@ -73,3 +73,45 @@ describe('a refused connection', () => {
     expect(server.opened).toHaveLength(1)
   })
 })
+
+describe('a draining node', () => {
+  it("reconnects to the next URL after the drain message's hint, not at once and not after the backoff", async () => {
+    vi.useFakeTimers()
+    const urls: string[] = []
+    const opened: ClientTransportEvents[] = []
+    const later = (f: () => void) => void Promise.resolve().then(f)
+    const factory: TransportFactory = (url, events) => {
+      urls.push(url)
+      opened.push(events)
+      later(() => events.onOpen())
+      return {
+        send(frame) {
+          const m = JSON.parse(frame) as { t: string; id: number }
+          const hb = { interval: 10_000, timeout: 30_000 }
+          if (m.t === 'hello')
+            later(() => events.onFrame(JSON.stringify({ t: 'welcome', id: m.id, v: 1, client: 'c', user: null, hb })))
+        },
+        close: (code = CloseCode.NORMAL, reason = '') => later(() => events.onClose(code, reason)),
+      }
+    }
+    // A backoff of a minute: only the hint can bring the client back within seconds.
+    const sb = new Switchboard(['http://a.invalid', 'http://b.invalid'], {
+      transport: factory,
+      reconnect: { minDelayMs: 60_000, maxDelayMs: 60_000 },
+    })
+    const errors: SwitchboardError[] = []
+    sb.on('error', (e) => errors.push(e))
+    await sb.connect()
+
+    opened[0]!.onFrame(JSON.stringify({ t: 'drain', after: 3000 }))
+    opened[0]!.onClose(CloseCode.DRAINING, 'draining')
+    await vi.advanceTimersByTimeAsync(2999)
+    expect(urls).toHaveLength(1)
+    expect(sb.state).toBe('reconnecting')
+    await vi.advanceTimersByTimeAsync(1)
+    expect(urls[1]).toContain('b.invalid')
+    expect(sb.state).toBe('connected')
+    expect(errors).toEqual([]) // a drain is routine: nothing reported
+    await sb.close()
+  })
+})

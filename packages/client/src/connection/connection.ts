@@ -27,6 +27,11 @@ export interface RequestOptions {
   /** Queue while disconnected (bounded) instead of failing with DISCONNECTED. */
   queue?: boolean
   timeoutMs?: number
+  /**
+   * Idempotent (a publish with its id): when the connection drops before the answer, send it
+   * again on the next connection instead of failing with DISCONNECTED.
+   */
+  resend?: boolean
 }
 
 export interface ConnectionOptions {
@@ -149,13 +154,11 @@ export class Connection extends Emitter<ConnectionEvents> {
   request<R>(body: RequestBody, options: RequestOptions = {}): Promise<R> {
     if (this.state === 'connected') {
       // While handing over to a new transport, requests wait for the new session.
-      return this.#probe.holding
-        ? this.#outbox.enqueue<R>(body, options.timeoutMs)
-        : this.#outbox.send<R>(body, options.timeoutMs)
+      return this.#probe.holding ? this.#outbox.enqueue<R>(body, options) : this.#outbox.send<R>(body, options)
     }
     if (this.state === 'closed') return Promise.reject(new SwitchboardError('CLOSED', 'the client is closed'))
     if (!options.queue) return Promise.reject(new SwitchboardError('DISCONNECTED', 'not connected'))
-    return this.#outbox.enqueue<R>(body, options.timeoutMs)
+    return this.#outbox.enqueue<R>(body, options)
   }
 
   /**
@@ -214,8 +217,8 @@ export class Connection extends Emitter<ConnectionEvents> {
         // After the server's Retry-After, if it gave one; the jittered backoff on top spreads a
         // crowd of refused clients instead of sending them all back at the same instant.
         return this.#retryAfter((step.retryAfterMs ?? 0) + this.#backoff.next())
-      case 'retryNow':
-        return this.#retryAfter(0)
+      case 'retrySoon':
+        return this.#retryAfter(step.retryAfterMs ?? 0)
       case 'cancelRetry':
         return clearTimeout(this.#retryTimer)
       case 'resetBackoff':

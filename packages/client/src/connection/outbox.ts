@@ -4,14 +4,24 @@ type Request = Exclude<Extract<ClientMessage, { id: number }>, { t: 'hello' }>
 /** A request as callers write it: the outbox assigns the id. */
 export type RequestBody = Request extends infer M ? (M extends Request ? Omit<M, 'id'> : never) : never
 
+/** A request on its way, queued or sent. */
 interface Pending {
+  body: RequestBody
   resolve(value: unknown): void
   reject(error: SwitchboardError): void
-  timer?: ReturnType<typeof setTimeout>
-}
-interface Queued extends Pending {
-  body: RequestBody
   timeoutMs?: number
+  timer?: ReturnType<typeof setTimeout>
+  /** Idempotent: goes back to the queue when the connection drops before its answer (see `failInFlight`). */
+  resend?: true
+}
+
+export interface SendOptions {
+  timeoutMs?: number | undefined
+  /**
+   * The request is idempotent (a publish with its id): if the connection drops before the answer,
+   * it is sent again on the next connection instead of failing with DISCONNECTED.
+   */
+  resend?: boolean | undefined
 }
 
 /**
@@ -22,7 +32,7 @@ export class Outbox {
   /** Request ids count from 1: 0 is the hello's. */
   private nextId = 1
   private readonly inFlight = new Map<number, Pending>()
-  private readonly queue: Queued[] = []
+  private readonly queue: Pending[] = []
 
   constructor(
     private readonly limit: number,
@@ -36,26 +46,24 @@ export class Outbox {
     return this.inFlight.size
   }
 
-  send<R>(body: RequestBody, timeoutMs?: number): Promise<R> {
+  send<R>(body: RequestBody, options: SendOptions = {}): Promise<R> {
     return new Promise<R>((resolve, reject) =>
-      this.sendPending(body, { resolve: resolve as (v: unknown) => void, reject }, timeoutMs),
+      this.sendPending(this.pending(body, resolve as (v: unknown) => void, reject, options)),
     )
   }
 
   /** Keeps the request for the next connection; QUEUE_FULL beyond the limit. */
-  enqueue<R>(body: RequestBody, timeoutMs?: number): Promise<R> {
+  enqueue<R>(body: RequestBody, options: SendOptions = {}): Promise<R> {
     if (this.queue.length >= this.limit) {
       return Promise.reject(new SwitchboardError('QUEUE_FULL', `offline queue is full (${this.limit} operations)`))
     }
     return new Promise<R>((resolve, reject) => {
-      const q: Queued = { body, resolve: resolve as (v: unknown) => void, reject }
-      if (timeoutMs !== undefined) q.timeoutMs = timeoutMs
-      this.queue.push(q)
+      this.queue.push(this.pending(body, resolve as (v: unknown) => void, reject, options))
     })
   }
 
   flush(): void {
-    for (const q of this.queue.splice(0)) this.sendPending(q.body, q, q.timeoutMs)
+    for (const q of this.queue.splice(0)) this.sendPending(q)
   }
 
   /** Settles the request `id` answers; false when no request waits for it. */
@@ -69,20 +77,41 @@ export class Outbox {
     return true
   }
 
+  /**
+   * The connection dropped: requests without an answer fail with `error`, except idempotent
+   * ones, which go back to the front of the queue in the order they were sent (ahead of what
+   * was queued after them) to be sent again, with the same body, on the next connection.
+   */
   failInFlight(error: SwitchboardError): void {
     const pending = [...this.inFlight.values()]
     this.inFlight.clear()
+    const again: Pending[] = []
     for (const p of pending) {
       clearTimeout(p.timer)
-      p.reject(error)
+      if (p.resend) again.push(p)
+      else p.reject(error)
     }
+    this.queue.unshift(...again)
   }
 
   failQueued(error: SwitchboardError): void {
     for (const q of this.queue.splice(0)) q.reject(error)
   }
 
-  private sendPending(body: RequestBody, pending: Pending, timeoutMs?: number): void {
+  private pending(
+    body: RequestBody,
+    resolve: (value: unknown) => void,
+    reject: (error: SwitchboardError) => void,
+    options: SendOptions,
+  ): Pending {
+    const p: Pending = { body, resolve, reject }
+    if (options.timeoutMs !== undefined) p.timeoutMs = options.timeoutMs
+    if (options.resend) p.resend = true
+    return p
+  }
+
+  private sendPending(pending: Pending): void {
+    const { body, timeoutMs } = pending
     const id = this.nextId++
     let frame: string
     try {

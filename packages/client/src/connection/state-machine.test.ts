@@ -65,8 +65,20 @@ describe('reconnect policy, read from the catalogue', () => {
     expect(kind({ code: CloseCode.SHUTDOWN, reason: '' })).toBe('failover')
     expect(kind({ code: CloseCode.TOKEN_EXPIRED, reason: '' }, true)).toBe('failover')
     expect(transition('connected', ended({ code: CloseCode.SHUTDOWN, reason: '' }), fixedToken)!.effects).toContain(
-      'retryNow',
+      'retrySoon',
     )
+  })
+
+  it("a draining node's close reconnects quietly, after its hint, without backoff", () => {
+    const step = transition(
+      'connected',
+      ended({ code: CloseCode.DRAINING, reason: '', retryAfterMs: 300 }),
+      fixedToken,
+    )!
+    expect(kind({ code: CloseCode.DRAINING, reason: '' })).toBe('failover')
+    expect(step).toMatchObject({ to: 'reconnecting', retryAfterMs: 300 })
+    expect(step.effects).toContain('retrySoon')
+    expect(step.effects).not.toContain('reportError')
   })
 
   it('an expired fixed token can never work again: terminal', () => {

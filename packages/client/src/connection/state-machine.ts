@@ -15,7 +15,10 @@ export interface AttemptEnd {
   readonly reason: string
   /** The server's own word: an `err` during the handshake, or the HTTP status of a refused upgrade. */
   readonly error?: SwitchboardError
-  /** When the server asked to be left alone for a while (Retry-After), in ms. */
+  /**
+   * When the server asked to be left alone for a while, in ms: a refusal's Retry-After, or a
+   * draining node's `drain` hint (reconnect after it, to the next URL).
+   */
   readonly retryAfterMs?: number
 }
 
@@ -38,7 +41,7 @@ export type Effect =
   | 'openTransport'
   | 'closeTransport' // abandon the current attempt (if still open) and any probe; stop refreshing the token
   | 'scheduleRetry' // after the backoff delay, or the server's Retry-After if longer
-  | 'retryNow'
+  | 'retrySoon' // at once, or after the server's hint (a drain spreads its clients): no backoff
   | 'cancelRetry'
   | 'resetBackoff'
   | 'restore' // resubscribe, re-register: state the server forgot
@@ -71,7 +74,7 @@ const welcome: Transition = {
   effects: ['resetBackoff', 'restore', 'flushQueue', 'settleConnect', 'announce'],
 }
 const dropped: Transition = { to: 'reconnecting', effects: ['closeTransport', 'failInFlight', 'scheduleRetry'] }
-const failover: Transition = { to: 'reconnecting', effects: ['closeTransport', 'failInFlight', 'retryNow'] }
+const failover: Transition = { to: 'reconnecting', effects: ['closeTransport', 'failInFlight', 'retrySoon'] }
 const refused: Transition = {
   to: 'reconnecting',
   effects: ['closeTransport', 'failInFlight', 'rejectConnect', 'reportError', 'scheduleRetry'],

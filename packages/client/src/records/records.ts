@@ -3,6 +3,7 @@ import type { Connection } from '../connection/connection.js'
 import { SwitchboardError } from '../errors.js'
 import { RecordHandle } from './record-handle.js'
 import { SharedRecord } from './shared-record.js'
+import { UniqueIds } from '../ids.js'
 
 /** `sb.records`: one-off operations that need no subscription. */
 export interface RecordsApi {
@@ -17,9 +18,8 @@ export interface RecordsApi {
  */
 export class Records implements RecordsApi {
   private readonly shared = new Map<string, { record: SharedRecord; handles: number }>()
-  /** Write ids are unique per client instance: a random prefix and a counter. */
-  private readonly instance = randomId()
-  private writes = 0
+  /** Write ids are unique per client instance. */
+  private readonly writeIds = new UniqueIds()
 
   constructor(private readonly conn: Connection) {
     conn.push.rchg = (m) => this.shared.get(m.n)?.record.onChange(m)
@@ -32,7 +32,7 @@ export class Records implements RecordsApi {
   open<T extends RecordDocument>(name: string): RecordHandle<T> {
     let entry = this.shared.get(name)
     if (!entry || entry.record.error) {
-      const record = new SharedRecord(name, this.conn, () => `${this.instance}.${(++this.writes).toString(36)}`)
+      const record = new SharedRecord(name, this.conn, () => this.writeIds.next())
       entry = { record, handles: 0 }
       if (!isValidName(name)) record.fail(new SwitchboardError('INVALID_NAME', `invalid record name: ${name}`))
       else {
@@ -57,14 +57,4 @@ export class Records implements RecordsApi {
     if (this.conn.state === 'connected' && !entry.record.error)
       this.conn.request({ t: 'runsub', n: name }).catch(() => {})
   }
-}
-
-function randomId(): string {
-  const bytes = new Uint8Array(9)
-  const crypto = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto
-  if (crypto?.getRandomValues) crypto.getRandomValues(bytes)
-  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256)
-  let out = ''
-  for (const b of bytes) out += (b % 36).toString(36)
-  return out
 }

@@ -31,6 +31,12 @@ export interface PublishMessage {
   id: number
   ch: string
   d: unknown
+  /**
+   * The publication's id (unique per user, 1–64 characters): a publish resent with the same id
+   * within the server's dedupe window (2 minutes) is answered with the first one's position and
+   * published once.
+   */
+  w?: string
 }
 export interface HistoryMessage {
   t: 'hist'

@@ -52,4 +52,13 @@ export interface ServerLimits {
   /** Most operations (increment + push + unset paths) in one record update (`INVALID_DATA` beyond). */
   maxUpdateOps: number
 }
-export type ConnectionServerMessage = WelcomeMessage | PingMessage | PongMessage
+/**
+ * The node is draining (a deploy): the server closes this connection right after, with 4008
+ * DRAINING. The client reconnects after `after` ms (a per-client jitter), to its next URL.
+ */
+export interface DrainMessage {
+  t: 'drain'
+  /** Reconnect after this many ms. */
+  after: number
+}
+export type ConnectionServerMessage = WelcomeMessage | PingMessage | PongMessage | DrainMessage

@@ -42,7 +42,7 @@ describe('JWT keys and pinned algorithms', () => {
     expect(error({ secret: 'x'.repeat(32), algorithms: ['none'] })).toMatch(/none cannot be used with an HMAC secret/)
     expect(error({ publicKey: pem('ec', 'P-256'), algorithms: ['ES384'] })).toMatch(/ES384 cannot be used/)
     expect(error({ secret: 'x'.repeat(32), algorithms: [] })).toMatch(/at least one/)
-    expect(error({})).toBe('auth.jwt: set one of secret, publicKey or jwksFile')
+    expect(error({})).toBe('auth.jwt: set one of secret, publicKey, jwksFile or jwksUrl')
     expect(error({ secret: 'x', publicKey: 'y' })).toBe('auth.jwt: set only one of secret, publicKey')
     expect(error({ publicKey: 'not a pem' })).toMatch(/^auth\.jwt\.publicKey: expected a PEM key/)
     expect(error({ publicKey: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' })).toMatch(

@@ -18,6 +18,18 @@ export interface AuthResult {
    * still using them then is closed with TOKEN_EXPIRED unless it sent a `refresh` first.
    */
   expiresAt?: number
+  /**
+   * What `expiresAt` means. Absent: the credentials are dead then (a JWT's `exp`): the session is
+   * closed with 4004 TOKEN_EXPIRED and the client needs new ones. `'recheck'`: they are to be
+   * checked again then (a webhook's answer ages out): the session is closed with 4009
+   * SESSION_EXPIRED and the client reconnects at once with the same ones.
+   */
+  expiry?: 'recheck'
+  /**
+   * When the credentials were vouched for (epoch ms): a JWT's `iat`, the time of a webhook's
+   * answer. A revocation (`server.revoke`) refuses credentials vouched for before it.
+   */
+  issuedAt?: number
 }
 
 /**

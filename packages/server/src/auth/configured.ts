@@ -41,6 +41,8 @@ export class ConfiguredAuthenticator implements Authenticator {
 export interface AuthenticatorOptions {
   /** For tests: replaces the global fetch used by the webhook. */
   fetch?: FetchLike
+  /** The server's clock (`ServerOptions.clock`): webhook cache and session expiry. */
+  now?: () => number
 }
 
 /** Builds the authenticator from config; throws a ConfigError naming the bad `auth` key. */
@@ -62,7 +64,7 @@ export function createConfiguredAuthenticator(
       log.warn('auth.jwt.secret is shorter than 32 bytes; use a long random secret (openssl rand -base64 48)')
     }
   }
-  const webhook = auth.webhook ? new WebhookVerifier(auth.webhook, log, options.fetch) : undefined
+  const webhook = auth.webhook ? new WebhookVerifier(auth.webhook, log, options.fetch, options.now) : undefined
   return new ConfiguredAuthenticator({
     anonymous: auth.anonymous,
     apiKeys: new ApiKeys(auth.apiKeys ?? []),

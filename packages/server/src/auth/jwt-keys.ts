@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { createLocalJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose'
+import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose'
 import type { JwtConfig } from '../config/types.js'
 
 /**
@@ -29,7 +29,12 @@ export interface KeySetup {
   algorithms: string[]
   /** What the key is, for error messages: "an HMAC secret", "an RSA public key", … */
   describe: string
+  /** Keys fetched over the network (`jwksUrl`): verification may fail because the set is unreachable. */
+  remote?: true
 }
+
+/** How long one fetch of a remote key set may take. */
+const JWKS_FETCH_TIMEOUT_MS = 5000
 
 /** A problem with `auth.jwt`, named by its key path (`auth.jwt.publicKey`). */
 export class JwtConfigError extends Error {
@@ -44,19 +49,21 @@ export class JwtConfigError extends Error {
 
 /** Loads the key and checks `algorithms` against it; throws JwtConfigError. */
 export function loadVerificationKey(jwt: JwtConfig): KeySetup {
-  const given = (['secret', 'publicKey', 'jwksFile'] as const).filter((k) => jwt[k] !== undefined)
+  const given = (['secret', 'publicKey', 'jwksFile', 'jwksUrl'] as const).filter((k) => jwt[k] !== undefined)
   if (given.length !== 1) {
     throw new JwtConfigError(
       'auth.jwt',
-      given.length === 0 ? 'set one of secret, publicKey or jwksFile' : `set only one of ${given.join(', ')}`,
+      given.length === 0 ? 'set one of secret, publicKey, jwksFile or jwksUrl' : `set only one of ${given.join(', ')}`,
     )
   }
-  const setup =
+  const setup: KeySetup =
     jwt.secret !== undefined
       ? { key: hmacKeys(jwt.secret), algorithms: HMAC, describe: 'an HMAC secret' }
       : jwt.publicKey !== undefined
         ? publicKeySetup(jwt.publicKey)
-        : jwksSetup(jwt.jwksFile as string)
+        : jwt.jwksFile !== undefined
+          ? jwksSetup(jwt.jwksFile)
+          : remoteJwksSetup(jwt.jwksUrl as string, jwt)
   return { ...setup, algorithms: pinAlgorithms(jwt.algorithms, setup.algorithms, setup.describe) }
 }
 
@@ -148,6 +155,42 @@ function jwksSetup(file: string): Omit<KeySetup, 'algorithms'> & { algorithms: s
     throw new JwtConfigError('auth.jwt.jwksFile', `invalid JWKS in ${file}: ${(e as Error).message}`)
   }
   return { key, algorithms: [...algorithms], describe: `the keys of ${file}` }
+}
+
+/**
+ * An identity provider's key set over HTTP(S): fetched on first use, used for `jwksCacheTtlMs`,
+ * and fetched again early (at most every `jwksCooldownMs`) when a token names a key it does not
+ * have, so a key rotation is picked up without a restart. Asymmetric algorithms only: a shared
+ * secret never travels in a key set.
+ */
+function remoteJwksSetup(url: string, jwt: JwtConfig): KeySetup {
+  const parsed = parseJwksUrl(url)
+  const key = createRemoteJWKSet(parsed, {
+    cacheMaxAge: jwt.jwksCacheTtlMs,
+    cooldownDuration: jwt.jwksCooldownMs,
+    timeoutDuration: JWKS_FETCH_TIMEOUT_MS,
+  })
+  return {
+    key,
+    algorithms: [...RSA, 'ES256', 'ES384', 'ES512', ...EDDSA],
+    describe: `the keys at ${url}`,
+    remote: true,
+  }
+}
+
+/** `auth.jwt.jwksUrl` as a URL; throws JwtConfigError unless it is http(s) without credentials. */
+export function parseJwksUrl(url: string): URL {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new JwtConfigError('auth.jwt.jwksUrl', `not a URL: ${url}`)
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new JwtConfigError('auth.jwt.jwksUrl', `must be an https URL (got ${parsed.protocol})`)
+  }
+  if (parsed.username || parsed.password) throw new JwtConfigError('auth.jwt.jwksUrl', 'must not contain credentials')
+  return parsed
 }
 
 /** Algorithms one JWK may verify: its `alg` when given (and consistent), else its family. */

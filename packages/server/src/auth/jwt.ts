@@ -42,13 +42,16 @@ export class JwtVerifier {
       const key = this.setup.key as Parameters<typeof jwtVerify>[1]
       ;({ payload } = await jwtVerify(token, key, options))
     } catch (err) {
-      throw joseFailure(err)
+      throw this.setup.remote && unreachable(err)
+        ? new SwitchboardError('AUTH_FAILED', 'the key set could not be fetched; try again later')
+        : joseFailure(err)
     }
     if (typeof payload.sub !== 'string' || payload.sub.length === 0) {
       throw new SwitchboardError('AUTH_FAILED', 'token "sub" claim must be a non-empty string')
     }
     const result: AuthResult = { user: userFromClaims(payload.sub, payload) }
     if (typeof payload.exp === 'number') result.expiresAt = payload.exp * 1000 + this.toleranceSec * 1000
+    if (typeof payload.iat === 'number') result.issuedAt = payload.iat * 1000
     return result
   }
 }
@@ -65,6 +68,16 @@ export function userFromClaims(id: string, claims: Record<string, unknown>): Aut
 /** A cheap shape test: three base64url parts (the JWS compact form). */
 export function looksLikeJwt(token: string): boolean {
   return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)
+}
+
+/** A remote key set that did not arrive: a network error, a timeout, or not a JWKS. */
+function unreachable(err: unknown): boolean {
+  return (
+    err instanceof errors.JWKSTimeout ||
+    err instanceof errors.JWKSInvalid ||
+    !(err instanceof errors.JOSEError) ||
+    err.constructor === errors.JOSEError // a status other than 200, a body that is not JSON
+  )
 }
 
 /** Maps jose's errors to the two codes the auth seam may use, with a reason safe to show. */

@@ -10,7 +10,9 @@ const MAX_CACHED = 10_000
 /** A webhook answer larger than this is refused (it should be a few hundred bytes). */
 const MAX_ANSWER_BYTES = 64 * 1024
 
-type Answer = { ok: true; userId: string; claims: Record<string, unknown> } | { ok: false }
+/** An accept says until when (epoch ms) it holds, if it does not hold forever. */
+type Answer =
+  { ok: true; userId: string; claims: Record<string, unknown>; answeredAt: number; expiresAt?: number } | { ok: false }
 
 export type FetchLike = (
   url: string,
@@ -22,10 +24,15 @@ export type FetchLike = (
 
 /**
  * Webhook auth: POSTs `{ "token": … }` as JSON to the configured URL. 200 with
- * `{ "userId": "…", "claims": { … } }` accepts, 401/403 rejects; anything else (another
- * status, a bad answer, no answer within `timeoutMs`) fails the attempt without caching it.
- * Accepts and rejects are cached for `cacheTtlMs`, keyed by the token's SHA-256 (the token
- * itself is never kept), and concurrent checks of one token share one request.
+ * `{ "userId": "…", "claims": { … }, "expiresIn"?: <seconds> }` accepts, 401/403 rejects;
+ * anything else (another status, a bad answer, no answer within `timeoutMs`) fails the attempt
+ * without caching it. Accepts and rejects are cached for `cacheTtlMs`, keyed by the token's
+ * SHA-256 (the token itself is never kept), and concurrent checks of one token share one request.
+ *
+ * An accept holds for `expiresIn` or `sessionTtlMs`, whichever is shorter (counted from the
+ * webhook's answer): a session opened with it is then closed with SESSION_EXPIRED, and the client
+ * reconnects with the same token, which the webhook checks again. So a token the backend revoked
+ * loses its sessions within that time.
  */
 export class WebhookVerifier {
   private readonly cache = new Map<string, { until: number; answer: Answer }>()
@@ -42,7 +49,8 @@ export class WebhookVerifier {
     const key = createHash('sha256').update(token, 'utf8').digest('base64url')
     const cached = this.cache.get(key)
     let answer: Answer
-    if (cached && cached.until > this.now()) {
+    const now = this.now()
+    if (cached && cached.until > now && !(cached.answer.ok && (cached.answer.expiresAt ?? Infinity) <= now)) {
       answer = cached.answer
     } else {
       if (cached) this.cache.delete(key)
@@ -56,7 +64,12 @@ export class WebhookVerifier {
     }
     if (!answer.ok) throw new SwitchboardError('AUTH_FAILED', 'the auth webhook rejected the token')
     // A fresh object every time: the permission cache is keyed by user object.
-    return { user: userFromClaims(answer.userId, answer.claims) }
+    const result: AuthResult = { user: userFromClaims(answer.userId, answer.claims), issuedAt: answer.answeredAt }
+    if (answer.expiresAt !== undefined) {
+      result.expiresAt = answer.expiresAt
+      result.expiry = 'recheck'
+    }
+    return result
   }
 
   private remember(key: string, answer: Answer): void {
@@ -96,14 +109,29 @@ export class WebhookVerifier {
     }
     const answer = text.length <= MAX_ANSWER_BYTES ? parseAnswer(text) : undefined
     if (!answer) {
-      this.log.warn({ url: this.config.url }, 'auth webhook answer is not { userId: string, claims?: object }')
+      this.log.warn(
+        { url: this.config.url },
+        'auth webhook answer is not { userId: string, claims?: object, expiresIn?: seconds > 0 }',
+      )
       throw new SwitchboardError('AUTH_FAILED', 'the auth webhook gave an invalid answer')
     }
-    return answer
+    const limits = [this.config.sessionTtlMs || Infinity, answer.expiresIn * 1000]
+    const holdsMs = Math.min(...limits)
+    const answeredAt = this.now()
+    const accept: Answer = { ok: true, userId: answer.userId, claims: answer.claims, answeredAt }
+    if (holdsMs !== Infinity) accept.expiresAt = answeredAt + holdsMs
+    return accept
   }
 }
 
-function parseAnswer(text: string): Answer | undefined {
+interface ParsedAnswer {
+  userId: string
+  claims: Record<string, unknown>
+  /** Seconds; Infinity when the webhook gave none. */
+  expiresIn: number
+}
+
+function parseAnswer(text: string): ParsedAnswer | undefined {
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -111,8 +139,14 @@ function parseAnswer(text: string): Answer | undefined {
     return undefined
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
-  const { userId, claims } = value as { userId?: unknown; claims?: unknown }
+  const { userId, claims, expiresIn } = value as { userId?: unknown; claims?: unknown; expiresIn?: unknown }
   if (typeof userId !== 'string' || userId.length === 0) return undefined
   if (claims !== undefined && (typeof claims !== 'object' || claims === null || Array.isArray(claims))) return undefined
-  return { ok: true, userId, claims: (claims ?? {}) as Record<string, unknown> }
+  if (expiresIn !== undefined && (typeof expiresIn !== 'number' || !(expiresIn > 0) || !Number.isFinite(expiresIn)))
+    return undefined
+  return {
+    userId,
+    claims: (claims ?? {}) as Record<string, unknown>,
+    expiresIn: typeof expiresIn === 'number' ? expiresIn : Infinity,
+  }
 }

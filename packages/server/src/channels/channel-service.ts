@@ -13,11 +13,12 @@ import { ignoreOccupancy, type OccupancyObserver } from '../core/occupancy-obser
 import { SwitchboardError } from '../errors.js'
 import { allowAll, type AccessPolicy } from '../permissions/access-policy.js'
 import type { Session } from '../session/session.js'
-import type { Broker, BrokerHandler, HistoryResult, Publication } from '../engine/broker.js'
+import type { Broker, BrokerHandler, HistoryResult, Publication, PublishOptions } from '../engine/broker.js'
 import type { SubscriptionBudget } from '../limits/subscription-budget.js'
 import { EncodedFrame } from '../transports/transport.js'
 import type { ChannelOptionsResolver } from './channel-options.js'
 import { PollUntil } from './poll-until.js'
+import { PUBLISH_DEDUPE_WINDOW_MS } from './publish-ids.js'
 import { Recovery } from './recovery.js'
 import { SubscriptionIndex } from './subscription-index.js'
 
@@ -99,12 +100,16 @@ export class ChannelService implements BrokerHandler {
 
   // ---- operations ----------------------------------------------------------------------
 
-  async publish(channel: string, data: unknown, publisher?: PublisherInfo): Promise<StreamPosition> {
-    if (!isValidName(channel)) throw new SwitchboardError('INVALID_NAME', `invalid channel name: ${channel}`)
-    const opts: { history: ReturnType<ChannelOptionsResolver['history']>; publisher?: PublisherInfo } = {
-      history: this.options.history(channel),
+  // Not `async`: it hands back the broker's own promise, one promise and two microtask turns
+  // fewer per publication than an async wrapper would cost (the rooms benchmark's hot path).
+  /** `key`: the publication id scoped to its publisher (`publishKey`): a resend within the window publishes once. */
+  publish(channel: string, data: unknown, publisher?: PublisherInfo, key?: string): Promise<StreamPosition> {
+    if (!isValidName(channel)) {
+      return Promise.reject(new SwitchboardError('INVALID_NAME', `invalid channel name: ${channel}`))
     }
+    const opts: PublishOptions = { history: this.options.history(channel) }
     if (publisher) opts.publisher = publisher
+    if (key !== undefined) opts.idempotency = { key, windowMs: PUBLISH_DEDUPE_WINDOW_MS }
     return this.broker.publish(channel, data, opts)
   }
 

@@ -4,6 +4,7 @@ import type { HandlerMap } from '../wire/dispatch.js'
 import { SwitchboardError } from '../errors.js'
 import type { ChannelService } from './channel-service.js'
 import { checkPublish } from './publish-check.js'
+import { publishKey } from './publish-ids.js'
 
 /** Wire handlers for channel messages: validation and permission checks, then the service. */
 export function channelHandlers(
@@ -31,7 +32,9 @@ export function channelHandlers(
     pub(session, m) {
       checkPublish(guard, session.user, m.ch, m.d)
       // Not returned: publishes are ordered by the broker call, not by holding the inbound queue.
-      channels.publish(m.ch, m.d, { user: session.user?.id ?? null, client: session.id }).then(
+      const user = session.user?.id ?? null
+      const key = m.w === undefined ? undefined : publishKey({ user }, m.w)
+      channels.publish(m.ch, m.d, { user, client: session.id }, key).then(
         (pos) => session.send({ t: 'ok', id: m.id, r: { o: pos.offset, e: pos.epoch } satisfies PublishReply }),
         (err: unknown) => session.sendError(m.id, ...errorParts(err)),
       )

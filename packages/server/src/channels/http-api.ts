@@ -4,6 +4,7 @@ import { apiRoute, nameAfter, type ApiDeps } from '../http/api-route.js'
 import { sendJson, type RouteHandler } from '../http/router.js'
 import type { ChannelService } from './channel-service.js'
 import { checkPublish, type PublishGuard } from './publish-check.js'
+import { isValidPublishId, publishKey } from './publish-ids.js'
 
 export const PUBLISH_API_PATH = '/api/publish'
 export const CHANNELS_API_PREFIX = '/api/channels/'
@@ -11,19 +12,32 @@ const HISTORY_SUFFIX = '/history'
 const MAX_HISTORY_LIMIT = 10_000
 
 /**
- * `POST /api/publish` `{ channel, data }` → `{ offset, epoch }`: the same checks (data guard,
- * schema, `publish` rule) and the same ack as a connection's publish, so `offset` means the
- * publication is in the channel's history.
+ * `POST /api/publish` `{ channel, data, id? }` → `{ offset, epoch }`: the same checks (data
+ * guard, schema, `publish` rule) and the same ack as a connection's publish, so `offset` means
+ * the publication is in the channel's history. With `id`, a retried request (within the dedupe
+ * window) publishes once and gets the first one's answer.
  */
 export function publishApi(deps: ApiDeps, channels: ChannelService, guard: PublishGuard): RouteHandler {
   return apiRoute(deps, 'publish', ['POST'], async ({ res, user, body }) => {
     const b = await body()
-    if (!isPlainObject(b) || typeof b.channel !== 'string' || !('data' in b) || Object.keys(b).length !== 2) {
-      throw new SwitchboardError('INVALID_MESSAGE', 'expected a JSON body { "channel": "...", "data": ... }')
+    const keys = isPlainObject(b) ? Object.keys(b).length : 0
+    if (
+      !isPlainObject(b) ||
+      typeof b.channel !== 'string' ||
+      !('data' in b) ||
+      (b.id !== undefined && !isValidPublishId(b.id)) ||
+      keys !== (b.id === undefined ? 2 : 3)
+    ) {
+      throw new SwitchboardError(
+        'INVALID_MESSAGE',
+        'expected a JSON body { "channel": "...", "data": ..., "id"?: "<1-64 characters>" }',
+      )
     }
     if (!isValidName(b.channel)) throw invalidChannel(b.channel)
     checkPublish(guard, user, b.channel, b.data)
-    const pos = await channels.publish(b.channel, b.data, { user: user?.id ?? null, client: 'http' })
+    const publisher = user?.id ?? null
+    const key = b.id === undefined ? undefined : publishKey({ user: publisher }, b.id)
+    const pos = await channels.publish(b.channel, b.data, { user: publisher, client: 'http' }, key)
     sendJson(res, 200, { offset: pos.offset, epoch: pos.epoch })
   })
 }

@@ -101,6 +101,21 @@ log: { level: loud }
     expect(dup[0]).toMatchObject({ line: 2, column: 1, message: expect.stringMatching(/unique/) })
   })
 
+  it('YAML that parses but cannot become a value (an alias to no anchor, an alias bomb) is a config error', () => {
+    // Found by tests/fuzz/config.fuzz.test.ts: these threw a bare ReferenceError.
+    const dangling = issuesOf(() => loadConfigFile(file('*nowhere'), {}))
+    expect(dangling[0]).toMatchObject({ path: '', line: 1, message: expect.stringMatching(/^YAML: .*alias/i) })
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...Array.from({ length: 9 }, (_, i) => {
+        const prev = String.fromCharCode(97 + i)
+        const next = String.fromCharCode(98 + i)
+        return `${next}: &${next} [*${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}]`
+      }),
+    ].join('\n')
+    expect(issuesOf(() => loadConfigFile(file(bomb), {}))[0]!.message).toMatch(/^YAML: .*alias/i)
+  })
+
   it('rejects a top level that is not a mapping, and a missing file', () => {
     expect(issuesOf(() => loadConfigFile(file('- a\n- b\n'), {}))[0]!.message).toMatch(/expected a mapping/)
     expect(issuesOf(() => loadConfigFile(join(dir, 'nope.yaml'), {}))[0]!.message).toBe(

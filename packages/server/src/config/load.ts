@@ -98,7 +98,14 @@ function parseFile(file: string): ParsedFile {
       }),
     )
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {}
+  let value: unknown
+  try {
+    value = doc.toJS({ maxAliasCount: 100 }) ?? {}
+  } catch (err) {
+    // Well-formed YAML that cannot become a value: an alias to no anchor, too many aliases.
+    const { line, col } = lines.linePos(doc.contents?.range?.[0] ?? 0)
+    throw new ConfigError([{ path: '', file: label, line, column: col, message: `YAML: ${(err as Error).message}` }])
+  }
   if (typeof value !== 'object' || Array.isArray(value)) {
     const { line, col } = lines.linePos(doc.contents?.range?.[0] ?? 0)
     throw new ConfigError([

@@ -45,6 +45,7 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
       heartbeat: { intervalMs: s.heartbeat?.intervalMs ?? 10_000, timeoutMs: s.heartbeat?.timeoutMs ?? 30_000 },
       handshakeTimeoutMs: s.handshakeTimeoutMs ?? 10_000,
       drainTimeoutMs: s.drainTimeoutMs ?? 10_000,
+      drain: { windowMs: s.drain?.windowMs ?? 10_000 },
       metrics: s.metrics ?? true,
       trustProxy: (s.trustProxy ?? ['loopback', 'private']).map((entry, i) => {
         const problem = trustProxyIssue(entry)
@@ -82,6 +83,7 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
       maxQueryResults: l.maxQueryResults ?? 1000,
       maxQueriesPerConnection: l.maxQueriesPerConnection ?? 100,
       maxQueryClauses: l.maxQueryClauses ?? 16,
+      connectsPerSecond: l.connectsPerSecond ?? 500,
     },
     collections: Object.fromEntries(
       Object.entries(input.collections ?? {}).map(([name, c]) => [name, { indexes: c.indexes ?? [] }]),
@@ -98,10 +100,12 @@ export function resolveConfig(input: SwitchboardConfigInput = {}): SwitchboardCo
 }
 
 function resolveJwt(jwt: JwtInput): JwtConfig {
-  const { clockTolerance, ...rest } = jwt
+  const { clockTolerance, jwksCacheTtl, jwksCooldown, ...rest } = jwt
   return {
     ...rest,
     clockToleranceMs: at(['auth', 'jwt', 'clockTolerance'], () => parseDuration(clockTolerance ?? '30s')),
+    jwksCacheTtlMs: at(['auth', 'jwt', 'jwksCacheTtl'], () => parseDuration(jwksCacheTtl ?? '10m')),
+    jwksCooldownMs: at(['auth', 'jwt', 'jwksCooldown'], () => parseDuration(jwksCooldown ?? '30s')),
   }
 }
 
@@ -110,6 +114,7 @@ function resolveWebhook(webhook: NonNullable<NonNullable<SwitchboardConfigInput[
     url: webhook.url,
     timeoutMs: webhook.timeoutMs ?? 5000,
     cacheTtlMs: at(['auth', 'webhook', 'cacheTtl'], () => parseDuration(webhook.cacheTtl ?? '30s')),
+    sessionTtlMs: at(['auth', 'webhook', 'sessionTtl'], () => parseDuration(webhook.sessionTtl ?? '1h')),
   }
 }
 

@@ -13,11 +13,17 @@ export interface HistoryInput {
   ttl?: DurationInput
 }
 
-/** How client JWTs are verified: one of `secret` (HS*), `publicKey` (PEM) or `jwksFile`. */
+/** How client JWTs are verified: one of `secret` (HS*), `publicKey` (PEM), `jwksFile` or `jwksUrl`. */
 export interface JwtInput {
   secret?: string
   publicKey?: string
   jwksFile?: string
+  /** A JWKS served over HTTP(S) (an identity provider's `jwks_uri`), fetched and cached. */
+  jwksUrl?: string
+  /** How long fetched keys are used before the set is fetched again; default 10m. */
+  jwksCacheTtl?: DurationInput
+  /** A token whose key is not in the cached set fetches the set again at most this often; default 30s. */
+  jwksCooldown?: DurationInput
   issuer?: string | string[]
   audience?: string | string[]
   algorithms?: string[]
@@ -25,15 +31,19 @@ export interface JwtInput {
   clockTolerance?: DurationInput
 }
 
-/** `auth.jwt` after resolution: the tolerance in milliseconds. */
-export interface JwtConfig extends Omit<JwtInput, 'clockTolerance'> {
+/** `auth.jwt` after resolution: durations in milliseconds. */
+export interface JwtConfig extends Omit<JwtInput, 'clockTolerance' | 'jwksCacheTtl' | 'jwksCooldown'> {
   clockToleranceMs: number
+  jwksCacheTtlMs: number
+  jwksCooldownMs: number
 }
 
 export interface WebhookConfig {
   url: string
   timeoutMs: number
   cacheTtlMs: number
+  /** The longest a session opened with a webhook answer lives before it is checked again; 0 = no limit. */
+  sessionTtlMs: number
 }
 
 export interface SwitchboardConfigInput {
@@ -46,6 +56,11 @@ export interface SwitchboardConfigInput {
     handshakeTimeoutMs?: number
     /** How long `close()` waits for sessions to leave before cutting them. */
     drainTimeoutMs?: number
+    /**
+     * A drain (SIGTERM, `close({ drain: true })`) tells the clients to reconnect elsewhere, each at
+     * its own moment spread over `windowMs`.
+     */
+    drain?: { windowMs?: number }
     /** Serve Prometheus metrics at `GET /metrics` (default true). */
     metrics?: boolean
     /**
@@ -58,7 +73,7 @@ export interface SwitchboardConfigInput {
     anonymous?: boolean
     jwt?: JwtInput
     /** Optional: the server POSTs credentials here and gets back `{ userId, claims }`. */
-    webhook?: { url: string; timeoutMs?: number; cacheTtl?: DurationInput }
+    webhook?: { url: string; timeoutMs?: number; cacheTtl?: DurationInput; sessionTtl?: DurationInput }
     /** Keys for the HTTP API from trusted backends (bypass permission rules). */
     apiKeys?: string[]
   }
@@ -89,6 +104,8 @@ export interface SwitchboardConfigInput {
     maxQueriesPerConnection?: number
     /** Where conditions plus orderBy keys in one query. */
     maxQueryClauses?: number
+    /** New connections (and handshakes) this node admits per second, from all addresses; 0 = unlimited. */
+    connectsPerSecond?: number
   }
   /** Per collection: indexes for queries, each a list of record paths (created at start). */
   collections?: Record<string, { indexes?: string[][] }>
@@ -149,6 +166,7 @@ export interface SwitchboardConfig {
     heartbeat: { intervalMs: number; timeoutMs: number }
     handshakeTimeoutMs: number
     drainTimeoutMs: number
+    drain: { windowMs: number }
     metrics: boolean
     trustProxy: string[]
   }
@@ -178,6 +196,7 @@ export interface SwitchboardConfig {
     maxQueryResults: number
     maxQueriesPerConnection: number
     maxQueryClauses: number
+    connectsPerSecond: number
   }
   collections: Record<string, { indexes: string[][] }>
   log: { level: string }

@@ -34,6 +34,19 @@ export interface HistoryResult {
   complete: boolean
 }
 
+/** How to publish: the channel's history, the publisher, and optionally an idempotency key. */
+export interface PublishOptions {
+  history: HistoryOptions
+  publisher?: PublisherInfo
+  /**
+   * A publish whose `key` this channel already published within `windowMs` — on any node
+   * sharing the broker — publishes nothing and resolves with that first publication's position.
+   * This is how a client's resend after an ambiguous failure (its ack lost with the connection)
+   * is delivered once.
+   */
+  idempotency?: { key: string; windowMs: number }
+}
+
 /** Callbacks a broker makes into core. The broker never imports the server. */
 export interface BrokerHandler {
   /** Every publication on a channel this node subscribed to, in stream order, exactly once. */
@@ -51,6 +64,9 @@ export interface BrokerHandler {
  *   patterns) this node subscribed to — including publications made by this same node.
  * - `history` reflects every publication whose `publish` resolved.
  * - A stream whose history was lost (restart, expiry) comes back with a new epoch.
+ * - A publish with an idempotency key the channel already published within its window (on any
+ *   node) publishes nothing and resolves with the first one's position; checking and publishing
+ *   are one atomic step, so two concurrent publishes with one key publish once.
  */
 export interface Broker {
   start(handler: BrokerHandler): Promise<void>
@@ -62,11 +78,7 @@ export interface Broker {
    */
   subscribe(channel: string): Promise<void>
   unsubscribe(channel: string): Promise<void>
-  publish(
-    channel: string,
-    data: unknown,
-    options: { history: HistoryOptions; publisher?: PublisherInfo },
-  ): Promise<StreamPosition>
+  publish(channel: string, data: unknown, options: PublishOptions): Promise<StreamPosition>
   history(channel: string, query: HistoryQuery, options: HistoryOptions): Promise<HistoryResult>
   close(): Promise<void>
 }

@@ -1,6 +1,7 @@
 import type { Broker } from './broker.js'
 import type { CommittedWrites } from './committed-writes.js'
 import type { NodeBus } from './node-bus.js'
+import type { NodeTopics } from './node-topics.js'
 import type { Occupancy } from './occupancy.js'
 import type { PresenceStore } from './presence-store.js'
 import type { RpcRouter } from './rpc-router.js'
@@ -18,6 +19,11 @@ export interface Engine {
   readonly broker: Broker
   /** Node-addressed messages. */
   readonly bus: NodeBus
+  /**
+   * Engines that start `bus` themselves (in `open`) route its messages here, and core adds its
+   * own topics (the fallback transports' relay) before `open`. Absent: core starts `bus`.
+   */
+  readonly topics?: NodeTopics
   /** Presence members, with TTLs where nodes share the store. */
   readonly presenceStore: PresenceStore
   /** RPC providers and call routing. */

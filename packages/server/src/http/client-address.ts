@@ -31,6 +31,11 @@ export class ClientAddresses {
     this.any = trust.length > 0
   }
 
+  /** Whether any proxy is trusted (`server.trustProxy` is not empty). */
+  get trustsAny(): boolean {
+    return this.any
+  }
+
   isTrusted(address: string): boolean {
     if (!this.any) return false
     const plain = unmapped(address)

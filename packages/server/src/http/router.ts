@@ -83,6 +83,8 @@ export function sendError(
   message: string,
   data?: unknown,
 ): void {
+  const retryAfterMs = (data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs
+  if (typeof retryAfterMs === 'number' && !res.headersSent) res.setHeader('retry-after', Math.ceil(retryAfterMs / 1000))
   sendJson(res, status ?? errorCodes[code].http, errorBody(code, message, data))
 }
 

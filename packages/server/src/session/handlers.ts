@@ -41,6 +41,7 @@ export function sessionHandlers(deps: SessionHandlerDeps): Pick<HandlerMap, 'hel
       }
       session.user = result.user
       session.tokenExpiresAt = result.expiresAt
+      session.recheckAtExpiry = result.expiry === 'recheck'
       for (const recheck of deps.onUserChanged) recheck(session)
       session.send({ t: 'ok', id: m.id, r: { user: result.user ? { ...result.user } : null } satisfies RefreshReply })
     },

@@ -53,6 +53,8 @@ export class Session implements TransportSink, Flushable {
   lastSentAt: number
   /** When the credentials expire (epoch ms): the registry's sweep closes the session with TOKEN_EXPIRED then, unless a `refresh` moved it. */
   tokenExpiresAt: number | undefined
+  /** At `tokenExpiresAt` the credentials are to be checked again, not dead (AuthResult.expiry). */
+  recheckAtExpiry = false
 
   // Outbound queue. Most turns queue one frame per session, so the first waits in a field of its
   // own and only later ones go to the array: no array growth or truncation per delivery.
@@ -195,12 +197,17 @@ export class Session implements TransportSink, Flushable {
   private async authenticate(hello: HelloMessage): Promise<void> {
     let user: AuthUser | null
     try {
+      const transport = this.transport
       const result = await this.host.authenticator.authenticate({
         token: hello.token,
-        remoteAddress: this.transport.remoteAddress,
+        // Read only if the authenticator asks: a WebSocket's peer address costs a syscall.
+        get remoteAddress() {
+          return transport.remoteAddress
+        },
       })
       user = result.user
       this.tokenExpiresAt = result.expiresAt
+      this.recheckAtExpiry = result.expiry === 'recheck'
     } catch (err) {
       const e = err instanceof SwitchboardError ? err : new SwitchboardError('AUTH_FAILED', 'authentication failed')
       this.sendError(hello.id, e.code, e.message)

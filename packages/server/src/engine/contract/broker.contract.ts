@@ -151,7 +151,47 @@ export function describeBrokerContract(name: string, factory: BrokerFactory): vo
       await broker.close()
     })
 
+    const once = (key: string) => ({ history: keep(10), idempotency: { key, windowMs: 60_000 } })
+
+    it('an idempotency key the channel already published publishes nothing and answers the first position', async () => {
+      const { broker, handler } = await open()
+      const ch = unique()
+      await broker.subscribe(ch)
+      const first = await broker.publish(ch, 'a', once('k1'))
+      const again = await broker.publish(ch, 'a (resent)', once('k1'))
+      const other = await broker.publish(ch, 'b', once('k2'))
+      const plain = await broker.publish(ch, 'c', { history: keep(10) })
+      expect(again).toEqual(first)
+      expect([first.offset, other.offset, plain.offset]).toEqual([1, 2, 3])
+      await handler.waitFor(3)
+      expect(handler.pubs.filter((p) => p.channel === ch).map((p) => p.data)).toEqual(['a', 'b', 'c'])
+      const h = await broker.history(ch, { limit: 10 }, keep(10))
+      expect(h.publications.map((p) => p.data)).toEqual(['a', 'b', 'c'])
+      await broker.close()
+    })
+
+    it('idempotency keys are per channel, and concurrent publishes with one key publish once', async () => {
+      const { broker } = await open()
+      const [x, y] = [unique(), unique()]
+      const both = await Promise.all([broker.publish(x, 1, once('k')), broker.publish(x, 1, once('k'))])
+      expect(both[1]).toEqual(both[0])
+      expect((await broker.publish(y, 1, once('k'))).offset).toBe(1)
+      expect((await broker.history(x, { limit: 10 }, keep(10))).publications).toHaveLength(1)
+      await broker.close()
+    })
+
     if (factory.createPeer) {
+      it('a resend through another node with the same idempotency key publishes nothing', async () => {
+        const { broker } = await open()
+        const peer = await factory.createPeer!()
+        await peer.start(collector())
+        const ch = unique()
+        const first = await broker.publish(ch, 'x', once('k'))
+        expect(await peer.publish(ch, 'x', once('k'))).toEqual(first)
+        expect((await peer.history(ch, { limit: 10 }, keep(10))).publications).toHaveLength(1)
+        await Promise.all([broker.close(), peer.close()])
+      })
+
       it('a peer node sees publications of channels it subscribed to', async () => {
         const { broker } = await open()
         const peer = await factory.createPeer!()

@@ -1,10 +1,34 @@
 import { describe, expect, it } from 'vitest'
 import { describeBrokerContract } from '../contract/broker.contract.js'
 import { MemoryBroker } from './memory-broker.js'
+import { PublishedKeys } from './published-keys.js'
 
 describeBrokerContract('memory', { create: async () => new MemoryBroker() })
 
 describe('MemoryBroker specifics', () => {
+  it('an idempotency key is forgotten after its window: the same key then publishes again', async () => {
+    let now = 1_000_000
+    const broker = new MemoryBroker(() => now)
+    await broker.start({ onPublication: () => {} })
+    const opts = { history: { size: 10, ttlMs: 0 }, idempotency: { key: 'k', windowMs: 1000 } }
+    expect((await broker.publish('i/1', 'a', opts)).offset).toBe(1)
+    now += 999
+    expect((await broker.publish('i/1', 'a', opts)).offset).toBe(1)
+    now += 1
+    expect((await broker.publish('i/1', 'a', opts)).offset).toBe(2)
+    await broker.close()
+  })
+
+  it('the idempotency table is bounded: past its size the oldest keys go first', () => {
+    const keys = new PublishedKeys(3)
+    const at = { offset: 1, epoch: 'e' }
+    for (const k of ['a', 'b', 'c', 'd']) keys.remember('ch', k, 60_000, at, 0)
+    expect(keys.size).toBe(3)
+    expect(keys.find('ch', 'a', 0)).toBeUndefined()
+    expect(keys.find('ch', 'd', 0)).toEqual(at)
+    expect(keys.find('other', 'd', 0)).toBeUndefined()
+  })
+
   it('drops publications older than the ttl from history', async () => {
     let now = 1_000_000
     const broker = new MemoryBroker(() => now)

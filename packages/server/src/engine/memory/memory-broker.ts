@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import type { PublisherInfo, StreamPosition } from '@switchboard/protocol'
-import type { Broker, BrokerHandler, HistoryOptions, HistoryQuery, HistoryResult, Publication } from '../broker.js'
+import type {
+  Broker,
+  BrokerHandler,
+  HistoryOptions,
+  HistoryQuery,
+  HistoryResult,
+  Publication,
+  PublishOptions,
+} from '../broker.js'
+import { PublishedKeys } from './published-keys.js'
 
 interface Entry {
   offset: number
@@ -30,6 +39,7 @@ const IDLE_STREAM_MS = 60 * 60 * 1000
 export class MemoryBroker implements Broker {
   private handler: BrokerHandler | undefined
   private readonly streams = new Map<string, Stream>()
+  private readonly keys = new PublishedKeys()
   private sweepTimer: ReturnType<typeof setInterval> | undefined
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -44,12 +54,13 @@ export class MemoryBroker implements Broker {
   async subscribe(): Promise<void> {}
   async unsubscribe(): Promise<void> {}
 
-  async publish(
-    channel: string,
-    data: unknown,
-    options: { history: HistoryOptions; publisher?: PublisherInfo },
-  ): Promise<StreamPosition> {
+  async publish(channel: string, data: unknown, options: PublishOptions): Promise<StreamPosition> {
     const now = this.now()
+    const { idempotency } = options
+    if (idempotency) {
+      const first = this.keys.find(channel, idempotency.key, now)
+      if (first) return { ...first }
+    }
     const stream = this.stream(channel, now)
     stream.offset++
     stream.lastPublishAt = now
@@ -65,8 +76,10 @@ export class MemoryBroker implements Broker {
     }
     const publication: Publication = { channel, data, offset: stream.offset, epoch: stream.epoch }
     if (options.publisher) publication.publisher = options.publisher
+    const position = { offset: stream.offset, epoch: stream.epoch }
+    if (idempotency) this.keys.remember(channel, idempotency.key, idempotency.windowMs, position, now)
     this.handler?.onPublication(publication)
-    return { offset: stream.offset, epoch: stream.epoch }
+    return position
   }
 
   async history(channel: string, query: HistoryQuery, options: HistoryOptions): Promise<HistoryResult> {

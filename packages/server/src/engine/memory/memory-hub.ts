@@ -1,5 +1,13 @@
-import { isPattern, type NamePattern, type PublisherInfo, type StreamPosition } from '@switchboard/protocol'
-import type { Broker, BrokerHandler, HistoryOptions, HistoryQuery, HistoryResult, Publication } from '../broker.js'
+import { isPattern, type NamePattern, type StreamPosition } from '@switchboard/protocol'
+import type {
+  Broker,
+  BrokerHandler,
+  HistoryOptions,
+  HistoryQuery,
+  HistoryResult,
+  Publication,
+  PublishOptions,
+} from '../broker.js'
 import type { Engine } from '../engine.js'
 import { compileStreamPattern } from '../stream-pattern.js'
 import type { NodeBus, NodeBusHandler } from '../node-bus.js'
@@ -95,11 +103,7 @@ class HubBroker implements Broker {
     }
   }
 
-  publish(
-    channel: string,
-    data: unknown,
-    options: { history: HistoryOptions; publisher?: PublisherInfo },
-  ): Promise<StreamPosition> {
+  publish(channel: string, data: unknown, options: PublishOptions): Promise<StreamPosition> {
     return this.streams.publish(channel, data, options)
   }
 

@@ -16,15 +16,24 @@ import { LuaScript, REDIS_NOW } from './lua-script.js'
  * Publish: offset, history and broadcast in one atomic step, so every node receives one order
  * and a publish that resolved is in history.
  *
- * KEYS: meta, hist. ARGV: [1] fresh epoch, [2] payload, [3] size, [4] ttl ms, [5] retain ms of
- * the meta (0 = forever), [6] pub/sub channel, [7] PUBLISH | SPUBLISH, [8] '1' = also classic
- * PUBLISH (cluster pattern subscribers). Returns { offset, epoch }. In the steady state a
+ * KEYS: meta, hist, and with an idempotency key its key. ARGV: [1] fresh epoch, [2] payload, [3]
+ * size, [4] ttl ms, [5] retain ms of the meta (0 = forever), [6] pub/sub channel, [7] PUBLISH |
+ * SPUBLISH, [8] '1' = also classic PUBLISH (cluster pattern subscribers), [9] the idempotency
+ * window in ms. Returns { offset, epoch }: a key already there answers its first publication's
+ * position and publishes nothing (checked and published in the same atomic step). In the steady state a
  * publication costs five Redis calls (four without history): the script touches expiries and
  * flags only when they change.
  */
 export const PUBLISH_SCRIPT = new LuaScript(
   'publish',
-  `local m = redis.call('HMGET', KEYS[1], 'e', 'h', 'x')
+  `if KEYS[3] then
+  local first = redis.call('GET', KEYS[3])
+  if first then
+    local sp = string.find(first, ' ', 1, true)
+    return {tonumber(string.sub(first, 1, sp - 1)), string.sub(first, sp + 1)}
+  end
+end
+local m = redis.call('HMGET', KEYS[1], 'e', 'h', 'x')
 local e, h, x = m[1], m[2], m[3]
 if not e then
   e = ARGV[1]
@@ -68,6 +77,7 @@ end
 local msg = o .. ' ' .. e .. ' ' .. ARGV[2]
 redis.call(ARGV[7], ARGV[6], msg)
 if ARGV[8] == '1' then redis.call('PUBLISH', ARGV[6], msg) end
+if KEYS[3] then redis.call('SET', KEYS[3], o .. ' ' .. e, 'PX', tonumber(ARGV[9])) end
 return {o, e}`,
 )
 

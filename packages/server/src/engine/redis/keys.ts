@@ -39,6 +39,11 @@ export class RedisKeys {
     return `${this.prefix}{c:${channel}}:meta`
   }
 
+  /** A publication's idempotency key on a stream: `<offset> <epoch>` of its first publication, for its window. */
+  streamIdempotency(channel: string, key: string): string {
+    return `${this.prefix}{c:${channel}}:idem:${key}`
+  }
+
   /** Stream history: a list of `<ms> <payload>`, oldest first, offsets contiguous up to the last. */
   streamHistory(channel: string): string {
     return `${this.prefix}{c:${channel}}:hist`

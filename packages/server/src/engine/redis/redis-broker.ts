@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto'
-import { isPattern, type NamePattern, type PublisherInfo, type StreamPosition } from '@switchboard/protocol'
+import { isPattern, type NamePattern, type StreamPosition } from '@switchboard/protocol'
 import type { Logger } from '../../log.js'
-import type { Broker, BrokerHandler, HistoryOptions, HistoryQuery, HistoryResult, Publication } from '../broker.js'
+import type {
+  Broker,
+  BrokerHandler,
+  HistoryOptions,
+  HistoryQuery,
+  HistoryResult,
+  Publication,
+  PublishOptions,
+} from '../broker.js'
 import { HISTORY_SCRIPT, PUBLISH_SCRIPT } from './broker-scripts.js'
 import type { RedisKeys } from './keys.js'
 import type { PatternRegistry } from './pattern-registry.js'
@@ -102,29 +110,25 @@ export class RedisBroker implements Broker {
     return this.serial(channel, () => this.redis.unsubscribe(this.keys.channel(channel), this.onMessage))
   }
 
-  async publish(
-    channel: string,
-    data: unknown,
-    options: { history: HistoryOptions; publisher?: PublisherInfo },
-  ): Promise<StreamPosition> {
+  async publish(channel: string, data: unknown, options: PublishOptions): Promise<StreamPosition> {
     const { size, ttlMs } = options.history
     const retain = size === 0 ? IDLE_STREAM_MS : ttlMs > 0 ? Math.max(ttlMs, IDLE_STREAM_MS) : 0
     const alsoClassic = this.registry?.matches(channel) === true
-    const [offset, epoch] = await this.redis.script<[number, string]>(
-      PUBLISH_SCRIPT,
-      [this.keys.streamMeta(channel), this.keys.streamHistory(channel)],
-      [
-        this.freshEpoch(),
-        encodePayload(data, options.publisher),
-        size,
-        ttlMs,
-        retain,
-        this.keys.channel(channel),
-        this.redis.publishCommand,
-        alsoClassic ? '1' : '0',
-      ],
-    )
-    return { offset, epoch }
+    const { idempotency } = options
+    const keys = [this.keys.streamMeta(channel), this.keys.streamHistory(channel)]
+    if (idempotency) keys.push(this.keys.streamIdempotency(channel, idempotency.key))
+    const [offset, epoch] = await this.redis.script<[number, string]>(PUBLISH_SCRIPT, keys, [
+      this.freshEpoch(),
+      encodePayload(data, options.publisher),
+      size,
+      ttlMs,
+      retain,
+      this.keys.channel(channel),
+      this.redis.publishCommand,
+      alsoClassic ? '1' : '0',
+      idempotency ? Math.max(1, Math.ceil(idempotency.windowMs)) : 0,
+    ])
+    return { offset: Number(offset), epoch }
   }
 
   async history(channel: string, query: HistoryQuery, options: HistoryOptions): Promise<HistoryResult> {

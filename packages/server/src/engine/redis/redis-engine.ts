@@ -93,6 +93,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine & NodeLis
     nodeId,
     broker,
     bus,
+    topics,
     presenceStore,
     rpcRouter,
     occupancy,

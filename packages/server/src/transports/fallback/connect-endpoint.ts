@@ -6,7 +6,7 @@ import type { RequestsPerIp } from '../../limits/requests-per-ip.js'
 import type { Transport, TransportSink } from '../transport.js'
 import { fallbackRoute } from './fallback-http.js'
 import { FallbackTransport, type FallbackKind, type FallbackTimers } from './fallback-transport.js'
-import { newSecret, type SessionDirectory } from './session-directory.js'
+import { routedSecret, type SessionDirectory } from './session-directory.js'
 
 export const CONNECT_PATH = '/connect'
 /** An event-stream ticket is redeemed within a round trip; this leaves room for a slow network. */
@@ -20,6 +20,8 @@ export interface ConnectDeps {
   gate: ConnectionGate
   rate: RequestsPerIp
   directory: SessionDirectory
+  /** This node's id on the engine: session ids carry it so other nodes can relay to this one. */
+  nodeId: string
   timers: FallbackTimers
 }
 
@@ -42,7 +44,7 @@ export function connectEndpoint(deps: ConnectDeps): RouteHandler {
     const release = deps.gate.acquire(admission)
     const transport = new FallbackTransport(
       kind,
-      newSecret(),
+      routedSecret(deps.nodeId),
       admission.address,
       deps.timers,
       (t) => deps.directory.remove(t),

@@ -2,8 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { SwitchboardError, toSwitchboardError } from '../../errors.js'
 import { applyCors } from '../../http/cors.js'
 import { sendError, type RouteHandler } from '../../http/router.js'
+import { isAdmissionRefusal } from '../../limits/connection-gate.js'
 import type { FallbackTransport } from './fallback-transport.js'
-import type { SessionDirectory } from './session-directory.js'
+import { holderOf, type SessionDirectory } from './session-directory.js'
+import type { SessionRelay } from './session-relay.js'
 
 /** The session a `/send` or `/poll` addresses: a header, so it never lands in a URL or a log. */
 export const SESSION_HEADER = 'x-switchboard-session'
@@ -32,15 +34,35 @@ export function fallbackRoute(
     } catch (err) {
       const e = toSwitchboardError(err)
       if (res.headersSent) res.destroy()
-      else sendError(res, undefined, e.code, e.message, e.data)
+      // The node's admission rate: 503 with Retry-After (the node is busy; the client did nothing wrong).
+      else sendError(res, isAdmissionRefusal(e) ? 503 : undefined, e.code, e.message, e.data)
     }
   }
 }
 
-/** The session named by the request's session header; NOT_FOUND (404) when there is none. */
-export function sessionOf(req: IncomingMessage, directory: SessionDirectory): FallbackTransport {
+/** Where the session (or ticket) `id` lives: this node, another node of the cluster, or nowhere. */
+export type Located = { local: FallbackTransport } | { node: string; relay: SessionRelay }
+
+/** The session named by the request's session header (see `locate`). */
+export function sessionOf(req: IncomingMessage, directory: SessionDirectory, relay?: SessionRelay): Located {
   const id = req.headers[SESSION_HEADER]
-  const transport = typeof id === 'string' ? directory.find(id) : undefined
+  return locate(typeof id === 'string' ? id : '', directory.find(typeof id === 'string' ? id : ''), relay)
+}
+
+/**
+ * `found` when this node holds it; else the holder its id names when that is another node and
+ * there is a relay; NOT_FOUND (404) otherwise.
+ */
+export function locate(id: string, found: FallbackTransport | undefined, relay: SessionRelay | undefined): Located {
+  if (found) return { local: found }
+  const node = holderOf(id)
+  if (relay && node !== undefined && node !== relay.nodeId) return { node, relay }
+  throw new SwitchboardError('NOT_FOUND', 'no such session: it ended or never existed')
+}
+
+/** A session the directory holds, for a request relayed from another node. */
+export function heldSession(directory: SessionDirectory, id: string): FallbackTransport {
+  const transport = directory.find(id)
   if (!transport) throw new SwitchboardError('NOT_FOUND', 'no such session: it ended or never existed')
   return transport
 }

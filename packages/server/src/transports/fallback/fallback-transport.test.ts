@@ -31,7 +31,7 @@ afterEach(async () => {
 async function start(options: { lingerMs?: number; maxPerIp?: number } = {}) {
   const sessions: Recorded[] = []
   const clock = new ManualClock()
-  const directory = new LocalSessionDirectory(clock)
+  const directory = new LocalSessionDirectory(clock, 'node-1')
   const gate = new ConnectionGate(new ClientAddresses([]), options.maxPerIp ?? 100)
   const router = new Router()
   for (const [path, handler] of fallbackRoutes({
@@ -45,6 +45,7 @@ async function start(options: { lingerMs?: number; maxPerIp?: number } = {}) {
     gate,
     rate: new RequestsPerIp(0, 0),
     directory,
+    nodeId: 'node-1',
     timers: { clock, pollHoldMs: 25_000, lingerMs: options.lingerMs ?? 30_000 },
     maxMessageBytes: 1024,
     plainSse: (_req, res) => void res.writeHead(418).end(),

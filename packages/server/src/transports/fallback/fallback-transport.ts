@@ -1,8 +1,22 @@
-import type { ServerResponse } from 'node:http'
 import type { Clock } from '../../clock.js'
 import type { EncodedFrame, Transport, TransportSink } from '../transport.js'
 
 export type FallbackKind = 'sse' | 'longpoll'
+
+/**
+ * What a session answers a poll or writes its event stream to: an HTTP response on the node
+ * that holds the session, or a relayed one standing for the response of another node (a
+ * request that reached a node other than the holder, SPEC §5).
+ */
+export interface SessionResponse {
+  readonly destroyed: boolean
+  readonly writableLength: number
+  writeHead(status: number, headers: Record<string, string | number>): unknown
+  write(chunk: string | Buffer): unknown
+  end(chunk?: string): unknown
+  destroy(): unknown
+  once(event: 'close', listener: () => void): unknown
+}
 
 /** How long requests and closed sessions wait, on the server's clock. */
 export interface FallbackTimers {
@@ -37,8 +51,8 @@ export class FallbackTransport implements Transport {
   private bufferedChars = 0
   /** The next upstream sequence number expected. */
   private nextUp = 1
-  private heldPoll: { res: ServerResponse; cancel: () => void } | undefined
-  private stream: ServerResponse | undefined
+  private heldPoll: { res: SessionResponse; cancel: () => void } | undefined
+  private stream: SessionResponse | undefined
   private ending: { code: number; reason: string } | undefined
   private sinkClosed = false
   private isGone = false
@@ -125,7 +139,7 @@ export class FallbackTransport implements Transport {
    * session is over), otherwise held until one comes or `pollHoldMs` passed. A newer poll
    * answers an older one that is still held (empty), so the peer never has two outstanding.
    */
-  poll(ack: number, res: ServerResponse): void {
+  poll(ack: number, res: SessionResponse): void {
     this.acknowledge(ack)
     this.answerHeldPollEmpty()
     const cancel = this.timers.clock.schedule(this.timers.pollHoldMs, () => {
@@ -183,7 +197,7 @@ export class FallbackTransport implements Transport {
    * The SDK's event stream for this session: every frame as a `data:` event, the close as
    * `event: close`. A stream that breaks ends the session.
    */
-  attachStream(res: ServerResponse): void {
+  attachStream(res: SessionResponse): void {
     if (this.stream) return void res.destroy() // a ticket is single-use: cannot happen
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',

@@ -2,8 +2,10 @@ import { CloseCode } from '@switchboard/protocol'
 import { SwitchboardError } from '../../errors.js'
 import { readJsonBody } from '../../http/body.js'
 import type { RouteHandler } from '../../http/router.js'
-import { fallbackRoute, sessionOf } from './fallback-http.js'
+import { fallbackRoute, SESSION_HEADER, sessionOf } from './fallback-http.js'
+import type { FallbackTransport } from './fallback-transport.js'
 import type { SessionDirectory } from './session-directory.js'
+import type { SessionRelay } from './session-relay.js'
 
 export const SEND_PATH = '/send'
 /** At most this many frames per body, like a batch frame. */
@@ -14,6 +16,8 @@ export interface SendDeps {
   directory: SessionDirectory
   /** limits.maxMessageBytes: one frame over it is answered TOO_LARGE by the session. */
   maxMessageBytes: number
+  /** Cluster: relays a body for a session another node holds. */
+  relay?: SessionRelay
 }
 
 interface SendBody {
@@ -34,25 +38,34 @@ export function sendEndpoint(deps: SendDeps): RouteHandler {
   // a client puts in one body when it batches frames.
   const maxBody = Math.min(Math.max(deps.maxMessageBytes * 2, 512 * 1024) + 64 * 1024, 256 * 1024 * 1024)
   return fallbackRoute(deps.cors, 'POST', async (req, res) => {
-    const transport = sessionOf(req, deps.directory)
+    const located = sessionOf(req, deps.directory, deps.relay)
     let raw: unknown
     try {
       raw = await readJsonBody(req, maxBody)
     } catch (err) {
-      if ((err as SwitchboardError).code === 'TOO_LARGE') {
-        transport.close(CloseCode.MESSAGE_TOO_BIG, 'a /send body exceeded the size limit')
+      if ((err as SwitchboardError).code === 'TOO_LARGE' && 'local' in located) {
+        located.local.close(CloseCode.MESSAGE_TOO_BIG, 'a /send body exceeded the size limit')
       }
       throw err
     }
-    const body = sendBody(raw)
-    const receipt = transport.receive(body.seq, body.frames)
-    if (receipt === 'over') throw new SwitchboardError('NOT_FOUND', 'the session is over')
-    // A goodbye ends the session even after a gap: a client that lost its way says it, too.
-    if (body.close) transport.closeByPeer()
-    else if (receipt === 'gap')
-      throw new SwitchboardError('INVALID_MESSAGE', `frames before seq ${body.seq} are missing`)
-    res.writeHead(204, { 'cache-control': 'no-store' }).end()
+    if ('local' in located) {
+      applySend(located.local, raw)
+      res.writeHead(204, { 'cache-control': 'no-store' }).end()
+    } else {
+      const session = req.headers[SESSION_HEADER] as string
+      await located.relay.forward(located.node, { op: 'send', session, body: raw }, res)
+    }
   })
+}
+
+/** Hands a `/send` body to the session it addresses; throws what the answer must say. */
+export function applySend(transport: FallbackTransport, raw: unknown): void {
+  const body = sendBody(raw)
+  const receipt = transport.receive(body.seq, body.frames)
+  if (receipt === 'over') throw new SwitchboardError('NOT_FOUND', 'the session is over')
+  // A goodbye ends the session even after a gap: a client that lost its way says it, too.
+  if (body.close) transport.closeByPeer()
+  else if (receipt === 'gap') throw new SwitchboardError('INVALID_MESSAGE', `frames before seq ${body.seq} are missing`)
 }
 
 function sendBody(raw: unknown): SendBody {

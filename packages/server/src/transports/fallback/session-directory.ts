@@ -23,12 +23,31 @@ export function newSecret(): string {
   return randomBytes(16).toString('base64url')
 }
 
+/**
+ * A session id or ticket: `<node id>.<secret>`. The node id is only a routing hint, so any node
+ * of a cluster can relay a request to the node that holds the session without a lookup; the
+ * holder still finds the session by the whole string, so a changed prefix opens nothing.
+ */
+export function routedSecret(nodeId: string): string {
+  return `${nodeId}.${newSecret()}`
+}
+
+/** The node a session id or ticket names as its holder; undefined when it names none. */
+export function holderOf(id: string): string | undefined {
+  const dot = id.lastIndexOf('.')
+  return dot > 0 && id.length <= 512 ? id.slice(0, dot) : undefined
+}
+
 /** The single-node directory: sessions this node holds, in memory. */
 export class LocalSessionDirectory implements SessionDirectory {
   private readonly sessions = new Map<string, FallbackTransport>()
   private readonly tickets = new Map<string, { transport: FallbackTransport; expiresAt: number }>()
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    /** This node's id on the engine: the routing hint in the tickets it issues. */
+    private readonly nodeId: string,
+  ) {}
 
   get size(): number {
     return this.sessions.size
@@ -53,7 +72,7 @@ export class LocalSessionDirectory implements SessionDirectory {
       if (entry.expiresAt > now) break
       this.tickets.delete(t)
     }
-    const ticket = newSecret()
+    const ticket = routedSecret(this.nodeId)
     this.tickets.set(ticket, { transport, expiresAt: now + ttlMs })
     return ticket
   }

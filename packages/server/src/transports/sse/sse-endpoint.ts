@@ -4,7 +4,7 @@ import { SwitchboardError } from '../../errors.js'
 import { applyCors } from '../../http/cors.js'
 import { bearerToken } from '../../http/request-auth.js'
 import { sendError, type RouteHandler } from '../../http/router.js'
-import type { ConnectionGate } from '../../limits/connection-gate.js'
+import { isAdmissionRefusal, type ConnectionGate } from '../../limits/connection-gate.js'
 import type { RequestsPerIp } from '../../limits/requests-per-ip.js'
 import type { Transport, TransportSink } from '../transport.js'
 import { decodeEventId } from './event-id.js'
@@ -39,7 +39,8 @@ export function sseEndpoint(options: SseEndpointOptions): RouteHandler {
       open(req, res, url, options)
     } catch (err) {
       const e = err instanceof SwitchboardError ? err : new SwitchboardError('INTERNAL', 'internal server error')
-      sendError(res, res.hasHeader('allow') ? 405 : undefined, e.code, e.message)
+      const status = res.hasHeader('allow') ? 405 : isAdmissionRefusal(e) ? 503 : undefined
+      sendError(res, status, e.code, e.message, e.data)
     }
   }
 }

@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net'
-import * as ws from 'ws'
 import { WebSocket } from 'ws'
 import type { EncodedFrame, Transport, TransportSink } from '../transport.js'
 
@@ -20,8 +19,13 @@ export class WebSocketTransport implements Transport {
 
   constructor(
     private readonly ws: WebSocket,
-    readonly remoteAddress: string,
+    /** Known at upgrade (per-address limits, proxies), or read from the socket on first use. */
+    private address?: string,
   ) {}
+
+  get remoteAddress(): string {
+    return (this.address ??= rawSocket(this.ws)?.remoteAddress ?? 'unknown')
+  }
 
   send(frame: EncodedFrame): void {
     if (this.closing || this.ws.readyState !== WebSocket.OPEN) return
@@ -43,20 +47,27 @@ export class WebSocketTransport implements Transport {
   }
 }
 
-/** ws's own framing routine (exported by ws, missing from @types/ws). */
-const { Sender } = ws as unknown as {
-  Sender: {
-    frame(
-      data: Buffer,
-      options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean },
-    ): Buffer[]
+/**
+ * An unmasked, final text frame (RFC 6455 §5.2): header and payload in one buffer. Built here
+ * rather than with ws's Sender.frame + Buffer.concat, which allocates three buffers and copies
+ * the payload twice; this runs once per publication and once per reply.
+ */
+export function frameText(text: string): Buffer {
+  const length = Buffer.byteLength(text)
+  const header = length < 126 ? 2 : length < 65536 ? 4 : 10
+  const frame = Buffer.allocUnsafe(header + length)
+  frame[0] = 0x81 // FIN + opcode 1 (text)
+  if (length < 126) frame[1] = length
+  else if (length < 65536) {
+    frame[1] = 126
+    frame.writeUInt16BE(length, 2)
+  } else {
+    frame[1] = 127
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2)
+    frame.writeUInt32BE(length >>> 0, 6)
   }
-}
-
-function frameText(text: string): Buffer {
-  const payload = Buffer.from(text)
-  const parts = Sender.frame(payload, { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false })
-  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)
+  frame.write(text, header, 'utf8')
+  return frame
 }
 
 function rawSocket(ws: WebSocket): Socket | undefined {
