@@ -77,7 +77,7 @@ const t0 = performance.now()
 while ((performance.now() - t0) / 1000 < total) {
   await sleep(10_000)
   const s = (performance.now() - t0) / 1000
-  const heap = await server.call('heap')
+  const heap = await server.call('heap', {}, 120_000)
   samples.push({ s, ...heap })
   console.error(`t=${round(s)}s heap=${round(heap.heapUsed / 1048576, 2)} MiB rss=${round(heap.rss / 1048576, 1)} MiB`)
 }

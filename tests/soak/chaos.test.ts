@@ -7,19 +7,22 @@
  *
  *   CHAOS_SECONDS=600 CHAOS_SEED=$RANDOM npx vitest run tests/soak/chaos.test.ts   # a long run
  *
+ * The clients use WebSocket, SSE and long-polling in turn (CHAOS_TRANSPORTS to choose).
  * CI runs 60 s with the default seed. Not covered here (they need real processes or Redis):
  * `kill -9` of a node and an engine restart; see docs/reliability.md.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryRecordStore } from '@switchboard/storage'
 import { MemoryHub, type SwitchboardConfigInput } from '@switchboard/server'
-import type { RecordHandle, Switchboard } from '@switchboard/client'
+import type { RecordHandle, Switchboard, TransportName } from '@switchboard/client'
 import { Resources } from '../support/server.js'
 import { TcpProxy } from '../support/tcp-proxy.js'
 import { waitFor } from '../support/wait.js'
 
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 60)
 const SEED = Number(process.env.CHAOS_SEED ?? 7)
+/** The transports the clients use, round robin (every client sticks to its one). */
+const TRANSPORTS = (process.env.CHAOS_TRANSPORTS ?? 'websocket,sse,longpoll').split(',') as TransportName[]
 const CLIENTS = 6
 const IN_FLIGHT = 3
 
@@ -74,7 +77,8 @@ describe('chaos soak', () => {
           nodes.map(async (n) => res.add(await new TcpProxy(n.port).start(), (p) => p.close())),
         )
         const urls = random() < 0.5 ? [proxies[0]!.url, proxies[1]!.url] : [proxies[1]!.url, proxies[0]!.url]
-        const sb = res.client(urls, { reconnect: { minDelayMs: 50, maxDelayMs: 500 } })
+        const transports = [TRANSPORTS[i % TRANSPORTS.length] as TransportName]
+        const sb = res.client(urls, { transports, reconnect: { minDelayMs: 50, maxDelayMs: 500 } })
         sb.on('error', () => {}) // refusals while a link is down are expected; the ledger is the judge
         const actor: Actor = {
           sb,
@@ -212,6 +216,7 @@ describe('chaos soak', () => {
 
       const summary = {
         seconds: SECONDS,
+        transports: TRANSPORTS,
         seed: SEED,
         chaos: tally,
         publications: actors.reduce((n, a) => n + a.published, 0),
