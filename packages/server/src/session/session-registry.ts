@@ -106,7 +106,10 @@ export class SessionRegistry {
         s.close(CloseCode.TOKEN_EXPIRED, 'token expired; reconnect with a new one')
       } else if (now - s.lastReceivedAt > silentLimit) {
         s.close(CloseCode.HEARTBEAT_TIMEOUT, 'no frame within the heartbeat timeout')
-      } else if (s.phase === 'open' && now - s.lastSentAt >= intervalMs) {
+      } else if (s.phase === 'open' && (now - s.lastSentAt >= intervalMs || now - s.lastReceivedAt >= intervalMs)) {
+        // Silent either way. A client that only receives (a busy channel) must be asked too:
+        // pinged only after the server's own silence, it never was, and the timeout above cut it.
+        // Until its answer arrives it is asked once per sweep.
         s.enqueue(PING)
         s.lastSentAt = now
         pings++
