@@ -41,6 +41,8 @@ const SERVERS = {
   ws: { file: 'servers/raw-ws.mjs', client: 'raw', heartbeat: 'none (raw ws sends no pings)' },
   socketio: { file: 'servers/socketio.mjs', client: 'socketio', heartbeat: 'pingInterval 25 s (default)' },
   switchboard: { file: 'servers/switchboard.mjs', client: 'switchboard', heartbeat: 'every 10 s (default)' },
+  // --base: another build of the server (bench/run.mjs), before/after in the same run
+  'switchboard-base': { file: 'servers/switchboard.mjs', client: 'switchboard', heartbeat: 'every 10 s (default)' },
 }
 
 /** Whole-machine busy CPU (ms, softirq apart), for the "other processes" noise figure. */
@@ -87,7 +89,8 @@ async function withMany(opts, key, fn) {
   const serverFiles = nofileFor(n + 1000)
   const workerFiles = nofileFor(perWorker + 1000)
   const args = opts['loop-delay'] ? ['--loop-stats'] : []
-  if (key === 'switchboard' && opts['many-heartbeat']) args.push(`--heartbeat=${opts['many-heartbeat']}`)
+  if (key === 'switchboard-base') args.push(`--module=${opts.base}`)
+  if (key.startsWith('switchboard') && opts['many-heartbeat']) args.push(`--heartbeat=${opts['many-heartbeat']}`)
   const server = await startChild(join(bench, def.file), {
     args,
     execArgv: ['--expose-gc', ...opts['node-flags'].split(' ').filter(Boolean)],
@@ -124,7 +127,7 @@ async function withMany(opts, key, fn) {
 export function manyScenarios({ readFile }) {
   return {
     'many-idle': {
-      servers: ['ws', 'socketio', 'switchboard'],
+      servers: ['ws', 'socketio', 'switchboard', 'switchboard-base'],
       title: (o) =>
         `Many idle connections: ${o.many} in one server process, each subscribed to its own channel, ` +
         `from ${Math.ceil(o.many / o['many-per-source'])} loopback source addresses, heartbeats on; ` +
@@ -221,7 +224,7 @@ export function manyScenarios({ readFile }) {
             connectS,
             connectsPerSec: connected / connectS,
             serverConnections: serverStats.connections ?? null,
-            heartbeat: key === 'switchboard' && opts['many-heartbeat'] ? opts['many-heartbeat'] : def.heartbeat,
+            heartbeat: key.startsWith('switchboard') && opts['many-heartbeat'] ? opts['many-heartbeat'] : def.heartbeat,
             rssKiBPerConn: per(m0.rss, m1.rss),
             heapExtKiBPerConn: per(m0.heapUsed + m0.external, m1.heapUsed + m1.external),
             rssAfterMiB: m1.rss / 2 ** 20,
