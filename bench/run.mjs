@@ -122,7 +122,8 @@ const HELP = `node bench/run.mjs [options]
                       (${DEFAULTS['write-window']}) over --write-records <n> records (${DEFAULTS['write-records']}), then 1
   --many <n>          many-idle: idle connections in one server process, each subscribed to its own
                       channel (${DEFAULTS.many}), from --many-workers <n> load generators (${DEFAULTS['many-workers']}),
-                      --many-per-source <n> per loopback source address (${DEFAULTS['many-per-source']}); heartbeat window
+                      --many-per-source <n> per loopback source address (${DEFAULTS['many-per-source']}); after
+                      --many-settle <s> (${DEFAULTS['many-settle']}) the heartbeat window
                       --many-hb-window <s> (${DEFAULTS['many-hb-window']}); then --many-pub-rate <n> publications/s (${DEFAULTS['many-pub-rate']})
                       for --many-pub-window <s> (${DEFAULTS['many-pub-window']}); --many-heartbeat <interval,timeout> (ms)
                       sets Switchboard's server.heartbeat (default: its own). Not in the default run.

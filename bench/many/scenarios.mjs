@@ -31,6 +31,7 @@ export const manyDefaults = {
   'many-workers': 2, // load-generator processes for the idle connections
   'many-probes': 100, // connections (of --many) in the probe process, the publications' targets
   'many-per-source': 10_000, // connections per loopback source address
+  'many-settle': 15, // s after connecting before the heartbeat window (V8 shrinks its heap then)
   'many-hb-window': 30, // s, heartbeat window (3 of Switchboard's default 10 s intervals)
   'many-pub-rate': 100, // publications/s in the latency window
   'many-pub-window': 10, // s
@@ -187,6 +188,8 @@ export function manyScenarios({ readFile }) {
           const m1 = await server.call('mem', {}, 120_000)
           const serverStats = await server.call('stats')
 
+          // After a burst of allocation V8's memory reducer runs a few full GCs; let that pass.
+          await sleep(opts['many-settle'] * 1000)
           // Heartbeats: nothing but the server's own timers and the clients' answers.
           const everyone = [...workers, probe]
           const c0 = await Promise.all(everyone.map((w) => w.call('counters')))
