@@ -58,7 +58,7 @@ const SERVERS = {
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('bench-user')
       .setExpirationTime('2h')
-      .sign(new TextEncoder().encode(JWT_SECRET)),
+      .sign(Buffer.from(JWT_SECRET)),
     only: ['connect', 'connect-mix'],
   },
   // Records with persistence on: bench/records/servers/records-switchboard.mjs
