@@ -115,6 +115,7 @@ const DEFAULTS = {
   'quiet-wait': 5, // s, at most, waiting for other processes to calm down before each run
   nice: -10, // scheduling priority of the server and load generators (0: leave as is)
   'node-flags': '', // extra Node/V8 flags for the server processes, e.g. "--max-semi-space-size=64"
+  base: '', // another server build (its dist/index.js) to run as server `switchboard-base`
   rt: 0, // SCHED_FIFO priority of the server and load generators instead of nice (0: off)
   profile: false, // --cpu-prof the servers (whole run of each pair, warm-up included)
   'loop-delay': false, // servers report event-loop delay and GC pauses per window (adds a 1 ms timer)
@@ -146,7 +147,8 @@ const HELP = `node bench/run.mjs [options]
                       (${DEFAULTS['write-window']}) over --write-records <n> records (${DEFAULTS['write-records']}), then 1
   --many <n>          many-idle: idle connections in one server process, each subscribed to its own
                       channel (${DEFAULTS.many}), from --many-workers <n> load generators (${DEFAULTS['many-workers']}),
-                      --many-per-source <n> per loopback source address (${DEFAULTS['many-per-source']}); heartbeat window
+                      --many-per-source <n> per loopback source address (${DEFAULTS['many-per-source']}); after
+                      --many-settle <s> (${DEFAULTS['many-settle']}) the heartbeat window
                       --many-hb-window <s> (${DEFAULTS['many-hb-window']}); then --many-pub-rate <n> publications/s (${DEFAULTS['many-pub-rate']})
                       for --many-pub-window <s> (${DEFAULTS['many-pub-window']}); --many-heartbeat <interval,timeout> (ms)
                       sets Switchboard's server.heartbeat (default: its own). Not in the default run.
@@ -164,6 +166,8 @@ const HELP = `node bench/run.mjs [options]
                       other work on a shared machine then disturbs the numbers less; 0 disables)
   --node-flags <s>    extra Node/V8 flags for the server processes (space-separated), e.g.
                       "--max-semi-space-size=64" or "--trace-gc" (fan-out, connect and many-idle scenarios)
+  --base <file>       another build of @switchboard/server (its dist/index.js, e.g. from an older
+                      commit) as server switchboard-base, measured in the same run (before/after)
   --rt <prio>         run server and load generators as real-time processes (chrt -f <prio>, needs
                       root) instead of --nice: other work on the machine then hardly disturbs the
                       latency figures (the kernel still keeps 5% of each CPU for everyone else)
@@ -206,6 +210,16 @@ function parseArgs(argv) {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
+  if (opts.base) {
+    // The same bench server, loading the other build; every scenario Switchboard runs.
+    SERVERS['switchboard-base'] = {
+      label: 'SB before',
+      file: 'servers/switchboard.mjs',
+      args: [`--module=${opts.base}`],
+      client: 'switchboard',
+      only: ['fanout-fixed', 'fanout-max', 'rooms', 'idle-memory', 'connect', 'connect-mix', 'many-idle'],
+    }
+  }
   for (const s of opts.serverList) if (!SERVERS[s]) throw new Error(`unknown server ${s}`)
   // V8's profiler thread spins between samples: at real-time priority that starves the machine.
   if (opts.rt && (opts.profile || /--cpu-prof|--prof\b/.test(opts['node-flags'])))

@@ -15,7 +15,7 @@
 // The publications and their subscribers (`--many-probes` of the connections) live in a probe
 // process of their own, run at the server's priority: the idle load generators answering
 // thousands of pings at once stand in for clients on other machines, and their queues must not
-// be what the latency measures. The idle ones run one step below (RT priority - 10, or nice 0).
+// be what the latency measures. The idle ones run at ordinary priority.
 // Every wait is bounded; the connections are dropped without close handshakes at the end.
 import { spawnSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
@@ -31,6 +31,7 @@ export const manyDefaults = {
   'many-workers': 2, // load-generator processes for the idle connections
   'many-probes': 100, // connections (of --many) in the probe process, the publications' targets
   'many-per-source': 10_000, // connections per loopback source address
+  'many-settle': 15, // s after connecting before the heartbeat window (V8 shrinks its heap then)
   'many-hb-window': 30, // s, heartbeat window (3 of Switchboard's default 10 s intervals)
   'many-pub-rate': 100, // publications/s in the latency window
   'many-pub-window': 10, // s
@@ -41,6 +42,8 @@ const SERVERS = {
   ws: { file: 'servers/raw-ws.mjs', client: 'raw', heartbeat: 'none (raw ws sends no pings)' },
   socketio: { file: 'servers/socketio.mjs', client: 'socketio', heartbeat: 'pingInterval 25 s (default)' },
   switchboard: { file: 'servers/switchboard.mjs', client: 'switchboard', heartbeat: 'every 10 s (default)' },
+  // --base: another build of the server (bench/run.mjs), before/after in the same run
+  'switchboard-base': { file: 'servers/switchboard.mjs', client: 'switchboard', heartbeat: 'every 10 s (default)' },
 }
 
 /** Whole-machine busy CPU (ms, softirq apart), for the "other processes" noise figure. */
@@ -87,7 +90,8 @@ async function withMany(opts, key, fn) {
   const serverFiles = nofileFor(n + 1000)
   const workerFiles = nofileFor(perWorker + 1000)
   const args = opts['loop-delay'] ? ['--loop-stats'] : []
-  if (key === 'switchboard' && opts['many-heartbeat']) args.push(`--heartbeat=${opts['many-heartbeat']}`)
+  if (key === 'switchboard-base') args.push(`--module=${opts.base}`)
+  if (key.startsWith('switchboard') && opts['many-heartbeat']) args.push(`--heartbeat=${opts['many-heartbeat']}`)
   const server = await startChild(join(bench, def.file), {
     args,
     execArgv: ['--expose-gc', ...opts['node-flags'].split(' ').filter(Boolean)],
@@ -103,8 +107,9 @@ async function withMany(opts, key, fn) {
       workers.push(
         await startChild(join(bench, 'loadgen', 'worker.mjs'), {
           name: `loadgen ${i}`,
+          // Ordinary priority: clients on other machines, in effect. (At real-time priority a load
+          // generator answering thousands of pings may never sleep and meets RLIMIT_RTTIME.)
           nice: 0,
-          rt: opts.rt ? Math.max(1, opts.rt - 10) : 0,
           nofile: workerFiles,
         }),
       )
@@ -123,7 +128,7 @@ async function withMany(opts, key, fn) {
 export function manyScenarios({ readFile }) {
   return {
     'many-idle': {
-      servers: ['ws', 'socketio', 'switchboard'],
+      servers: ['ws', 'socketio', 'switchboard', 'switchboard-base'],
       title: (o) =>
         `Many idle connections: ${o.many} in one server process, each subscribed to its own channel, ` +
         `from ${Math.ceil(o.many / o['many-per-source'])} loopback source addresses, heartbeats on; ` +
@@ -183,6 +188,8 @@ export function manyScenarios({ readFile }) {
           const m1 = await server.call('mem', {}, 120_000)
           const serverStats = await server.call('stats')
 
+          // After a burst of allocation V8's memory reducer runs a few full GCs; let that pass.
+          await sleep(opts['many-settle'] * 1000)
           // Heartbeats: nothing but the server's own timers and the clients' answers.
           const everyone = [...workers, probe]
           const c0 = await Promise.all(everyone.map((w) => w.call('counters')))
@@ -220,7 +227,7 @@ export function manyScenarios({ readFile }) {
             connectS,
             connectsPerSec: connected / connectS,
             serverConnections: serverStats.connections ?? null,
-            heartbeat: key === 'switchboard' && opts['many-heartbeat'] ? opts['many-heartbeat'] : def.heartbeat,
+            heartbeat: key.startsWith('switchboard') && opts['many-heartbeat'] ? opts['many-heartbeat'] : def.heartbeat,
             rssKiBPerConn: per(m0.rss, m1.rss),
             heapExtKiBPerConn: per(m0.heapUsed + m0.external, m1.heapUsed + m1.external),
             rssAfterMiB: m1.rss / 2 ** 20,

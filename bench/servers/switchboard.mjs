@@ -1,5 +1,6 @@
 // Switchboard, embedded with the in-memory storage and engine, no auth (development mode).
 // Publishes arrive over the wire from the load generator's publisher connection (`pub` frames).
+import { pathToFileURL } from 'node:url'
 import { runServer } from './common.mjs'
 
 // `--heartbeat=<intervalMs>,<timeoutMs>`: server.heartbeat (default: Switchboard's own, 10 s / 30 s).
@@ -12,8 +13,12 @@ const heartbeat = hbArg
 const jwtArg = process.argv.find((a) => a.startsWith('--jwt-secret='))
 const auth = jwtArg ? { jwt: { secret: jwtArg.slice(13) }, anonymous: false } : undefined
 
+// `--module=<path>`: another build of the server (bench/run.mjs --base), e.g. an older commit's
+// packages/server/dist/index.js, measured beside this one in the same run.
+const moduleArg = process.argv.find((a) => a.startsWith('--module='))
+
 runServer('switchboard', async () => {
-  const { createServer } = await import('@switchboard/server')
+  const { createServer } = await import(moduleArg ? pathToFileURL(moduleArg.slice(9)).href : '@switchboard/server')
   const server = createServer({
     server: { host: '127.0.0.1', port: 0, ...(heartbeat ? { heartbeat } : {}) },
     storage: { type: 'memory' },

@@ -149,6 +149,38 @@ describe('heartbeats', () => {
     expect((await c.waitClosed()).code).toBe(4003)
   })
 
+  it('a subscriber that only receives (a busy channel) is pinged, answers, and stays connected', async () => {
+    const clock = new ManualClock()
+    const { url, server } = await res.server(
+      { server: { heartbeat: { intervalMs: 1000, timeoutMs: 3000 } } },
+      { clock },
+    )
+    const sub = res.add(await RawClient.open(url), (c) => c.close())
+    sub.send({ t: 'sub', id: 1, ch: 'busy' })
+    await sub.waitFor((m) => m.t === 'ok' && m.id === 1)
+    let answered = 0
+    // A publication every 500 ms: the server is never silent towards it for a whole interval.
+    for (let i = 0; i < 10; i++) {
+      clock.advance(500)
+      await server.publish('busy', i)
+      await sub.waitFor((m) => m.t === 'msg' && m.d === i)
+      const pings = sub.messages.filter((m) => m.t === 'ping').length
+      if (pings > answered) {
+        answered = pings
+        // Answer like a client, then a ping of our own: its pong proves the server read the answer.
+        sub.send({ t: 'pong' })
+        sub.send({ t: 'ping' })
+        const pongs = sub.messages.filter((m) => m.t === 'pong').length
+        await sub.waitFor(() => sub.messages.filter((m) => m.t === 'pong').length > pongs)
+      }
+    }
+    // Before: pinged only after a silent interval of its own, it never was, and the heartbeat
+    // timeout cut it at 3 s for having sent nothing.
+    expect(sub.closed).toBeUndefined()
+    expect(server.connectionCount()).toBe(1)
+    expect(answered).toBeGreaterThanOrEqual(2)
+  })
+
   it('pings to a thousand connections due at once leave over several turns, a publication among the first', async () => {
     const clock = new ManualClock()
     const { server } = await res.server({ server: { heartbeat: { intervalMs: 1000, timeoutMs: 60_000 } } }, { clock })
