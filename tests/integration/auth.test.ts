@@ -1,11 +1,10 @@
-import { createServer as createHttpServer, type Server } from 'node:http'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { SignJWT } from 'jose'
 import { createServer, ConfigError, type SwitchboardConfigInput } from '@switchboard/server'
+import { startAuthWebhook, type WebhookAnswer } from '../support/auth-webhook.js'
 import { Resources } from '../support/server.js'
 import { RawClient } from '../support/raw-client.js'
 import { hsToken, keyPair, rawToken, SECRET } from '../support/jwt.js'
@@ -259,27 +258,8 @@ describe('API keys', () => {
 })
 
 describe('webhook auth', () => {
-  async function webhook(answer: (token: string) => { status: number; body?: unknown } | 'hang') {
-    const calls: string[] = []
-    const http: Server = createHttpServer((req, response) => {
-      let body = ''
-      req.on('data', (d: Buffer) => (body += d.toString()))
-      req.on('end', () => {
-        const { token } = JSON.parse(body) as { token: string }
-        calls.push(token)
-        const a = answer(token)
-        if (a === 'hang') return
-        response
-          .writeHead(a.status, { 'content-type': 'application/json' })
-          .end(a.body === undefined ? '' : JSON.stringify(a.body))
-      })
-    })
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
-    res.add(http, (h) => {
-      h.closeAllConnections()
-      return new Promise((resolve) => h.close(resolve))
-    })
-    return { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/auth`, calls }
+  async function webhook(answer: (token: string) => WebhookAnswer) {
+    return res.add(await startAuthWebhook(answer), (h) => h.close())
   }
 
   it('accepts { userId, claims }, rejects 401, and caches answers by token', async () => {

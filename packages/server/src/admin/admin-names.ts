@@ -1,12 +1,9 @@
 import type { AuthUser } from '../auth/authenticator.js'
 import { isBackend } from '../auth/backend.js'
+import { ADMIN_PREFIX } from './shared.js'
 
-/**
- * Names under this prefix belong to the admin view: its live channel and its RPC names. Only
- * admins may subscribe or call there, and no client may publish or provide, whatever the
- * permission rules say (see admin-policy.ts).
- */
-export const ADMIN_PREFIX = 'switchboard/admin/'
+export { ADMIN_PREFIX, ADMIN_RPC } from './shared.js'
+
 /**
  * Where a node publishes its snapshots while an admin connected to it watches: one channel per
  * node, so in a cluster each admin page follows the node it is connected to.
@@ -14,12 +11,6 @@ export const ADMIN_PREFIX = 'switchboard/admin/'
 export function adminLiveChannel(nodeId: string): string {
   return `${ADMIN_PREFIX}live/${nodeId.replace(/[^A-Za-z0-9_.:@-]/g, '_').slice(0, 200) || '_'}`
 }
-export const ADMIN_RPC = {
-  snapshot: `${ADMIN_PREFIX}snapshot`,
-  disconnect: `${ADMIN_PREFIX}disconnect`,
-  publish: `${ADMIN_PREFIX}publish`,
-} as const
-
 /** An API key (the trusted backend user) or a JWT whose `roles` claim includes "admin". */
 export function isAdmin(user: AuthUser | null): boolean {
   if (user === null) return false

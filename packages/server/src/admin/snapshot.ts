@@ -1,33 +1,8 @@
 import type { AuthUser } from '../auth/authenticator.js'
 import type { Session } from '../session/session.js'
+import type { AdminSnapshot } from './shared.js'
 
-/** What the admin view shows; JSON, published whole on every change. */
-export interface AdminSnapshot {
-  at: number
-  /** The channel this node publishes its snapshots on. */
-  live: string
-  /** This node (`self`), then the cluster's other live nodes (what they hold is theirs to show). */
-  nodes: { id: string; self: boolean; state: string; uptimeMs: number | null; connections: number | null }[]
-  connections: {
-    id: string
-    user: string | null
-    transport: string
-    address: string
-    since: number
-    channels: string[]
-    records: string[]
-    provides: string[]
-    bufferedBytes: number
-  }[]
-  /** Connections beyond the listed ones (the list is capped). */
-  moreConnections: number
-  channels: { name: string; subscribers: number; ratePerSecond: number; history: number }[]
-  records: { name: string; subscribers: number }[]
-  recentWrites: { name: string; version: number; deleted: boolean; at: number }[]
-  queries: { collection: string; query: string; subscribers: number; rows: number }[]
-  rpc: { name: string; providers: number }[]
-  presence: { room: string; members: { user: string | null; client: string }[] }[]
-}
+export type { AdminSnapshot }
 
 /** Read-only views of what the services know; each a small getter. */
 export interface AdminSources {
