@@ -26,7 +26,7 @@ import { NodeTopics } from './engine/node-topics.js'
 import { StreamRouter } from './engine/stream-router.js'
 import { SwitchboardError } from './errors.js'
 import type { ApiDeps } from './http/api-route.js'
-import { BROWSER_BUNDLE_PATH, browserAsset } from './http/browser-bundle.js'
+import { BROWSER_BUNDLE_PATH, browserAssets } from './http/browser-bundle.js'
 import { ClientAddresses } from './http/client-address.js'
 import { pageMounter, StaticSite } from './http/static-site.js'
 import { hooksModule } from './hooks/module.js'
@@ -351,12 +351,9 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     { demo: input.demo?.enabled === true, admin: input.admin?.enabled === true },
   )
   // The client SDK for plain <script> tags, all transports included.
-  router.add(
-    '*',
-    BROWSER_BUNDLE_PATH,
-    browserAsset('switchboard.min.js', 'text/javascript; charset=utf-8', undefined, 'switchboard.min.js.map'),
-  )
-  router.add('*', `${BROWSER_BUNDLE_PATH}.map`, browserAsset('switchboard.min.js.map', 'application/json'))
+  const bundle = browserAssets()
+  router.add('*', BROWSER_BUNDLE_PATH, bundle.bundle)
+  router.add('*', `${BROWSER_BUNDLE_PATH}.map`, bundle.sourceMap)
 
   const websocket = new WebSocketEndpoint(accept, {
     // Frames a little over the limit get a TOO_LARGE error; far over it, ws closes with 1009.

@@ -77,6 +77,11 @@ export class StaticSite {
     }
   }
 
+  /** One built file with its own caching headers (e.g. the client bundle at /switchboard.min.js). */
+  file(file: string, extra: Record<string, string>): RouteHandler {
+    return (req, res) => this.serve(req, res, file, extra)
+  }
+
   private async serve(
     req: Parameters<RouteHandler>[0],
     res: Parameters<RouteHandler>[1],
