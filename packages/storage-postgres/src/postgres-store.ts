@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto'
 import pg from 'pg'
 import {
   checkWriteArgs,
   encodeDocument,
   GroupCommit,
   indexColumns,
+  queryIndexId,
   SqlParams,
   sqlQuery,
   StorageError,
@@ -127,10 +127,7 @@ export class PostgresRecordStore implements RecordStore, QueryableStore {
    */
   async ensureIndex(collection: string, paths: readonly (readonly string[])[]): Promise<void> {
     this.checkOpen()
-    const id = createHash('sha1')
-      .update(JSON.stringify([this.table, collection, paths]))
-      .digest('hex')
-      .slice(0, 16)
+    const id = queryIndexId(this.table, collection, paths)
     const columns = indexColumns(postgresDialect, paths).map((c) => `(${c})`)
     const sql = `CREATE INDEX IF NOT EXISTS "switchboard_q_${id}" ON ${this.table} (${columns.join(', ')}) WHERE ${postgresCollectionPredicate(collection)}`
     let client: pg.PoolClient

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
@@ -7,6 +6,7 @@ import {
   encodeDocument,
   GroupCommit,
   indexColumns,
+  queryIndexId,
   SqlParams,
   sqlQuery,
   StorageError,
@@ -161,10 +161,7 @@ export class SqliteRecordStore implements RecordStore, QueryableStore {
   /** A partial index on the collection's records over (rank, number, string) of each path, then name. */
   async ensureIndex(collection: string, paths: readonly (readonly string[])[]): Promise<void> {
     this.checkOpen()
-    const id = createHash('sha1')
-      .update(JSON.stringify([this.table, collection, paths]))
-      .digest('hex')
-      .slice(0, 16)
+    const id = queryIndexId(this.table, collection, paths)
     const columns = indexColumns(sqliteDialect, paths).join(', ')
     this.run(() =>
       this.db.exec(

@@ -1,6 +1,6 @@
 export type { RecordStore, StoredRecord, WriteResult, StoreWrite } from './record-store.js'
 export { isQueryable, type QueryableStore, type StoreQuery, type QueryCursor, type StoredRow } from './query-store.js'
-export { sqlQuery, sqlString, indexColumns, type SqlDialect, SqlParams } from './sql-query.js'
+export { sqlQuery, sqlString, indexColumns, queryIndexId, type SqlDialect, SqlParams } from './sql-query.js'
 export { StorageError, toStorageError, checkWriteArgs, encodeDocument, type StorageErrorCode } from './errors.js'
 export { MemoryRecordStore } from './memory-store.js'
 export { GroupCommit, type BatchCommit } from './group-commit.js'

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import {
   namesDescend,
   RANK_NUMBER,
@@ -52,6 +53,14 @@ export function sqlQuery(q: StoreQuery, d: SqlDialect, params: SqlParams): { whe
   })
   order.push(namesDescend(q.orderBy) ? `${d.name} DESC` : d.name)
   return { where: parts.join(' AND '), orderBy: order.join(', ') }
+}
+
+/** A stable short id for a declared query index (its name in SQL): the same on every node and start. */
+export function queryIndexId(table: string, collection: string, paths: readonly (readonly string[])[]): string {
+  return createHash('sha1')
+    .update(JSON.stringify([table, collection, paths]))
+    .digest('hex')
+    .slice(0, 16)
 }
 
 /** The expressions of an index serving queries that filter and sort on these paths, in order. */
