@@ -33,6 +33,7 @@ export interface ConnectDeps {
  * thing an EventSource URL holds, opens the stream once within TICKET_TTL_MS.
  */
 export function connectEndpoint(deps: ConnectDeps): RouteHandler {
+  const forget = (transport: FallbackTransport) => deps.directory.remove(transport) // one for all sessions
   return fallbackRoute(deps.cors, 'POST', async (req, res) => {
     if (!deps.accepting()) throw new SwitchboardError('UNAVAILABLE', 'the server is starting or shutting down')
     const admission = deps.gate.check(req)
@@ -47,7 +48,7 @@ export function connectEndpoint(deps: ConnectDeps): RouteHandler {
       routedSecret(deps.nodeId),
       admission.address,
       deps.timers,
-      (t) => deps.directory.remove(t),
+      forget,
       release,
     )
     deps.directory.add(transport)

@@ -112,6 +112,16 @@ describe('long-polling', () => {
     expect(recorded.transport.bufferedBytes()).toBe(18)
   })
 
+  it('answers a held poll with every frame that came in the same turn, in one answer', async () => {
+    const t = await start()
+    const { session, recorded } = await t.connect('longpoll')
+    const held = t.poll(session, 0)
+    await expect.poll(() => t.clock.pending).toBe(1) // held
+    for (let n = 1; n <= 3; n++) recorded.transport.send(frame({ t: 'ping', n }))
+    expect((await held).body).toEqual({ seq: 1, frames: [1, 2, 3].map((n) => ({ t: 'ping', n })) })
+    expect(t.clock.pending).toBe(0) // its hold was released with the answer
+  })
+
   it('holds an idle poll 25 s, then answers it empty; a newer poll answers an older held one', async () => {
     const t = await start()
     const { session, recorded } = await t.connect('longpoll')

@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock.js'
+import { heldPollsOf, type HeldPolls, type PollHolder } from '../longpoll/held-polls.js'
 import type { EncodedFrame, Transport, TransportSink } from '../transport.js'
 
 export type FallbackKind = 'sse' | 'longpoll'
@@ -11,12 +12,27 @@ export type FallbackKind = 'sse' | 'longpoll'
 export interface SessionResponse {
   readonly destroyed: boolean
   readonly writableLength: number
-  writeHead(status: number, headers: Record<string, string | number>): unknown
+  /** `headers`: an object, or names and values in one flat list (as `ServerResponse.writeHead` takes them). */
+  writeHead(status: number, headers: ResponseHeaders): unknown
   write(chunk: string | Buffer): unknown
   end(chunk?: string): unknown
   destroy(): unknown
+  on(event: 'close', listener: () => void): unknown
   once(event: 'close', listener: () => void): unknown
+  /** A local response's connection (`ServerResponse`): the event stream writes its events straight to it. */
+  readonly socket?: StreamSocket | null
+  /** A local response's framing, once its head is out (`ServerResponse`). */
+  readonly chunkedEncoding?: boolean
 }
+
+/** What the event stream needs of a connection. */
+export interface StreamSocket {
+  write(chunk: Buffer): unknown
+  readonly writableLength: number
+  readonly destroyed: boolean
+}
+
+export type ResponseHeaders = Record<string, string | number> | (string | number)[]
 
 /** How long requests and closed sessions wait, on the server's clock. */
 export interface FallbackTimers {
@@ -31,7 +47,27 @@ export interface FallbackTimers {
 export type Receipt = 'ok' | 'gap' | 'over'
 
 const SSE_WIRE = Symbol('sse-data-event')
+const SSE_CHUNK_WIRE = Symbol('sse-data-event-chunk')
 const STREAM_OPENED = 'event: ready\ndata: \n\n'
+// Built once: header objects passed to writeHead are not kept, only read.
+const POLL_HEADERS = ['content-type', 'application/json; charset=utf-8', 'cache-control', 'no-store']
+const STREAM_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no', // nginx: do not buffer the stream
+}
+
+/**
+ * Sessions with a held poll that frames came for: answered once the work of this turn of the
+ * event loop is done, so frames that come together (a batch of publications, a `/send` body)
+ * leave in one answer instead of one poll round trip each.
+ */
+let answersDue: FallbackTransport[] = []
+function answerDuePolls(): void {
+  const due = answersDue
+  answersDue = []
+  for (const transport of due) transport.answerDuePoll()
+}
 
 /**
  * The session end of the SSE and long-polling transports: one object per session that outlives
@@ -42,7 +78,7 @@ const STREAM_OPENED = 'event: ready\ndata: \n\n'
  * again by the next poll and nothing is lost. Upstream, `/send` bodies carry the sequence
  * number of their first frame: a retried body is applied once, in order.
  */
-export class FallbackTransport implements Transport {
+export class FallbackTransport implements Transport, PollHolder {
   sink: TransportSink | undefined
   /** Frames not yet acknowledged (long-polling) or not yet written (SSE before the stream opened). */
   private readonly frames: string[] = []
@@ -51,8 +87,12 @@ export class FallbackTransport implements Transport {
   private bufferedChars = 0
   /** The next upstream sequence number expected. */
   private nextUp = 1
-  private heldPoll: { res: SessionResponse; cancel: () => void } | undefined
+  private heldPoll: SessionResponse | undefined
+  private answerQueued = false
   private stream: SessionResponse | undefined
+  /** The stream's connection, when events go straight to it (`streamChunked`: as HTTP chunks). */
+  private streamSocket: StreamSocket | undefined
+  private streamChunked = false
   private ending: { code: number; reason: string } | undefined
   private sinkClosed = false
   private isGone = false
@@ -74,6 +114,15 @@ export class FallbackTransport implements Transport {
 
   send(frame: EncodedFrame): void {
     if (this.ending) return
+    const socket = this.streamSocket
+    if (socket) {
+      if (!socket.destroyed) {
+        socket.write(
+          this.streamChunked ? frame.wireForm(SSE_CHUNK_WIRE, chunkedDataEvent) : frame.wireForm(SSE_WIRE, dataEvent),
+        )
+      }
+      return
+    }
     const stream = this.stream
     if (stream) {
       if (!stream.destroyed) stream.write(frame.wireForm(SSE_WIRE, dataEvent))
@@ -81,7 +130,21 @@ export class FallbackTransport implements Transport {
     }
     this.frames.push(frame.text)
     this.bufferedChars += frame.size
-    if (this.heldPoll) this.answerPoll()
+    if (this.heldPoll && !this.answerQueued) {
+      this.answerQueued = true
+      if (answersDue.push(this) === 1) setImmediate(answerDuePolls)
+    }
+  }
+
+  /** The end of the turn in which frames came for a held poll. */
+  answerDuePoll(): void {
+    this.answerQueued = false
+    if (this.frames.length > 0 || this.ending) this.answerPoll()
+  }
+
+  /** The hold of the held poll is over: it is answered empty. */
+  holdOver(): void {
+    this.answerPollWith([], undefined)
   }
 
   close(code: number, reason: string): void {
@@ -142,17 +205,26 @@ export class FallbackTransport implements Transport {
   poll(ack: number, res: SessionResponse): void {
     this.acknowledge(ack)
     this.answerHeldPollEmpty()
-    const cancel = this.timers.clock.schedule(this.timers.pollHoldMs, () => {
-      if (this.heldPoll?.res === res) this.answerPollWith([], undefined)
-    })
-    this.heldPoll = { res, cancel }
+    if (this.frames.length > 0 || this.ending) return this.answer(res, this.frames, this.ending)
+    this.heldPoll = res
+    this.holds().hold(this)
     // A poll cut on its way (network, proxy) is not the end of the session: the next one resends.
-    res.once('close', () => {
-      if (this.heldPoll?.res !== res) return
-      cancel()
-      this.heldPoll = undefined
-    })
-    if (this.frames.length > 0 || this.ending) this.answerPoll()
+    res.on('close', (this.pollClosed ??= () => this.dropClosedPoll()))
+  }
+
+  /** One listener for all of the session's polls (made at the first, an SSE session has none). */
+  private pollClosed: (() => void) | undefined
+
+  /** The server's held polls (looked up: an SSE session has no use for them). */
+  private holds(): HeldPolls {
+    return heldPollsOf(this.timers)
+  }
+
+  /** A poll closed: if it was the held one, it is gone (cut by the peer or the network). */
+  private dropClosedPoll(): void {
+    if (!this.heldPoll?.destroyed) return
+    this.heldPoll = undefined
+    this.holds().release(this)
   }
 
   private acknowledge(ack: number): void {
@@ -176,18 +248,21 @@ export class FallbackTransport implements Transport {
     const held = this.heldPoll
     if (!held) return
     this.heldPoll = undefined
-    held.cancel()
+    this.holds().release(this)
+    this.answer(held, frames, close)
+  }
+
+  private answer(
+    res: SessionResponse,
+    frames: readonly string[],
+    close: { code: number; reason: string } | undefined,
+  ): void {
+    if (res.destroyed) return
     // Frames are JSON already: the body is built around them, not re-encoded.
     let body = `{"seq":${this.firstSeq},"frames":[${frames.join(',')}]`
     if (close) body += `,"close":${JSON.stringify(close)}`
     body += '}'
-    const res = held.res
-    if (res.destroyed) return
-    res.writeHead(200, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      'cache-control': 'no-store',
-    })
+    res.writeHead(200, [...POLL_HEADERS, 'content-length', Buffer.byteLength(body)])
     res.end(body)
   }
 
@@ -199,11 +274,7 @@ export class FallbackTransport implements Transport {
    */
   attachStream(res: SessionResponse): void {
     if (this.stream) return void res.destroy() // a ticket is single-use: cannot happen
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      'x-accel-buffering': 'no', // nginx: do not buffer the stream
-    })
+    res.writeHead(200, STREAM_HEADERS)
     // The first event tells the client the stream is flowing (a buffering proxy holds it back).
     res.write(STREAM_OPENED)
     for (const text of this.frames) res.write(dataEvent(text))
@@ -215,7 +286,20 @@ export class FallbackTransport implements Transport {
       return
     }
     this.stream = res
-    res.once('close', () => {
+    // Events go straight to the connection, framed as the response is (an HTTP chunk each, or
+    // bare when the connection ends the body), built once per frame and shared by every
+    // stream: one socket write per event instead of the response's cork, chunk header and
+    // trailer writes. Only when the response buffers nothing of its own (not a pipelined
+    // response waiting for its turn), so the order of the bytes is kept; `end` stays the
+    // response's (the last chunk, and keep-alive).
+    const socket = res.socket
+    if (socket && res.chunkedEncoding !== undefined && res.writableLength === socket.writableLength) {
+      this.streamSocket = socket
+      this.streamChunked = res.chunkedEncoding
+    }
+    flattenHead(res)
+    // `on`: the response closes once; `once` would wrap the listener for nothing.
+    res.on('close', () => {
       if (this.ending) return
       this.ending = { code: 1006, reason: 'the event stream closed' }
       this.release()
@@ -242,8 +326,24 @@ export class FallbackTransport implements Transport {
   }
 }
 
+/**
+ * A response keeps its head (`_header`, for `headersSent`) for as long as it lasts: for an event
+ * stream, the whole connection. Node builds it by concatenation, a tree of ~30 string pieces
+ * (~0.9 KiB); reading it once makes V8 flatten it in place to one string (~0.3 KiB).
+ */
+function flattenHead(res: SessionResponse): void {
+  const head = (res as { _header?: unknown })._header
+  if (typeof head === 'string') head.indexOf('\n')
+}
+
 function dataEvent(text: string): Buffer {
   return Buffer.from(`data: ${text}\n\n`)
+}
+
+/** `dataEvent` as one HTTP/1.1 chunk: size line, the event, CRLF. */
+function chunkedDataEvent(text: string): Buffer {
+  const event = `data: ${text}\n\n`
+  return Buffer.from(`${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n`)
 }
 
 function closeEvent(code: number, reason: string): string {

@@ -6,7 +6,7 @@ import type { TopicReceiver } from '../../engine/node-topics.js'
 import { SwitchboardError, toSwitchboardError } from '../../errors.js'
 import { errorBody } from '../../http/router.js'
 import { errorCodes } from '@switchboard/protocol'
-import type { SessionResponse } from './fallback-transport.js'
+import type { ResponseHeaders, SessionResponse } from './fallback-transport.js'
 
 /** The node-bus topic of the relay. */
 export const RELAY_TOPIC = 'relay'
@@ -24,7 +24,7 @@ export type RelayedHandler = (request: RelayedRequest, res: SessionResponse) => 
 type RelayMessage =
   | { k: 'req'; id: number; req: RelayedRequest }
   | { k: 'cancel'; id: number }
-  | { k: 'head'; id: number; status: number; headers: Record<string, string | number> }
+  | { k: 'head'; id: number; status: number; headers: ResponseHeaders }
   | { k: 'data'; id: number; chunk: string }
   | { k: 'end'; id: number; chunk?: string }
   | { k: 'destroy'; id: number }
@@ -125,7 +125,7 @@ export class SessionRelay implements TopicReceiver {
 }
 
 type Outgoing =
-  | { k: 'head'; status: number; headers: Record<string, string | number> }
+  | { k: 'head'; status: number; headers: ResponseHeaders }
   | { k: 'data'; chunk: string }
   | { k: 'end'; chunk?: string }
   | { k: 'destroy' }
@@ -140,7 +140,7 @@ class RelayedResponse extends EventEmitter implements SessionResponse {
     super()
   }
 
-  writeHead(status: number, headers: Record<string, string | number>): this {
+  writeHead(status: number, headers: ResponseHeaders): this {
     if (this.destroyed || this.headersSent) return this
     this.headersSent = true
     this.out({ k: 'head', status, headers })
