@@ -1,6 +1,7 @@
 // A dedicated, throw-away `redis-server` per measured system: its INFO commandstats and CPU then
 // belong to that system alone. No persistence; stopped by its own PID (never by name).
 import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { createClient } from 'redis'
 
@@ -61,6 +62,12 @@ export async function startRedis({ rt = 0, nice = 0, pinCpu } = {}) {
   ]
   const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'ignore', 'inherit'], detached: true })
   running.add(child.pid)
+  // As bench/lib/ipc.mjs: with autogroup scheduling a nice level counts inside the session's group.
+  if (nice) {
+    try {
+      writeFileSync(`/proc/${child.pid}/autogroup`, String(nice))
+    } catch {}
+  }
   let exited = false
   child.once('exit', () => {
     exited = true
