@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { SignJWT } from 'jose'
 import { startChild, killAllChildren } from './lib/ipc.mjs'
+import { machineCpu, waitForQuiet } from './lib/machine.mjs'
 import { rpcDefaults, rpcScenarios } from './rpc/scenarios.mjs'
 import { recordDefaults, recordScenarios } from './records/scenarios.mjs'
 import { manyDefaults, manyScenarios } from './many/scenarios.mjs'
@@ -367,20 +368,6 @@ async function connectSpread(workers, count, roomOf, concurrency = 50) {
   return { ok, failed, ms }
 }
 
-/** Whole-machine CPU time (all cores, ms) from /proc/stat: busy and total. Null off Linux. */
-function machineCpu() {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
-    const total = f.reduce((a, b) => a + b, 0)
-    const idle = f[3] + (f[4] || 0)
-    const hz = 100 // USER_HZ
-    // softirq: loopback TCP receive processing, mostly our own traffic, not charged to any process
-    return { busyMs: ((total - idle) / hz) * 1000, softirqMs: ((f[6] || 0) / hz) * 1000, totalMs: (total / hz) * 1000 }
-  } catch {
-    return null
-  }
-}
-
 function threadDelta(a, b) {
   return Object.fromEntries(
     Object.keys(b)
@@ -454,21 +441,6 @@ async function measureWindow(server, workers, seconds) {
     skippedSlots: reports[0].skippedSlots,
     stalls: reports[0].stalls,
   }
-}
-
-/** Wait (bounded) until the machine is mostly idle; returns the last measured busy % (of one core). */
-async function waitForQuiet(maxS) {
-  let busy = null
-  const deadline = Date.now() + maxS * 1000
-  do {
-    const a = machineCpu()
-    await sleep(1000)
-    const b = machineCpu()
-    if (!a || !b) return null
-    busy = ((b.busyMs - a.busyMs) / (b.totalMs - a.totalMs)) * (os.availableParallelism?.() ?? os.cpus().length) * 100
-    if (busy < 40) break
-  } while (Date.now() < deadline)
-  return busy
 }
 
 // ---- scenarios --------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ let idle = [] // connections that only connected
 let publisher = null
 const localCount = new Map() // room -> subscribers in this process
 const hist = new Histogram()
+// Latency per group of subscribers (bench/cluster: one group per node they are connected to).
+const groupHists = new Map()
 let delivered = 0
 let seq = 0
 let padding = ''
@@ -45,6 +47,16 @@ function onMsg(_room, d) {
         pump()
       } else w.remaining.set(d.seq, left - 1)
     }
+  }
+}
+
+/** onMsg for the subscribers of one group: counted in the overall figures and in the group's own histogram. */
+function groupOnMsg(group) {
+  let h = groupHists.get(group)
+  if (!h) groupHists.set(group, (h = new Histogram()))
+  return (room, d) => {
+    h.add(nowMs() - d.ts)
+    onMsg(room, d)
   }
 }
 
@@ -130,15 +142,26 @@ serveIpc({
   /**
    * Open `count` connections; with `rooms` (one room name per connection) subscribe each.
    * `sources`: local addresses to connect from, `perSource` connections each, in order.
+   * `port`: another server than init's (a cluster node); `group`: their latency is also reported apart.
    */
-  async connect({ count, rooms = null, concurrency = 50, sources = null, perSource = 0, limitMs = 120000 }) {
+  async connect({
+    count,
+    rooms = null,
+    concurrency = 50,
+    sources = null,
+    perSource = 0,
+    limitMs = 120000,
+    port: to = port,
+    group = null,
+  }) {
+    const receive = group === null ? onMsg : groupOnMsg(group)
     const t0 = performance.now()
     const r = await pool(
       count,
       concurrency,
       async (i) => {
         const localAddress = sources ? sources[Math.floor(i / perSource) % sources.length] : undefined
-        const conn = await adapter.connect(port, { onMsg, stats, localAddress, token })
+        const conn = await adapter.connect(to, { onMsg: receive, stats, localAddress, token })
         if (rooms) {
           try {
             await adapter.subscribe(conn, rooms[i])
@@ -160,8 +183,8 @@ serveIpc({
     return { pings: stats.pings, errors: stats.errors, lastError: stats.lastError, rss: process.memoryUsage().rss }
   },
 
-  async publisher() {
-    publisher = await adapter.connect(port, { onMsg: () => {}, stats })
+  async publisher({ port: to = port } = {}) {
+    publisher = await adapter.connect(to, { onMsg: () => {}, stats })
     return {}
   },
 
@@ -226,6 +249,7 @@ serveIpc({
   /** Start of a measured window: reset counters and the latency histogram. */
   mark() {
     hist.reset()
+    for (const h of groupHists.values()) h.reset()
     loop?.reset()
     markState = {
       delivered,
@@ -255,6 +279,9 @@ serveIpc({
       lastError: stats.lastError,
       acks: stats.acks - m.acks,
       latency: hist.summary(),
+      ...(groupHists.size > 0
+        ? { latencyByGroup: Object.fromEntries([...groupHists].map(([g, h]) => [g, h.summary()])) }
+        : {}),
       loadgenCpuPct: (cpuUs / 1000 / elapsedMs) * 100,
       loadgenElu: performance.eventLoopUtilization(end.elu, m.elu).utilization,
       subscribers: subs.length,

@@ -1,4 +1,4 @@
-// Switchboard, embedded with the in-memory storage and engine, no auth (development mode).
+// Switchboard, embedded with the in-memory storage and engine (or `--redis=<url>`), no auth (development mode).
 // Publishes arrive over the wire from the load generator's publisher connection (`pub` frames).
 import { pathToFileURL } from 'node:url'
 import { runServer } from './common.mjs'
@@ -17,12 +17,16 @@ const auth = jwtArg ? { jwt: { secret: jwtArg.slice(13) }, anonymous: false } : 
 // packages/server/dist/index.js, measured beside this one in the same run.
 const moduleArg = process.argv.find((a) => a.startsWith('--module='))
 
+// `--redis=<url>`: a cluster node on the Redis engine (bench/cluster/run.mjs) instead of the in-process one.
+const redisArg = process.argv.find((a) => a.startsWith('--redis='))
+
 runServer('switchboard', async () => {
   const { createServer } = await import(moduleArg ? pathToFileURL(moduleArg.slice(9)).href : '@switchboard/server')
   const server = createServer({
     server: { host: '127.0.0.1', port: 0, ...(heartbeat ? { heartbeat } : {}) },
     storage: { type: 'memory' },
     log: { level: 'silent' },
+    ...(redisArg ? { engine: { type: 'redis', url: redisArg.slice(8) } } : {}),
     ...(auth ? { auth } : {}),
     // All load comes from loopback: no per-IP connection cap (default 100; 0 = none, and then
     // the peer address is not even read), and the single publisher connection of the rooms

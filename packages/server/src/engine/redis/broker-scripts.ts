@@ -1,9 +1,10 @@
 import { LuaScript, REDIS_NOW } from './lua-script.js'
 
 /**
- * A stream in Redis: `meta` hash { e: epoch, o: last offset, h: 1 when history may exist, x: 1
- * when its keys expire } and `hist`, a list of `<ms> <payload>` holding offsets (o - len + 1 …
- * o), oldest first (`<ms>` is 0 for channels without ttl: only a ttl needs the time). Every
+ * A stream in Redis: `meta` hash { e: epoch, o: last offset, h: 1 when history may exist, x:
+ * when its keys expire, y: when the history list expires (both in ms; absent when the keys are
+ * kept for good) } and `hist`, a list of `<ms> <payload>` holding offsets (o - len + 1 … o),
+ * oldest first (`<ms>` is 0 for channels without ttl: only a ttl needs the time). Every
  * publication either enters the list or (history off) drops it, so the list stays contiguous
  * and a position maps to an index without storing offsets.
  *
@@ -19,10 +20,16 @@ import { LuaScript, REDIS_NOW } from './lua-script.js'
  * KEYS: meta, hist, and with an idempotency key its key. ARGV: [1] fresh epoch, [2] payload, [3]
  * size, [4] ttl ms, [5] retain ms of the meta (0 = forever), [6] pub/sub channel, [7] PUBLISH |
  * SPUBLISH, [8] '1' = also classic PUBLISH (cluster pattern subscribers), [9] the idempotency
- * window in ms. Returns { offset, epoch }: a key already there answers its first publication's
- * position and publishes nothing (checked and published in the same atomic step). In the steady state a
- * publication costs five Redis calls (four without history): the script touches expiries and
- * flags only when they change.
+ * window in ms, [10] the node's clock (ms). Returns { offset, epoch }: a key already there
+ * answers its first publication's position and publishes nothing (checked and published in the
+ * same atomic step).
+ *
+ * Expiries are renewed lazily: each is set a quarter longer than needed and renewed only once
+ * less than what is needed is left, so in the steady state a publication costs Redis four calls
+ * inside the script (HMGET, HINCRBY, PUBLISH and, with history, RPUSH; LTRIM once the list is
+ * full; with a ttl, TIME and LINDEX) instead of a PEXPIRE per key per publication. The time is
+ * Redis's when the stream has a ttl (its entries are stamped with it anyway); otherwise the only
+ * expiry is the idle meta's (an hour), and the node's clock is close enough for that.
  */
 export const PUBLISH_SCRIPT = new LuaScript(
   'publish',
@@ -33,12 +40,13 @@ export const PUBLISH_SCRIPT = new LuaScript(
     return {tonumber(string.sub(first, 1, sp - 1)), string.sub(first, sp + 1)}
   end
 end
-local m = redis.call('HMGET', KEYS[1], 'e', 'h', 'x')
-local e, h, x = m[1], m[2], m[3]
+local m = redis.call('HMGET', KEYS[1], 'e', 'h', 'x', 'y')
+local e, h, x, y = m[1], m[2], tonumber(m[3]), tonumber(m[4])
 if not e then
   e = ARGV[1]
   h = false
-  x = false
+  x = nil
+  y = nil
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'e', e, 'o', 0)
 end
@@ -46,33 +54,42 @@ local o = redis.call('HINCRBY', KEYS[1], 'o', 1)
 local size = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
 local retain = tonumber(ARGV[5])
+local now = tonumber(ARGV[10])
 if size > 0 then
   if not h then redis.call('HSET', KEYS[1], 'h', 1) end
-  local now = 0
+  local stamp = 0
   if ttl > 0 then
     local t = redis.call('TIME')
     now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    stamp = now
   end
-  if redis.call('RPUSH', KEYS[2], now .. ' ' .. ARGV[2]) > size then redis.call('LTRIM', KEYS[2], -size, -1) end
+  if redis.call('RPUSH', KEYS[2], stamp .. ' ' .. ARGV[2]) > size then redis.call('LTRIM', KEYS[2], -size, -1) end
   if ttl > 0 then
     for i = 1, 8 do
       local head = redis.call('LINDEX', KEYS[2], 0)
       if not head or now - tonumber(string.sub(head, 1, string.find(head, ' ', 1, true) - 1)) <= ttl then break end
       redis.call('LPOP', KEYS[2])
     end
-    redis.call('PEXPIRE', KEYS[2], ttl)
+    if not y or y - now < ttl then
+      y = now + ttl + math.ceil(ttl / 4)
+      redis.call('PEXPIRE', KEYS[2], y - now)
+      redis.call('HSET', KEYS[1], 'y', y)
+    end
   end
 elseif h then
   redis.call('DEL', KEYS[2])
-  redis.call('HDEL', KEYS[1], 'h')
+  redis.call('HDEL', KEYS[1], 'h', 'y')
 end
 if retain > 0 then
-  redis.call('PEXPIRE', KEYS[1], retain)
-  if not x then redis.call('HSET', KEYS[1], 'x', 1) end
+  if not x or x - now < retain then
+    x = now + retain + math.ceil(retain / 4)
+    redis.call('PEXPIRE', KEYS[1], x - now)
+    redis.call('HSET', KEYS[1], 'x', x)
+  end
 elseif x then
   redis.call('PERSIST', KEYS[1])
   redis.call('PERSIST', KEYS[2])
-  redis.call('HDEL', KEYS[1], 'x')
+  redis.call('HDEL', KEYS[1], 'x', 'y')
 end
 local msg = o .. ' ' .. e .. ' ' .. ARGV[2]
 redis.call(ARGV[7], ARGV[6], msg)

@@ -127,6 +127,7 @@ export class RedisBroker implements Broker {
       this.redis.publishCommand,
       alsoClassic ? '1' : '0',
       idempotency ? Math.max(1, Math.ceil(idempotency.windowMs)) : 0,
+      Date.now(),
     ])
     return { offset: Number(offset), epoch }
   }

@@ -172,6 +172,38 @@ describe('Redis engine on one Redis server', () => {
       await broker.close()
     })
 
+    it('expiries are renewed only once less than needed is left (no PEXPIRE per publication)', async () => {
+      const broker = await partOf(target, (e) => e.broker)
+      await broker.start({ onPublication: () => {} })
+      const keys = new RedisKeys(target.prefix)
+      const meta = keys.streamMeta('idle/1')
+      const hist = keys.streamHistory('idle/1')
+      const pttl = (key: string) => redisCommand<number>(target, [key, 'PTTL', key])
+      const hour = 60 * 60 * 1000
+      const none = { size: 0, ttlMs: 0 }
+      await broker.publish('idle/1', 1, { history: none })
+      // Set a quarter longer than the hour an idle stream is kept.
+      expect(await pttl(meta)).toBeGreaterThan(hour)
+      // Shortened behind the script's back: the next publication is not due to renew it...
+      await redisCommand(target, [meta, 'PEXPIRE', meta, String(hour + 60_000)])
+      await broker.publish('idle/1', 2, { history: none })
+      expect(await pttl(meta)).toBeLessThanOrEqual(hour + 60_000)
+      // ...until what is left (as recorded in the meta) falls under the hour.
+      await redisCommand(target, [meta, 'HSET', meta, 'x', String(Date.now() + 1000)])
+      await broker.publish('idle/1', 3, { history: none })
+      expect(await pttl(meta)).toBeGreaterThan(hour)
+      // With a ttl, the history list is kept at least the ttl after its newest entry.
+      const short = { size: 10, ttlMs: 60_000 }
+      await broker.publish('idle/1', 4, { history: short })
+      expect(await pttl(hist)).toBeGreaterThan(60_000)
+      await redisCommand(target, [meta, 'HSET', meta, 'y', '1'])
+      await redisCommand(target, [hist, 'PEXPIRE', hist, '1000'])
+      await broker.publish('idle/1', 5, { history: short })
+      expect(await pttl(hist)).toBeGreaterThan(60_000)
+      expect((await broker.history('idle/1', { limit: 10 }, short)).publications.map((p) => p.data)).toEqual([4, 5])
+      await broker.close()
+    })
+
     it('history stays contiguous when publications switch between keeping history and not', async () => {
       const broker = await partOf(target, (e) => e.broker)
       await broker.start({ onPublication: () => {} })
