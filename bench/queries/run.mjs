@@ -4,6 +4,7 @@
 //        [--records 10000] [--connections 100] [--per-query 10] [--rate 1000] [--low-rate 50]
 //        [--first-load-records 100000] [--first-load-times 20] [--duration 10] [--warmup 3]
 //        [--strategies incremental,rerun] [--out bench/results/queries.json] [--profile]
+//        [--rt <prio>] [--pin]
 //   maintenance: `--records` records in `items`, 100 distinct live queries × `--per-query`
 //                subscribers over `--connections` connections, `--rate` writes/s of whole
 //                documents to random records. Server CPU per write, write → subscriber latency,
@@ -17,7 +18,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cpus, loadavg } from 'node:os'
+import { cpus, loadavg, uptime } from 'node:os'
 import { parseOptions } from '../lib/options.mjs'
 import { killAllChildren, startChild } from '../lib/ipc.mjs'
 import { distinctQueries, FIRST_LOAD_QUERY } from './shapes.mjs'
@@ -40,7 +41,15 @@ const opts = parseOptions({
   out: join(here, '..', 'results', 'queries.json'),
   profile: false,
   'profile-dir': '/tmp/profiles',
+  // SCHED_FIFO priority of the server and the load generator (chrt -f, needs root; 0: off), as in
+  // bench/run.mjs: on a shared machine other work then hardly disturbs the figures.
+  rt: 0,
+  // taskset: the server on CPU 0, the load generator on CPU 1.
+  pin: false,
 })
+// V8's profiler thread spins between samples: at real-time priority that starves the machine.
+if (opts.rt && opts.profile) throw new Error('--rt cannot be combined with --profile')
+const pinned = opts.pin && cpus().length >= 2
 process.on('exit', killAllChildren)
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130))
 
@@ -50,8 +59,14 @@ async function withServer(storage, strategy, records, fn) {
     execArgv: ['--expose-gc', ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts['profile-dir']}`] : [])],
     name: `queries server (${storage}, ${strategy})`,
     readyTimeoutMs: 600_000,
+    rt: opts.rt,
+    pinCpu: pinned ? 0 : undefined,
   })
-  const worker = await startChild(join(here, 'loadgen', 'query-worker.mjs'), { name: 'queries loadgen' })
+  const worker = await startChild(join(here, 'loadgen', 'query-worker.mjs'), {
+    name: 'queries loadgen',
+    rt: opts.rt,
+    pinCpu: pinned ? 1 : undefined,
+  })
   try {
     await worker.call('init', { port: server.info.port })
     return await fn({ server, worker })
@@ -121,7 +136,16 @@ async function firstLoad(storage) {
   })
 }
 
-const results = { options: opts, machine: { cpus: cpus().length, loadavgAtStart: loadavg() }, runs: {} }
+const results = {
+  options: opts,
+  machine: { cpus: cpus().length, loadavgAtStart: loadavg(), uptimeS: uptime() },
+  runs: {},
+}
+console.log(
+  `${new Date().toISOString()} load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+)
 for (const storage of opts.storages.split(',')) {
   if (opts.only.includes('maintenance')) {
     for (const rate of [opts.rate, opts['low-rate']].filter((r) => r > 0)) {
@@ -140,6 +164,11 @@ for (const storage of opts.storages.split(',')) {
   }
 }
 results.machine.loadavgAtEnd = loadavg()
+console.log(
+  `${new Date().toISOString()} load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+)
 mkdirSync(dirname(opts.out), { recursive: true })
 writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`)
 console.log(`results in ${opts.out}`)
