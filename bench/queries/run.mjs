@@ -49,6 +49,9 @@ const opts = parseOptions({
 })
 // V8's profiler thread spins between samples: at real-time priority that starves the machine.
 if (opts.rt && opts.profile) throw new Error('--rt cannot be combined with --profile')
+// Measured: pinned to one CPU at one SCHED_FIFO priority, the server's threads (the SQLite store's
+// writer and checkpointer, V8's) starve each other until RLIMIT_RTTIME kills the process at start.
+if (opts.rt && opts.pin) throw new Error('--rt cannot be combined with --pin (the server starves its own threads)')
 const pinned = opts.pin && cpus().length >= 2
 process.on('exit', killAllChildren)
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130))
@@ -161,6 +164,22 @@ for (const storage of opts.storages.split(',')) {
     process.stdout.write(`first-load / ${storage} ... `)
     results.runs[`first-load/${storage}`] = await firstLoad(storage)
     console.log(JSON.stringify(results.runs[`first-load/${storage}`]))
+  }
+}
+// The query part of a write: each strategy's CPU per write minus that of the same writes with no
+// query open (`none`), at each rate; and how many times the naive strategy's part is the
+// incremental one's.
+for (const storage of opts.storages.split(',')) {
+  for (const rate of [opts.rate, opts['low-rate']].filter((r) => r > 0)) {
+    const at = (strategy) => results.runs[`maintenance/${storage}/${strategy}@${rate}`]?.cpuPerWriteUs
+    const none = at('none')
+    if (none == null) continue
+    const part = (strategy) => (at(strategy) == null ? null : at(strategy) - none)
+    const inc = part('incremental')
+    const naive = part('rerun')
+    const summary = { incrementalUs: inc, rerunUs: naive, ratio: inc > 0 && naive != null ? naive / inc : null }
+    results.runs[`query-part/${storage}@${rate}`] = summary
+    console.log(`query part of a write, ${storage} @ ${rate}/s: ${JSON.stringify(summary)}`)
   }
 }
 results.machine.loadavgAtEnd = loadavg()
