@@ -258,6 +258,8 @@ export class LiveView {
 
   /** Sends the visible rows' change to every member: encoded once, the member's id spliced in. */
   private flush(): void {
+    // A stale encoding is not kept alive (a 1,000-row result is ~100 KB) until the next joiner.
+    if (this.encoded?.revision !== this.window.revision) this.encoded = undefined
     // Nobody to tell (a first load before its members are admitted): no diff to work out.
     if (this.members.size === 0) return this.window.forgetDiff()
     const { removed, upserted } = this.window.takeDiff()
