@@ -4,6 +4,7 @@
 //        [--records 10000] [--connections 100] [--per-query 10] [--rate 1000] [--low-rate 50]
 //        [--first-load-records 100000] [--first-load-times 20] [--duration 10] [--warmup 3]
 //        [--strategies incremental,rerun] [--out bench/results/queries.json] [--profile]
+//        [--rt <prio>] [--pin]
 //   maintenance: `--records` records in `items`, 100 distinct live queries × `--per-query`
 //                subscribers over `--connections` connections, `--rate` writes/s of whole
 //                documents to random records. Server CPU per write, write → subscriber latency,
@@ -17,7 +18,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cpus, loadavg } from 'node:os'
+import { cpus, loadavg, uptime } from 'node:os'
 import { parseOptions } from '../lib/options.mjs'
 import { killAllChildren, startChild } from '../lib/ipc.mjs'
 import { distinctQueries, FIRST_LOAD_QUERY } from './shapes.mjs'
@@ -40,7 +41,18 @@ const opts = parseOptions({
   out: join(here, '..', 'results', 'queries.json'),
   profile: false,
   'profile-dir': '/tmp/profiles',
+  // SCHED_FIFO priority of the server and the load generator (chrt -f, needs root; 0: off), as in
+  // bench/run.mjs: on a shared machine other work then hardly disturbs the figures.
+  rt: 0,
+  // taskset: the server on CPU 0, the load generator on CPU 1.
+  pin: false,
 })
+// V8's profiler thread spins between samples: at real-time priority that starves the machine.
+if (opts.rt && opts.profile) throw new Error('--rt cannot be combined with --profile')
+// Measured: pinned to one CPU at one SCHED_FIFO priority, the server's threads (the SQLite store's
+// writer and checkpointer, V8's) starve each other until RLIMIT_RTTIME kills the process at start.
+if (opts.rt && opts.pin) throw new Error('--rt cannot be combined with --pin (the server starves its own threads)')
+const pinned = opts.pin && cpus().length >= 2
 process.on('exit', killAllChildren)
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130))
 
@@ -50,8 +62,14 @@ async function withServer(storage, strategy, records, fn) {
     execArgv: ['--expose-gc', ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts['profile-dir']}`] : [])],
     name: `queries server (${storage}, ${strategy})`,
     readyTimeoutMs: 600_000,
+    rt: opts.rt,
+    pinCpu: pinned ? 0 : undefined,
   })
-  const worker = await startChild(join(here, 'loadgen', 'query-worker.mjs'), { name: 'queries loadgen' })
+  const worker = await startChild(join(here, 'loadgen', 'query-worker.mjs'), {
+    name: 'queries loadgen',
+    rt: opts.rt,
+    pinCpu: pinned ? 1 : undefined,
+  })
   try {
     await worker.call('init', { port: server.info.port })
     return await fn({ server, worker })
@@ -121,7 +139,16 @@ async function firstLoad(storage) {
   })
 }
 
-const results = { options: opts, machine: { cpus: cpus().length, loadavgAtStart: loadavg() }, runs: {} }
+const results = {
+  options: opts,
+  machine: { cpus: cpus().length, loadavgAtStart: loadavg(), uptimeS: uptime() },
+  runs: {},
+}
+console.log(
+  `${new Date().toISOString()} load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+)
 for (const storage of opts.storages.split(',')) {
   if (opts.only.includes('maintenance')) {
     for (const rate of [opts.rate, opts['low-rate']].filter((r) => r > 0)) {
@@ -139,7 +166,28 @@ for (const storage of opts.storages.split(',')) {
     console.log(JSON.stringify(results.runs[`first-load/${storage}`]))
   }
 }
+// The query part of a write: each strategy's CPU per write minus that of the same writes with no
+// query open (`none`), at each rate; and how many times the naive strategy's part is the
+// incremental one's.
+for (const storage of opts.storages.split(',')) {
+  for (const rate of [opts.rate, opts['low-rate']].filter((r) => r > 0)) {
+    const at = (strategy) => results.runs[`maintenance/${storage}/${strategy}@${rate}`]?.cpuPerWriteUs
+    const none = at('none')
+    if (none == null) continue
+    const part = (strategy) => (at(strategy) == null ? null : at(strategy) - none)
+    const inc = part('incremental')
+    const naive = part('rerun')
+    const summary = { incrementalUs: inc, rerunUs: naive, ratio: inc > 0 && naive != null ? naive / inc : null }
+    results.runs[`query-part/${storage}@${rate}`] = summary
+    console.log(`query part of a write, ${storage} @ ${rate}/s: ${JSON.stringify(summary)}`)
+  }
+}
 results.machine.loadavgAtEnd = loadavg()
+console.log(
+  `${new Date().toISOString()} load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+)
 mkdirSync(dirname(opts.out), { recursive: true })
 writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`)
 console.log(`results in ${opts.out}`)

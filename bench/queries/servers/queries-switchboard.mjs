@@ -34,7 +34,8 @@ async function admin(sql) {
 }
 
 runServer(`queries-switchboard-${kind}-${strategy}`, async () => {
-  const { createServer } = await import('@switchboard/server')
+  // SB_SERVER_MODULE: another build of @switchboard/server (its dist/index.js), for before/after runs.
+  const { createServer } = await import(process.env.SB_SERVER_MODULE ?? '@switchboard/server')
   let storage
   let cleanup = async () => {}
   if (kind === 'sqlite') {

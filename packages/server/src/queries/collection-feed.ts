@@ -57,7 +57,8 @@ export class CollectionFeed implements ViewRouting {
   private readonly plain = new Set<LiveView>()
   private readonly reads = new Set<LiveView>()
   private readonly equalities = new Map<string, EqualityIndex>()
-  private readonly holders = new Map<string, Set<LiveView>>()
+  /** Per record: the view holding it, or the views when several do (most records: one or none). */
+  private readonly holders = new Map<string, LiveView | Set<LiveView>>()
   private readonly known = new Map<string, Known>()
   private queue: Pending[] = []
   private scheduled = false
@@ -99,14 +100,18 @@ export class CollectionFeed implements ViewRouting {
   // ---- ViewRouting -------------------------------------------------------------------------
 
   held(view: LiveView, name: string): void {
-    let set = this.holders.get(name)
-    if (!set) this.holders.set(name, (set = new Set()))
-    set.add(view)
+    const held = this.holders.get(name)
+    if (held === undefined) this.holders.set(name, view)
+    else if (held instanceof Set) held.add(view)
+    else if (held !== view) this.holders.set(name, new Set([held, view]))
   }
 
   released(view: LiveView, name: string): void {
-    const set = this.holders.get(name)
-    if (set?.delete(view) && set.size === 0) this.holders.delete(name)
+    const held = this.holders.get(name)
+    if (held === view) this.holders.delete(name)
+    else if (held instanceof Set && held.delete(view) && held.size === 1) {
+      this.holders.set(name, held.values().next().value as LiveView)
+    }
   }
 
   reading(view: LiveView, on: boolean): void {
@@ -186,7 +191,9 @@ export class CollectionFeed implements ViewRouting {
     }
     this.plain.forEach(give)
     this.reads.forEach(give)
-    this.holders.get(change.name)?.forEach(give)
+    const holders = this.holders.get(change.name)
+    if (holders instanceof Set) holders.forEach(give)
+    else if (holders) give(holders)
     if (change.data === undefined) return
     for (const index of this.equalities.values()) {
       const value = valueAt(change.data, index.segments)

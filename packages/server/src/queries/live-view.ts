@@ -1,5 +1,5 @@
 import { compileWhere, sortValuesOf, type Condition, type QueryRowTuple, type QuerySpec } from '@switchboard/protocol'
-import type { QueryableStore } from '@switchboard/storage'
+import type { QueryableStore, StoredRow } from '@switchboard/storage'
 import type { Logger } from '../log.js'
 import type { Session } from '../session/session.js'
 import { EncodedFrame } from '../transports/transport.js'
@@ -22,8 +22,8 @@ export interface ViewMember {
 
 interface Joiner {
   member: ViewMember
-  /** Called in the same synchronous step as the member starts receiving diffs. */
-  admitted(rows: WindowRow[]): void
+  /** Called in the same synchronous step as the member starts receiving diffs (rows: `view.rows`). */
+  admitted(view: LiveView): void
   failed(error: Error): void
 }
 
@@ -84,6 +84,8 @@ export class LiveView {
   private closed = false
   /** Rerun strategy: a change came since the last re-run started. */
   private stale = false
+  /** The visible rows as JSON, for the window's revision it was built at (shared by joiners). */
+  private encoded: { revision: number; text: string } | undefined
 
   constructor(
     readonly key: string,
@@ -106,7 +108,7 @@ export class LiveView {
   }
 
   /** Admits a member now (sending it the rows) or as soon as the window is complete. */
-  join(member: ViewMember, admitted: (rows: WindowRow[]) => void, failed: (error: Error) => void): void {
+  join(member: ViewMember, admitted: (view: LiveView) => void, failed: (error: Error) => void): void {
     if (this.reading) this.joiners.push({ member, admitted, failed })
     else this.admit({ member, admitted, failed })
   }
@@ -126,6 +128,20 @@ export class LiveView {
   /** The visible rows now (for members joining while idle). */
   get rows(): WindowRow[] {
     return this.window.visibleRows()
+  }
+
+  /**
+   * The visible rows as a JSON array of `[name, version, data]`, built once per state of the
+   * window: every member joining before the next change gets the same text (a first load of
+   * 1,000 rows is serialised once, not once per subscriber).
+   */
+  encodedRows(): string {
+    const revision = this.window.revision
+    if (this.encoded?.revision !== revision) {
+      const tuples = this.window.visibleRows().map((r): QueryRowTuple => [r.name, r.version, r.data])
+      this.encoded = { revision, text: JSON.stringify(tuples) }
+    }
+    return this.encoded.text
   }
 
   apply(change: ResolvedChange): void {
@@ -196,7 +212,7 @@ export class LiveView {
           this.spec.limit,
         )
         for (const name of [...this.window.names()]) this.window.remove(name)
-        for (const row of read.rows) this.window.append({ ...row, values: sortValuesOf(this.spec.orderBy, row.data) })
+        for (const row of read.rows) this.window.append(windowRow(row, this.spec))
         this.window.more = !read.exhausted
         this.flush()
       }
@@ -229,7 +245,7 @@ export class LiveView {
     for (const row of read.rows) {
       const held = this.window.get(row.name)
       if (held && held.version >= row.version) continue
-      this.window.append({ ...row, values: sortValuesOf(this.spec.orderBy, row.data) })
+      this.window.append(windowRow(row, this.spec))
     }
     this.window.more = !read.exhausted
   }
@@ -237,13 +253,17 @@ export class LiveView {
   private admit(joiner: Joiner): void {
     if (this.closed) return joiner.failed(new Error('the query view closed'))
     this.members.add(joiner.member)
-    joiner.admitted(this.window.visibleRows())
+    joiner.admitted(this)
   }
 
   /** Sends the visible rows' change to every member: encoded once, the member's id spliced in. */
   private flush(): void {
+    // A stale encoding is not kept alive (a 1,000-row result is ~100 KB) until the next joiner.
+    if (this.encoded?.revision !== this.window.revision) this.encoded = undefined
+    // Nobody to tell (a first load before its members are admitted): no diff to work out.
+    if (this.members.size === 0) return this.window.forgetDiff()
     const { removed, upserted } = this.window.takeDiff()
-    if (this.members.size === 0 || (removed.length === 0 && upserted.length === 0)) return
+    if (removed.length === 0 && upserted.length === 0) return
     const body: { rm?: string[]; up?: QueryRowTuple[] } = {}
     if (removed.length > 0) body.rm = removed
     if (upserted.length > 0) body.up = upserted.map((r) => [r.name, r.version, r.data])
@@ -260,4 +280,9 @@ export class LiveView {
     this.close()
     this.members.clear()
   }
+}
+
+/** A row read from storage as the window keeps it (one object literal: no spread copy). */
+function windowRow(row: StoredRow, spec: QuerySpec): WindowRow {
+  return { name: row.name, version: row.version, data: row.data, values: sortValuesOf(spec.orderBy, row.data) }
 }

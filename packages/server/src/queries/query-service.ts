@@ -13,6 +13,7 @@ import { SwitchboardError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { AccessPolicy } from '../permissions/access-policy.js'
 import type { Session } from '../session/session.js'
+import { EncodedFrame } from '../transports/transport.js'
 import { audienceFor, type Audience } from './audience.js'
 import { CollectionFeed } from './collection-feed.js'
 import { LiveView, type ViewMember } from './live-view.js'
@@ -99,7 +100,11 @@ export class QueryService {
     mine.set(q, membership)
     membership.view.join(
       membership.member,
-      (rows) => session.send({ t: 'ok', id, r: reply(rows, known) }),
+      (view) => {
+        // Without `known` the reply is the view's shared encoding of its rows, with this id.
+        if (known) session.send({ t: 'ok', id, r: reply(view.rows, known) })
+        else session.enqueue(new EncodedFrame(`{"t":"ok","id":${id},"r":{"rows":${view.encodedRows()}}}`))
+      },
       () => {
         this.forget(session, q)
         session.sendError(id, 'UNAVAILABLE', 'the live query could not read storage; try again')
@@ -143,7 +148,7 @@ export class QueryService {
       membership.view = this.viewFor(store, membership.spec, audience)
       membership.view.join(
         membership.member,
-        (rows) => session.send({ t: 'qchg', q, all: true, up: rows.map((r) => [r.name, r.version, r.data]) }),
+        (view) => session.enqueue(new EncodedFrame(`{"t":"qchg","q":${q},"all":true,"up":${view.encodedRows()}}`)),
         () => {
           this.forget(session, q)
           session.send({ t: 'qend', q, code: 'UNAVAILABLE', msg: 'the live query could not read storage; query again' })
@@ -249,8 +254,8 @@ export class QueryService {
   }
 }
 
-function reply(rows: WindowRow[], known: Map<string, number> | undefined): QuerySubscribeReply {
+function reply(rows: WindowRow[], known: Map<string, number>): QuerySubscribeReply {
   return {
-    rows: rows.map((r) => (known?.get(r.name) === r.version ? [r.name, r.version] : [r.name, r.version, r.data])),
+    rows: rows.map((r) => (known.get(r.name) === r.version ? [r.name, r.version] : [r.name, r.version, r.data])),
   }
 }

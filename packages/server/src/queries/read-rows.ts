@@ -13,7 +13,7 @@ export interface ReadableRows {
 /**
  * Up to `want` rows of the query that `canRead` allows, in query order, after `after`. The
  * filtering and ordering run in the store; only the rules run here, page by page (pages double
- * while the rules keep refusing rows).
+ * while the rules keep refusing rows; otherwise the next page is what is still wanted).
  */
 export async function readReadable(
   store: QueryableStore,
@@ -33,14 +33,20 @@ export async function readReadable(
       limit: page,
       ...(cursor && { after: cursor }),
     })
+    let refused = 0
     for (const row of read) {
-      if (!canRead(row)) continue
+      if (!canRead(row)) {
+        refused++
+        continue
+      }
       rows.push(row)
       if (rows.length === want) return { rows, exhausted: false }
     }
     const last = read[read.length - 1]
     if (read.length < page || !last) return { rows, exhausted: true }
     cursor = { values: sortValuesOf(spec.orderBy, last.data), name: last.name }
-    page = Math.min(page * 2, MAX_PAGE)
+    // Every row readable: ask for exactly the rest (a 1,250-row window is 1,000 + 250 rows read,
+    // not 1,000 + 1,000). Rows refused: the pages double, the rules may keep refusing.
+    page = Math.min(refused === 0 ? want - rows.length : page * 2, MAX_PAGE)
   }
 }

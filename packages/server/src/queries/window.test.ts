@@ -80,4 +80,27 @@ describe('SortedWindow', () => {
     expect(w.more).toBe(true)
     expect(diff(w)).toEqual({ removed: [], upserted: ['c/b@1'] })
   })
+
+  it('an update that keeps its place, or moves, keeps the record held; one that falls beyond releases it', () => {
+    const events: string[] = []
+    const w = new SortedWindow(orderBy, 2, 3, {
+      held: (name) => events.push(`+${name}`),
+      released: (name) => events.push(`-${name}`),
+    })
+    for (const r of [row('c/a', 1), row('c/b', 2), row('c/c', 3)]) w.append(r)
+    w.takeDiff()
+    events.length = 0
+    w.offer(row('c/b', 2.5, 2)) // in place
+    w.offer(row('c/c', 0, 2)) // moves to the front
+    expect(names(w)).toEqual(['c/c', 'c/a'])
+    expect(diff(w)).toEqual({ removed: ['c/b'], upserted: ['c/c@2'] })
+    expect(events).toEqual([])
+    // The last row held, with more rows in storage: moving earlier keeps it, moving later does not.
+    w.offer(row('c/b', 2.2, 3))
+    expect(w.get('c/b')?.version).toBe(3)
+    w.offer(row('c/b', 9, 4))
+    expect(w.get('c/b')).toBeUndefined()
+    expect(events).toEqual(['-c/b'])
+    expect(w.more).toBe(true)
+  })
 })

@@ -45,6 +45,8 @@ export class SortedWindow {
   private readonly touched = new Map<string, Before>()
   /** Rows beyond the last one held may exist. */
   more = true
+  /** Bumped by every insertion and removal: what was derived from the rows at one revision stays valid. */
+  revision = 0
 
   constructor(
     private readonly orderBy: readonly SortKey[],
@@ -87,17 +89,25 @@ export class SortedWindow {
    * the unknown part and only sets `more`.
    */
   offer(row: WindowRow): void {
-    this.remove(row.name)
+    const held = this.byName.get(row.name)
+    if (held) {
+      const i = this.indexOf(held)
+      // The usual update: the row keeps its place, replaced without moving the others.
+      if (this.fitsAt(i, row)) return this.replaceAt(i, row)
+      // Moved: the record stays held (no release and hold again) unless it falls beyond.
+      this.removeAt(i, false)
+    }
     const last = this.last
     if (!last || this.compare(row, last) > 0) {
       if (this.more || this.rows.length >= this.capacity) {
         this.more = true
+        if (held) this.holds?.released(row.name)
         return
       }
-      this.insertAt(this.rows.length, row)
+      this.insertAt(this.rows.length, row, !held)
       return
     }
-    this.insertAt(this.position(row), row)
+    this.insertAt(this.position(row), row, !held)
     if (this.rows.length > this.capacity) {
       this.removeAt(this.rows.length - 1)
       this.more = true
@@ -131,11 +141,34 @@ export class SortedWindow {
     return diff
   }
 
+  /** Forgets what the batch touched, without working out a diff nobody will receive. */
+  forgetDiff(): void {
+    this.touched.clear()
+  }
+
   get changed(): boolean {
     return this.touched.size > 0
   }
 
-  private insertAt(i: number, row: WindowRow): void {
+  /** Whether `row` sorts between the neighbours of position `i` (held rows only). */
+  private fitsAt(i: number, row: WindowRow): boolean {
+    const before = this.rows[i - 1]
+    const after = this.rows[i + 1]
+    if (before && this.compare(before, row) >= 0) return false
+    if (after) return this.compare(row, after) < 0
+    // The last row held: past it lies the unknown part while `more`, so the row must not sort later.
+    return !this.more || this.compare(row, this.rows[i] as WindowRow) <= 0
+  }
+
+  private replaceAt(i: number, row: WindowRow): void {
+    this.touch(row.name)
+    this.rows[i] = row
+    this.byName.set(row.name, row)
+    this.revision++
+  }
+
+  /** `notify`: tell the hold listener (not when a held row only moves). */
+  private insertAt(i: number, row: WindowRow, notify = true): void {
     this.touch(row.name)
     // The row at the visible edge is pushed out of sight.
     if (i < this.visible) {
@@ -144,10 +177,11 @@ export class SortedWindow {
     }
     this.rows.splice(i, 0, row)
     this.byName.set(row.name, row)
-    this.holds?.held(row.name)
+    this.revision++
+    if (notify) this.holds?.held(row.name)
   }
 
-  private removeAt(i: number): void {
+  private removeAt(i: number, notify = true): void {
     const row = this.rows[i] as WindowRow
     this.touch(row.name)
     // The first row beyond the visible edge comes into sight.
@@ -157,7 +191,8 @@ export class SortedWindow {
     }
     this.rows.splice(i, 1)
     this.byName.delete(row.name)
-    this.holds?.released(row.name)
+    this.revision++
+    if (notify) this.holds?.released(row.name)
   }
 
   /** Remembers a row's state as subscribers last saw it, the first time a batch touches it. */
