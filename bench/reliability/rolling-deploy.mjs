@@ -6,7 +6,8 @@
 // exactly once to every subscriber, in order; clients stranded at the end; the time from each
 // node's SIGTERM until its clients had resubscribed (and recovered); the peak connect rate.
 //   node bench/reliability/rolling-deploy.mjs [--clients 2000] [--rate 200] [--window 2000]
-//     [--workers 3] [--redis redis://127.0.0.1:6379]
+//     [--workers 3] [--burst 1] [--redis redis://127.0.0.1:6379]
+// --burst n: the publisher sends n publications at a time, every n/rate seconds (same rate).
 // Needs a Redis server. Run `npm run build` first.
 import { performance } from 'node:perf_hooks'
 import { spawn } from 'node:child_process'
@@ -25,6 +26,7 @@ const opts = parseOptions({
   rate: 200,
   window: 2000,
   workers: 3,
+  burst: 1,
   redis: 'redis://127.0.0.1:6379',
   settle: 3,
 })
@@ -143,7 +145,8 @@ const feeding = (async () => {
     )
     inFlight.add(p)
     void p.finally(() => inFlight.delete(p))
-    await sleep(Math.max(0, start + (n / opts.rate) * 1000 - performance.now()))
+    // `burst` publications leave together, then the publisher waits for the next tick.
+    if (n % opts.burst === 0) await sleep(Math.max(0, start + (n / opts.rate) * 1000 - performance.now()))
   }
   feedMs = performance.now() - start
   await Promise.all(inFlight)
@@ -214,6 +217,7 @@ console.log(
     {
       clients: opts.clients,
       ratePerSecond: opts.rate,
+      publicationsPerBurst: opts.burst,
       drainWindowMs: opts.window,
       deploySeconds: round(deployMs / 1000),
       restarts,
@@ -221,6 +225,7 @@ console.log(
       publishedPerSecond: round(seq / (feedMs / 1000)),
       acknowledged: acked.size,
       publishFailures: failures.length,
+      publishFailureCodes: failures.reduce((m, f) => ((m[f.split(': ')[1]] = (m[f.split(': ')[1]] ?? 0) + 1), m), {}),
       loadGeneratorProcesses: opts.workers,
       clientsWithEveryMessageOnceInOrder: reports.reduce((n, r) => n + r.exact, 0),
       clientsStranded: reports.reduce((n, r) => n + r.stranded, 0),
