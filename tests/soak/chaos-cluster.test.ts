@@ -90,7 +90,7 @@ describe('chaos soak of a cluster', () => {
       // Process faults, in turn, every few seconds: a node crashes (kill -9) and comes back on
       // its port; Redis is killed and comes back with its AOF. Each waits for the cluster to be
       // ready again before the next.
-      const period = Math.max(8_000, (SECONDS * 1000) / 5)
+      const period = Math.max(6_000, (SECONDS * 1000) / 6)
       const processFaults = (async () => {
         await pace(period * 0.6)
         for (let k = 0; chaos && Date.now() < end - 2_000; k++) {
