@@ -10,17 +10,26 @@ import { sleep } from './stats.mjs'
 const wall = () => performance.timeOrigin + performance.now()
 const clients = []
 const connects = []
+const errors = {}
 
 serveIpc({
   async start({ urls, count, offset }) {
     for (let i = offset; i < offset + count; i++) {
       const k = i % urls.length
       const sb = new Switchboard([...urls.slice(k), ...urls.slice(0, k)])
-      sb.on('error', () => {}) // refusals while nodes restart are part of the test; the ledger judges
-      const c = { sb, got: [], drops: [], recoveries: [] }
+      const c = { sb, got: [], drops: [], recoveries: [], connected: [], errors: [] }
+      // Refusals while nodes restart are part of the test; the ledger judges. Counted, to see
+      // where a slow move lost its time.
+      sb.on('error', (e) => {
+        errors[e.code] = (errors[e.code] ?? 0) + 1
+        c.errors.push(wall())
+      })
       sb.on('state', (s) => {
         if (s === 'reconnecting') c.drops.push(wall())
-        if (s === 'connected') connects.push(wall())
+        if (s === 'connected') {
+          connects.push(wall())
+          c.connected.push(wall())
+        }
       })
       clients.push(c)
     }
@@ -44,8 +53,9 @@ serveIpc({
     const report = {
       exact,
       stranded: clients.filter((c) => c.sb.state !== 'connected').length,
-      timelines: clients.map((c) => ({ drops: c.drops, recoveries: c.recoveries })),
+      timelines: clients.map(({ drops, recoveries, connected, errors }) => ({ drops, recoveries, connected, errors })),
       connects,
+      errors,
     }
     await Promise.all(clients.map((c) => c.sb.close()))
     return report

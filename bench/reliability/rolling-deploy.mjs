@@ -184,6 +184,10 @@ const connects = reports.flatMap((r) => r.connects)
 const toResubscribed = []
 const toDropped = []
 const dropToResubscribed = []
+/** Refusals reported during each move (0: straight to another node). */
+const refusalsPerMove = []
+const dropToConnected = []
+const connectedToRecovered = []
 for (const [k, r] of restarts.entries()) {
   const end = restarts[k + 1]?.at ?? Infinity
   for (const c of timelines) {
@@ -194,6 +198,10 @@ for (const [k, r] of restarts.entries()) {
     toResubscribed.push(rec - r.at)
     toDropped.push(drop - r.at)
     dropToResubscribed.push(rec - drop)
+    refusalsPerMove.push(c.errors.filter((t) => t >= drop && t <= rec).length)
+    const connected = c.connected.find((t) => t >= drop) ?? rec
+    dropToConnected.push(connected - drop)
+    connectedToRecovered.push(rec - connected)
   }
 }
 const tStart = t0 + performance.timeOrigin
@@ -241,6 +249,17 @@ console.log(
         p50: round(quantile(dropToResubscribed, 0.5)),
         p95: round(quantile(dropToResubscribed, 0.95)),
       },
+      // The second part split: until connected to another node, then until recovered.
+      toldToConnectedMs: { p50: round(quantile(dropToConnected, 0.5)), p95: round(quantile(dropToConnected, 0.95)) },
+      connectedToRecoveredMs: {
+        p50: round(quantile(connectedToRecovered, 0.5)),
+        p95: round(quantile(connectedToRecovered, 0.95)),
+      },
+      refusalsPerMove: { p95: quantile(refusalsPerMove, 0.95), max: Math.max(0, ...refusalsPerMove) },
+      clientErrors: reports.reduce((m, r) => {
+        for (const [k, n] of Object.entries(r.errors)) m[k] = (m[k] ?? 0) + n
+        return m
+      }, {}),
       peakConnectsPerSecondAllNodes: Math.max(0, ...perSecond.values()),
       // Against the admission limit (limits.connectsPerSecond, 500 by default, plus its burst).
       peakConnectionRiseInASecondPerNode: samples.map(peakRise),
