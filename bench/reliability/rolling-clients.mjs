@@ -13,10 +13,10 @@ const connects = []
 const errors = {}
 
 serveIpc({
-  async start({ urls, count, offset }) {
+  async start({ urls, count, offset, transports }) {
     for (let i = offset; i < offset + count; i++) {
       const k = i % urls.length
-      const sb = new Switchboard([...urls.slice(k), ...urls.slice(0, k)])
+      const sb = new Switchboard([...urls.slice(k), ...urls.slice(0, k)], transports ? { transports } : {})
       const c = { sb, got: [], drops: [], recoveries: [], connected: [], errors: [] }
       // Refusals while nodes restart are part of the test; the ledger judges. Counted, to see
       // where a slow move lost its time.

@@ -6,7 +6,7 @@
 // exactly once to every subscriber, in order; clients stranded at the end; the time from each
 // node's SIGTERM until its clients had resubscribed (and recovered); the peak connect rate.
 //   node bench/reliability/rolling-deploy.mjs [--clients 2000] [--rate 200] [--window 2000]
-//     [--workers 3] [--burst 1] [--redis redis://127.0.0.1:6379]
+//     [--workers 3] [--burst 1] [--transports websocket,sse,longpoll] [--redis redis://127.0.0.1:6379]
 // --burst n: the publisher sends n publications at a time, every n/rate seconds (same rate).
 // Needs a Redis server. Run `npm run build` first.
 import { performance } from 'node:perf_hooks'
@@ -27,6 +27,7 @@ const opts = parseOptions({
   window: 2000,
   workers: 3,
   burst: 1,
+  transports: '',
   redis: 'redis://127.0.0.1:6379',
   settle: 3,
 })
@@ -101,7 +102,16 @@ const workers = await Promise.all(
 )
 await Promise.all(
   workers.map((w, k) =>
-    w.call('start', { urls, count: Math.max(0, Math.min(per, opts.clients - k * per)), offset: k * per }, 120_000),
+    w.call(
+      'start',
+      {
+        urls,
+        count: Math.max(0, Math.min(per, opts.clients - k * per)),
+        offset: k * per,
+        transports: opts.transports ? opts.transports.split(',') : undefined,
+      },
+      120_000,
+    ),
   ),
 )
 
@@ -226,6 +236,7 @@ console.log(
       clients: opts.clients,
       ratePerSecond: opts.rate,
       publicationsPerBurst: opts.burst,
+      clientTransports: opts.transports || 'SDK default',
       drainWindowMs: opts.window,
       deploySeconds: round(deployMs / 1000),
       restarts,
