@@ -4,17 +4,25 @@
 // and every admitted client must work. Refused clients come back the way the SDK does: after the
 // server's retryAfterMs plus a random jitter.
 //   node bench/reliability/flood.mjs [--connections 5000] [--seconds 10] [--addresses 200]
-//     [--connectsPerSecond 500] [--perIp 100]
-// One process holds every client socket: keep --connections under `ulimit -n` (minus a few hundred).
+//     [--connectsPerSecond 500] [--perIp 100] [--generators 2]
+// The clients live in --generators processes, each under its own `ulimit -n`; the server holds
+// every admitted socket in one process, so keep --connections under `ulimit -n` minus its own
+// few dozen descriptors (19,900 with the 20,000 here).
 // Run `npm run build` first.
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import WebSocket from 'ws'
 import { killAllChildren, startChild } from '../lib/ipc.mjs'
 import { parseOptions } from '../lib/options.mjs'
 import { quantile, round, sleep } from './stats.mjs'
 
-const opts = parseOptions({ connections: 5000, seconds: 10, addresses: 200, connectsPerSecond: 500, perIp: 100 })
+const opts = parseOptions({
+  connections: 5000,
+  seconds: 10,
+  addresses: 200,
+  connectsPerSecond: 500,
+  perIp: 100,
+  generators: 2,
+})
 process.on('exit', killAllChildren)
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130))
 
@@ -25,10 +33,6 @@ const server = await startChild(fileURLToPath(new URL('./server.mjs', import.met
 })
 const url = `http://127.0.0.1:${server.info.port}`
 const wsUrl = `ws://127.0.0.1:${server.info.port}/ws`
-const address = (i) => {
-  const n = (i % opts.addresses) + 1
-  return `127.0.${n >> 8}.${n & 255}`
-}
 
 // /healthz, every 25 ms, throughout.
 const health = []
@@ -43,98 +47,54 @@ const sampling = (async () => {
   }
 })()
 
-/** One attempt: the welcome (admitted), or the refusal the server gave. */
-function attempt(localAddress) {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(wsUrl, { localAddress })
-    let first
-    const timer = setTimeout(() => {
-      ws.terminate()
-      resolve({ kind: 'timeout' })
-    }, 30_000)
-    ws.on('open', () => ws.send('{"t":"hello","id":0,"v":1}'))
-    ws.on('message', (data) => {
-      const m = JSON.parse(data.toString())
-      first ??= m
-      // An admitted client answers the server's heartbeat, as the SDK does.
-      for (const x of Array.isArray(m) ? m : [m]) if (x.t === 'ping') ws.send('{"t":"pong"}')
-      if (first.t === 'welcome') {
-        clearTimeout(timer)
-        resolve({ kind: 'admitted', ws })
-      }
-    })
-    ws.on('unexpected-response', (_req, res) => {
-      clearTimeout(timer)
-      resolve({
-        kind: 'refused',
-        code: `HTTP ${res.statusCode}`,
-        retryAfterMs: Number(res.headers['retry-after'] ?? 1) * 1000,
-      })
-      ws.terminate()
-    })
-    ws.on('error', (err) => {
-      clearTimeout(timer)
-      resolve({ kind: 'error', code: err.code ?? err.message })
-    })
-    ws.on('close', (code) => {
-      clearTimeout(timer)
-      if (first?.t === 'err')
-        resolve({ kind: 'refused', code: first.code, close: code, retryAfterMs: first.data?.retryAfterMs })
-      else resolve({ kind: 'error', code: `close ${code}` })
-    })
-  })
-}
-
-const start = performance.now()
-const deadline = start + opts.seconds * 1000 + (opts.connections / opts.connectsPerSecond) * 1000 * 3 + 30_000
-const refusals = {}
-const admittedAt = []
-const perAddress = new Map()
-const admitted = []
-let attempts = 0
-async function client(i) {
-  await sleep((i * opts.seconds * 1000) / opts.connections)
-  const localAddress = address(i)
-  while (performance.now() < deadline) {
-    attempts++
-    const r = await attempt(localAddress)
-    if (r.kind === 'admitted') {
-      admittedAt.push(performance.now() - start)
-      perAddress.set(localAddress, (perAddress.get(localAddress) ?? 0) + 1)
-      admitted.push(r.ws)
-      return
-    }
-    refusals[r.code] = (refusals[r.code] ?? 0) + 1
-    // As the SDK does: the server's hint, plus full jitter on top so a crowd spreads.
-    await sleep((r.retryAfterMs ?? 1000) + Math.random() * 250)
-  }
-}
-await Promise.all(Array.from({ length: opts.connections }, (_, i) => client(i)))
-const allInMs = performance.now() - start
-flooding = false
-await sampling
-
-// Every admitted client works: a publication reaches all of them.
-let got = 0
-await Promise.all(
-  admitted.map(
-    (ws, i) =>
-      new Promise((resolve) => {
-        ws.on('message', (d) => {
-          const m = JSON.parse(d.toString())
-          for (const x of Array.isArray(m) ? m : [m]) {
-            if (x.t === 'ok' && x.id === 1) resolve()
-            if (x.t === 'msg') got++
-          }
-        })
-        ws.on('close', resolve) // counted as not working: it gets no publication
-        ws.send(JSON.stringify({ t: 'sub', id: 1, ch: `flood/${i % 10}` }))
-      }),
+// The clients, in `--generators` load-generator processes: one process may hold at most
+// `ulimit -n` sockets, and the server needs that many for itself.
+const generators = await Promise.all(
+  Array.from({ length: opts.generators }, (_, g) =>
+    startChild(fileURLToPath(new URL('./flood-clients.mjs', import.meta.url)), { name: `flood-clients-${g}` }),
   ),
 )
+const wall = () => performance.timeOrigin + performance.now()
+const start = wall() + 500
+const deadline = start + opts.seconds * 1000 + (opts.connections / opts.connectsPerSecond) * 1000 * 3 + 30_000
+const per = Math.ceil(opts.connections / opts.generators)
+const reports = await Promise.all(
+  generators.map((g, k) =>
+    g.call(
+      'flood',
+      {
+        wsUrl,
+        from: k * per,
+        to: Math.min(opts.connections, (k + 1) * per),
+        connections: opts.connections,
+        seconds: opts.seconds,
+        addresses: opts.addresses,
+        start,
+        deadline,
+      },
+      deadline - wall() + 60_000,
+    ),
+  ),
+)
+const allInMs = reports.flatMap((r) => r.admittedAt).reduce((a, b) => Math.max(a, b), start) - start
+flooding = false
+await sampling
+const admittedAt = reports.flatMap((r) => r.admittedAt.map((t) => t - start))
+const perAddress = new Map()
+const refusals = {}
+for (const r of reports) {
+  for (const [a, n] of Object.entries(r.perAddress)) perAddress.set(a, (perAddress.get(a) ?? 0) + n)
+  for (const [c, n] of Object.entries(r.refusals)) refusals[c] = (refusals[c] ?? 0) + n
+}
+const admitted = reports.reduce((n, r) => n + r.admitted, 0)
+const attempts = reports.reduce((n, r) => n + r.attempts, 0)
+
+// Every admitted client works: a publication reaches all of them.
+await Promise.all(generators.map((g) => g.call('subscribe', {}, 120_000)))
 for (let c = 0; c < 10; c++) await server.call('publish', { channel: `flood/${c}`, data: 'hello' })
+const got = async () => (await Promise.all(generators.map((g) => g.call('got')))).reduce((a, b) => a + b, 0)
 const until = Date.now() + 20_000
-while (got < admitted.length && Date.now() < until) await sleep(50)
+while ((await got()) < admitted && Date.now() < until) await sleep(100)
 
 const perSecond = new Map()
 for (const t of admittedAt) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1)
@@ -144,7 +104,8 @@ const result = {
   openedWithinSeconds: opts.seconds,
   addresses: opts.addresses,
   limits: config.limits,
-  admitted: admitted.length,
+  loadGeneratorProcesses: opts.generators,
+  admitted,
   allAdmittedAfterSeconds: round(allInMs / 1000),
   attempts,
   refusals,
@@ -157,9 +118,9 @@ const result = {
     p99Ms: round(quantile(ms, 0.99)),
     maxMs: round(Math.max(...ms)),
   },
-  admittedClientsThatGotAPublication: got,
+  admittedClientsThatGotAPublication: await got(),
 }
 console.log(JSON.stringify(result, null, 2))
-for (const ws of admitted) ws.terminate()
+await Promise.all(generators.map((g) => g.stop()))
 await server.stop()
 process.exit(0)

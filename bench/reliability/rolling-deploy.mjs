@@ -6,7 +6,8 @@
 // exactly once to every subscriber, in order; clients stranded at the end; the time from each
 // node's SIGTERM until its clients had resubscribed (and recovered); the peak connect rate.
 //   node bench/reliability/rolling-deploy.mjs [--clients 2000] [--rate 200] [--window 2000]
-//     [--redis redis://127.0.0.1:6379]
+//     [--workers 3] [--burst 1] [--transports websocket,sse,longpoll] [--redis redis://127.0.0.1:6379]
+// --burst n: the publisher sends n publications at a time, every n/rate seconds (same rate).
 // Needs a Redis server. Run `npm run build` first.
 import { performance } from 'node:perf_hooks'
 import { spawn } from 'node:child_process'
@@ -16,14 +17,27 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Switchboard } from '@switchboard/client'
+import { killAllChildren, startChild } from '../lib/ipc.mjs'
 import { parseOptions } from '../lib/options.mjs'
 import { quantile, round, sleep } from './stats.mjs'
 
-const opts = parseOptions({ clients: 2000, rate: 200, window: 2000, redis: 'redis://127.0.0.1:6379', settle: 3 })
+const opts = parseOptions({
+  clients: 2000,
+  rate: 200,
+  window: 2000,
+  workers: 3,
+  burst: 1,
+  transports: '',
+  redis: 'redis://127.0.0.1:6379',
+  settle: 3,
+})
+/** Wall-clock ms with sub-ms precision: the same clock in every process. */
+const wall = () => performance.timeOrigin + performance.now()
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/switchboard.js', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'sb-roll-'))
 const nodes = []
 const cleanup = () => {
+  killAllChildren()
   for (const n of nodes) n.child?.kill('SIGKILL')
   rmSync(dir, { recursive: true, force: true })
 }
@@ -77,32 +91,51 @@ for (let i = 0; i < 3; i++) {
 }
 await Promise.all(nodes.map(startNode))
 const urls = nodes.map((n) => n.url)
-const rotated = (i) => [...urls.slice(i % 3), ...urls.slice(0, i % 3)]
 
-// Clients, with their ledger and their timeline.
-const connects = []
-const clients = []
-for (let i = 0; i < opts.clients; i++) {
-  const sb = new Switchboard(rotated(i))
-  sb.on('error', () => {}) // refusals while nodes restart are part of the test; the ledger judges
-  const c = { sb, got: [], drops: [], recoveries: [] }
-  sb.on('state', (s) => {
-    if (s === 'reconnecting') c.drops.push(performance.now())
-    if (s === 'connected') connects.push(performance.now())
-  })
-  clients.push(c)
-}
-await Promise.all(clients.map((c) => c.sb.connect()))
+// Clients, in `--workers` load-generator processes (one process cannot parse 2,000 × 200
+// deliveries a second), each with its ledger and its timeline.
+const per = Math.ceil(opts.clients / opts.workers)
+const workers = await Promise.all(
+  Array.from({ length: opts.workers }, (_, w) =>
+    startChild(fileURLToPath(new URL('./rolling-clients.mjs', import.meta.url)), { name: `clients-${w}` }),
+  ),
+)
 await Promise.all(
-  clients.map((c) => {
-    const sub = c.sb.subscribe('roll/feed', (d) => c.got.push(d), { recover: true })
-    sub.on('recovered', () => c.recoveries.push(performance.now()))
-    return sub.ready
-  }),
+  workers.map((w, k) =>
+    w.call(
+      'start',
+      {
+        urls,
+        count: Math.max(0, Math.min(per, opts.clients - k * per)),
+        offset: k * per,
+        transports: opts.transports ? opts.transports.split(',') : undefined,
+      },
+      120_000,
+    ),
+  ),
 )
 
+// Each node's connection count, sampled: its rise over any second bounds its connects a second
+// from below (a node that takes clients over loses none meanwhile).
+const samples = nodes.map(() => [])
+let sampling = true
+const sampler = (async () => {
+  while (sampling) {
+    await Promise.all(
+      nodes.map(async (n, k) => {
+        const text = await fetch(`${n.url}/metrics`)
+          .then((r) => r.text())
+          .catch(() => '')
+        const m = /^switchboard_connections\s+(\d+)/m.exec(text)
+        if (m) samples[k].push({ t: wall(), n: Number(m[1]) })
+      }),
+    )
+    await sleep(200)
+  }
+})()
+
 // The publisher: `rate` publications a second; resends after a drop are deduplicated by id.
-const publisher = new Switchboard(rotated(1))
+const publisher = new Switchboard([urls[1], urls[2], urls[0]])
 publisher.on('error', () => {})
 await publisher.connect()
 let seq = 0
@@ -110,8 +143,10 @@ const acked = new Set()
 const failures = []
 let publishing = true
 const inFlight = new Set()
+const feedStart = performance.now()
+let feedMs = 0
 const feeding = (async () => {
-  const start = performance.now()
+  const start = feedStart
   while (publishing) {
     const n = ++seq
     const p = publisher.publish('roll/feed', n).then(
@@ -120,8 +155,10 @@ const feeding = (async () => {
     )
     inFlight.add(p)
     void p.finally(() => inFlight.delete(p))
-    await sleep(Math.max(0, start + (n / opts.rate) * 1000 - performance.now()))
+    // `burst` publications leave together, then the publisher waits for the next tick.
+    if (n % opts.burst === 0) await sleep(Math.max(0, start + (n / opts.rate) * 1000 - performance.now()))
   }
+  feedMs = performance.now() - start
   await Promise.all(inFlight)
 })()
 
@@ -129,17 +166,17 @@ await sleep(opts.settle * 1000)
 const restarts = []
 const t0 = performance.now()
 for (const node of nodes) {
-  const at = performance.now()
+  const at = wall()
   node.child.kill('SIGTERM')
   const code = await node.exited
-  const stoppedAfter = performance.now() - at
+  const stoppedAfter = wall() - at
   await startNode(node)
   restarts.push({
     port: node.port,
     at,
     exitCode: code,
     stoppedAfterMs: round(stoppedAfter),
-    backAfterMs: round(performance.now() - at),
+    backAfterMs: round(wall() - at),
   })
   await sleep(opts.settle * 1000)
 }
@@ -147,17 +184,23 @@ const deployMs = performance.now() - t0
 publishing = false
 await feeding
 
-const expected = Array.from({ length: seq }, (_, i) => i + 1)
-const until = Date.now() + 60_000
-while (Date.now() < until && !clients.every((c) => c.got.length >= seq)) await sleep(100)
+const reports = await Promise.all(workers.map((w) => w.call('collect', { seq, timeoutMs: 60_000 }, 90_000)))
+sampling = false
+await sampler
+const timelines = reports.flatMap((r) => r.timelines)
+const connects = reports.flatMap((r) => r.connects)
 
 // Time from a node's SIGTERM to the recovery of each client it dropped.
 const toResubscribed = []
 const toDropped = []
 const dropToResubscribed = []
+/** Refusals reported during each move (0: straight to another node). */
+const refusalsPerMove = []
+const dropToConnected = []
+const connectedToRecovered = []
 for (const [k, r] of restarts.entries()) {
   const end = restarts[k + 1]?.at ?? Infinity
-  for (const c of clients) {
+  for (const c of timelines) {
     const drop = c.drops.find((t) => t >= r.at && t < end)
     if (drop === undefined) continue
     const rec = c.recoveries.find((t) => t >= drop)
@@ -165,25 +208,46 @@ for (const [k, r] of restarts.entries()) {
     toResubscribed.push(rec - r.at)
     toDropped.push(drop - r.at)
     dropToResubscribed.push(rec - drop)
+    refusalsPerMove.push(c.errors.filter((t) => t >= drop && t <= rec).length)
+    const connected = c.connected.find((t) => t >= drop) ?? rec
+    dropToConnected.push(connected - drop)
+    connectedToRecovered.push(rec - connected)
   }
 }
+const tStart = t0 + performance.timeOrigin
 const perSecond = new Map()
-for (const t of connects)
-  if (t >= t0) perSecond.set(Math.floor((t - t0) / 1000), (perSecond.get(Math.floor((t - t0) / 1000)) ?? 0) + 1)
-const exact = clients.filter((c) => c.got.length === seq && c.got.every((x, i) => x === expected[i])).length
+for (const t of connects) {
+  if (t < tStart) continue
+  const s = Math.floor((t - tStart) / 1000)
+  perSecond.set(s, (perSecond.get(s) ?? 0) + 1)
+}
+/** The largest rise of a node's connection count within any one second. */
+const peakRise = (points) => {
+  let peak = 0
+  for (let i = 0, j = 0; i < points.length; i++) {
+    while (points[i].t - points[j].t > 1000) j++
+    for (let k = j; k < i; k++) peak = Math.max(peak, points[i].n - points[k].n)
+  }
+  return peak
+}
 console.log(
   JSON.stringify(
     {
       clients: opts.clients,
       ratePerSecond: opts.rate,
+      publicationsPerBurst: opts.burst,
+      clientTransports: opts.transports || 'SDK default',
       drainWindowMs: opts.window,
       deploySeconds: round(deployMs / 1000),
       restarts,
       published: seq,
+      publishedPerSecond: round(seq / (feedMs / 1000)),
       acknowledged: acked.size,
       publishFailures: failures.length,
-      clientsWithEveryMessageOnceInOrder: exact,
-      clientsStranded: clients.filter((c) => c.sb.state !== 'connected').length,
+      publishFailureCodes: failures.reduce((m, f) => ((m[f.split(': ')[1]] = (m[f.split(': ')[1]] ?? 0) + 1), m), {}),
+      loadGeneratorProcesses: opts.workers,
+      clientsWithEveryMessageOnceInOrder: reports.reduce((n, r) => n + r.exact, 0),
+      clientsStranded: reports.reduce((n, r) => n + r.stranded, 0),
       movedClients: toResubscribed.length,
       sigtermToResubscribedMs: {
         p50: round(quantile(toResubscribed, 0.5)),
@@ -196,13 +260,26 @@ console.log(
         p50: round(quantile(dropToResubscribed, 0.5)),
         p95: round(quantile(dropToResubscribed, 0.95)),
       },
+      // The second part split: until connected to another node, then until recovered.
+      toldToConnectedMs: { p50: round(quantile(dropToConnected, 0.5)), p95: round(quantile(dropToConnected, 0.95)) },
+      connectedToRecoveredMs: {
+        p50: round(quantile(connectedToRecovered, 0.5)),
+        p95: round(quantile(connectedToRecovered, 0.95)),
+      },
+      refusalsPerMove: { p95: quantile(refusalsPerMove, 0.95), max: Math.max(0, ...refusalsPerMove) },
+      clientErrors: reports.reduce((m, r) => {
+        for (const [k, n] of Object.entries(r.errors)) m[k] = (m[k] ?? 0) + n
+        return m
+      }, {}),
       peakConnectsPerSecondAllNodes: Math.max(0, ...perSecond.values()),
+      // Against the admission limit (limits.connectsPerSecond, 500 by default, plus its burst).
+      peakConnectionRiseInASecondPerNode: samples.map(peakRise),
     },
     null,
     2,
   ),
 )
-await Promise.all([publisher, ...clients.map((c) => c.sb)].map((sb) => sb.close()))
+await publisher.close()
 for (const n of nodes) n.child.kill('SIGTERM')
 await Promise.all(nodes.map((n) => n.exited))
 process.exit(0)

@@ -33,11 +33,11 @@ export class CliServer {
   }
 
   static async start(
-    options: { cwd?: string; args?: string[]; env?: Record<string, string> } = {},
+    options: { cwd?: string; args?: string[]; env?: Record<string, string>; port?: number } = {},
   ): Promise<CliServer> {
     if (!existsSync(join(CLI, '../../dist/bin.js')))
       throw new Error('packages/cli/dist is missing: run `npm run build` first')
-    const port = await freePort()
+    const port = options.port ?? (await freePort())
     const cwd = options.cwd ?? mkdtempSync(join(tmpdir(), 'sb-cli-'))
     const env: NodeJS.ProcessEnv = {}
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SWITCHBOARD_') && k !== 'NODE_ENV') env[k] = v

@@ -49,6 +49,17 @@ export class ClusterNodes {
     return node
   }
 
+  /** `kill -9` of node `i`, then the same node started again on its port (the clients know its URL). */
+  async crashAndRestart(i: number, downMs = 0): Promise<CliServer> {
+    const old = this.nodes[i] as CliServer
+    await old.kill()
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs))
+    const port = Number(new URL(old.url).port)
+    const node = await CliServer.start({ args: ['--config', this.configFile], port })
+    this.nodes[i] = node
+    return node
+  }
+
   async startMany(n: number): Promise<CliServer[]> {
     const started: CliServer[] = []
     for (let i = 0; i < n; i++) started.push(await this.start())

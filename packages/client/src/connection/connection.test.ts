@@ -114,4 +114,39 @@ describe('a draining node', () => {
     expect(errors).toEqual([]) // a drain is routine: nothing reported
     await sb.close()
   })
+
+  it('with more than two URLs, moves to any other one at random (the drained node’s clients spread)', async () => {
+    const firstMoves = new Map<string, number>()
+    for (let k = 0; k < 40; k++) {
+      const urls: string[] = []
+      const opened: ClientTransportEvents[] = []
+      const later = (f: () => void) => void Promise.resolve().then(f)
+      const factory: TransportFactory = (url, events) => {
+        urls.push(url)
+        opened.push(events)
+        later(() => events.onOpen())
+        return {
+          send(frame) {
+            const m = JSON.parse(frame) as { t: string; id: number }
+            const hb = { interval: 10_000, timeout: 30_000 }
+            if (m.t === 'hello')
+              later(() => events.onFrame(JSON.stringify({ t: 'welcome', id: m.id, v: 1, client: 'c', user: null, hb })))
+          },
+          close: (code = CloseCode.NORMAL, reason = '') => later(() => events.onClose(code, reason)),
+        }
+      }
+      const sb = new Switchboard(['http://a.invalid', 'http://b.invalid', 'http://c.invalid'], { transport: factory })
+      await sb.connect()
+      const moved = new Promise<void>((resolve) => sb.on('state', (s) => s === 'connected' && resolve()))
+      opened[0]!.onFrame(JSON.stringify({ t: 'drain', after: 0 }))
+      opened[0]!.onClose(CloseCode.DRAINING, 'draining')
+      await moved
+      const host = new URL(urls[1]!).host
+      firstMoves.set(host, (firstMoves.get(host) ?? 0) + 1)
+      await sb.close()
+    }
+    expect(firstMoves.has('a.invalid')).toBe(false) // never back to the draining node
+    expect(firstMoves.get('b.invalid')).toBeGreaterThan(0)
+    expect(firstMoves.get('c.invalid')).toBeGreaterThan(0)
+  })
 })

@@ -218,7 +218,7 @@ export class Connection extends Emitter<ConnectionEvents> {
         // crowd of refused clients instead of sending them all back at the same instant.
         return this.#retryAfter((step.retryAfterMs ?? 0) + this.#backoff.next())
       case 'retrySoon':
-        return this.#retryAfter(step.retryAfterMs ?? 0)
+        return this.#retryAfter(step.retryAfterMs ?? 0, true)
       case 'cancelRetry':
         return clearTimeout(this.#retryTimer)
       case 'resetBackoff':
@@ -262,8 +262,14 @@ export class Connection extends Emitter<ConnectionEvents> {
     }
   }
 
-  #retryAfter(delayMs: number): void {
-    this.#urlIndex++ // the next attempt tries the next URL
+  /**
+   * The next attempt tries the next URL; after a failover (a draining node) any other URL at
+   * random, so a draining node's clients spread over all the other nodes instead of all landing
+   * on the one after it in their lists (with three nodes, half the arrivals per node).
+   */
+  #retryAfter(delayMs: number, elsewhere = false): void {
+    const n = this.options.urls.length
+    this.#urlIndex += elsewhere && n > 2 ? 1 + Math.floor(Math.random() * (n - 1)) : 1
     this.#retryTimer = setTimeout(() => this.#fire({ type: 'retry' }), delayMs)
   }
 

@@ -52,21 +52,29 @@ async function answered(r: Response): Promise<TransportEnd> {
 
 /**
  * Repeats `request` (and reading its answer) through network failures, a few times; an HTTP
- * error status ends at once.
+ * error status ends at once. Each try gets its own signal, tied to `signal` only while it runs:
+ * Node's fetch removes the abort listener it puts on a signal only when the request is garbage
+ * collected, so a session's one signal reused for every poll would gather thousands of them.
  */
 export async function retrying<T>(
-  request: () => Promise<Response>,
+  request: (signal: AbortSignal) => Promise<Response>,
   signal: AbortSignal,
   read?: (r: Response) => Promise<T>,
 ): Promise<T | undefined> {
   for (let failures = 1; ; failures++) {
+    const controller = new AbortController()
+    const abort = () => controller.abort(signal.reason)
+    signal.addEventListener('abort', abort)
+    if (signal.aborted) abort()
     try {
-      const r = await request()
+      const r = await request(controller.signal)
       if (!r.ok) throw await answered(r)
       return await read?.(r)
     } catch (err) {
       if (isEnd(err) || signal.aborted || failures > RETRIES) throw err
       await new Promise((resolve) => setTimeout(resolve, 25 << failures))
+    } finally {
+      signal.removeEventListener('abort', abort)
     }
   }
 }
@@ -110,7 +118,7 @@ function uplink(
     }
     const body = JSON.stringify({ seq, frames: queue.slice(0, n) })
     try {
-      await retrying(() => fetchImpl(url, sending(session, body, { signal })), signal)
+      await retrying((attempt) => fetchImpl(url, sending(session, body, { signal: attempt })), signal)
     } catch (err) {
       if (!signal.aborted) fail(err)
       return

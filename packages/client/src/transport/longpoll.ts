@@ -22,7 +22,7 @@ export function longpollTransport(fetchImpl: FetchFunction): TransportFactory {
       while (!signal.aborted) {
         const headers = { [SESSION_HEADER]: session, 'x-switchboard-ack': String(received) }
         const answer = (await retrying(
-          () => fetchImpl(url, { headers, signal }),
+          (attempt) => fetchImpl(url, { headers, signal: attempt }),
           signal,
           (r) => r.json() as Promise<PollAnswer>,
         )) as PollAnswer

@@ -1,7 +1,14 @@
 import { CloseCode } from '@switchboard/protocol'
 import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../testing/manual-clock.js'
-import { drainTimes, drainWindowMs, MAX_RECONNECT_HINT_MS, SessionDrain, type Drainable } from './drain.js'
+import {
+  drainTimes,
+  drainWindowMs,
+  MAX_RECONNECT_HINT_MS,
+  reconnectHint,
+  SessionDrain,
+  type Drainable,
+} from './drain.js'
 
 class FakeSession implements Drainable {
   readonly sent: { t: 'drain'; after: number }[] = []
@@ -57,9 +64,25 @@ describe('drain schedule', () => {
       expect(s.sent[0]!.after).toBeGreaterThanOrEqual(0)
       expect(s.sent[0]!.after).toBeLessThan(MAX_RECONNECT_HINT_MS)
     }
+    // Ten clients over 10 s: slots of 1 s, so hints up to the cap; they differ (they are jitter).
+    expect(new Set(sessions.map((s) => s.sent[0]!.after)).size).toBeGreaterThan(1)
     await Promise.resolve()
     expect(done).toBe(true)
     expect(clock.pending).toBe(0)
+  })
+
+  it('the hint is a spread within the client’s slot, so the move ends within the window plus one slot', () => {
+    const random = seeded(3)
+    for (let k = 0; k < 1000; k++) {
+      expect(reconnectHint(4, random)).toBeLessThan(4) // 500 clients over 2 s
+      expect(reconnectHint(5_000, random)).toBeLessThan(MAX_RECONNECT_HINT_MS) // 2 clients over 10 s
+    }
+    expect(reconnectHint(0, random)).toBe(0) // no window: everyone at once, as asked
+    const clock = new ManualClock(0)
+    const sessions = Array.from({ length: 500 }, () => new FakeSession())
+    void new SessionDrain(sessions, clock, 2_000, seeded(5)).run()
+    clock.advance(2_000)
+    for (const s of sessions) expect(s.sent[0]!.after).toBeLessThan(4)
   })
 
   it('stop() ends it early: no timer left, the rest are left to the caller', () => {

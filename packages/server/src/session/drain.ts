@@ -7,11 +7,18 @@ export interface Drainable {
   close(code: number, reason: string): void
 }
 
-/**
- * The hint each client gets is uniform in [0, this): clients closed close together (a short
- * window, many clients) still spread their reconnects, and none waits long.
- */
+/** A reconnect hint is never longer than this, whatever the window. */
 export const MAX_RECONNECT_HINT_MS = 1000
+
+/**
+ * The hint a client told to go in a slot of `slotMs` gets: uniform within its slot (at most
+ * MAX_RECONNECT_HINT_MS). The window already spreads the moves; the hint only smooths them
+ * inside each slot, so a client's reconnect stays within a slot of its close and the whole move
+ * ends within the window plus one slot, not the window plus a second.
+ */
+export function reconnectHint(slotMs: number, random: () => number = Math.random): number {
+  return Math.floor(random() * Math.min(MAX_RECONNECT_HINT_MS, slotMs))
+}
 
 /**
  * When each of `n` clients is told to go, in ms from the start of a drain of `windowMs`:
@@ -27,12 +34,13 @@ export function drainTimes(n: number, windowMs: number, random: () => number = M
 
 /**
  * Drains a set of sessions: each, at its moment in the window (`drainTimes`, in a random order),
- * gets a `drain` message with its reconnect hint and is closed with 4008 DRAINING. One timer at a
+ * gets a `drain` message with its reconnect hint (`reconnectHint`) and is closed with 4008 DRAINING. One timer at a
  * time on the server's clock, so a test moves through the window with a ManualClock.
  */
 export class SessionDrain {
   private readonly order: Drainable[]
   private readonly times: number[]
+  private readonly slotMs: number
   private next = 0
   private start = 0
   private cancelTimer: (() => void) | undefined
@@ -46,6 +54,7 @@ export class SessionDrain {
   ) {
     this.order = shuffle([...sessions], random)
     this.times = drainTimes(this.order.length, windowMs, random)
+    this.slotMs = this.order.length === 0 ? 0 : windowMs / this.order.length
   }
 
   /** Resolves once every session was told to go (at the latest when the window ends). */
@@ -69,7 +78,7 @@ export class SessionDrain {
     const elapsed = this.clock.now() - this.start
     while (this.next < this.order.length && (this.times[this.next] as number) <= elapsed) {
       const session = this.order[this.next++] as Drainable
-      session.send({ t: 'drain', after: Math.floor(this.random() * MAX_RECONNECT_HINT_MS) })
+      session.send({ t: 'drain', after: reconnectHint(this.slotMs, this.random) })
       session.close(CloseCode.DRAINING, 'the server is draining; reconnect elsewhere')
     }
     if (this.next === this.order.length) {

@@ -1,0 +1,64 @@
+// A load-generator process of rolling-deploy.mjs: `count` SDK clients (recover: true, all the
+// nodes' URLs, each list rotated to start at a different node) subscribed to roll/feed, each with
+// its ledger (what it received) and its timeline (drops, recoveries, connects) on the wall clock
+// (performance.timeOrigin + now), so the parent can line it up with its own. IPC: start, collect.
+import { performance } from 'node:perf_hooks'
+import { Switchboard } from '@switchboard/client'
+import { serveIpc } from '../lib/ipc.mjs'
+import { sleep } from './stats.mjs'
+
+const wall = () => performance.timeOrigin + performance.now()
+const clients = []
+const connects = []
+const errors = {}
+
+serveIpc({
+  async start({ urls, count, offset, transports }) {
+    for (let i = offset; i < offset + count; i++) {
+      const k = i % urls.length
+      const sb = new Switchboard([...urls.slice(k), ...urls.slice(0, k)], transports ? { transports } : {})
+      const c = { sb, got: [], drops: [], recoveries: [], connected: [], errors: [] }
+      // Refusals while nodes restart are part of the test; the ledger judges. Counted, to see
+      // where a slow move lost its time.
+      sb.on('error', (e) => {
+        errors[e.code] = (errors[e.code] ?? 0) + 1
+        c.errors.push(wall())
+      })
+      sb.on('state', (s) => {
+        if (s === 'reconnecting') c.drops.push(wall())
+        if (s === 'connected') {
+          connects.push(wall())
+          c.connected.push(wall())
+        }
+      })
+      clients.push(c)
+    }
+    // Connect in batches: the nodes admit 500 a second, and a refused client backs off.
+    for (let i = 0; i < clients.length; i += 100)
+      await Promise.all(clients.slice(i, i + 100).map((c) => c.sb.connect()))
+    await Promise.all(
+      clients.map((c) => {
+        const sub = c.sb.subscribe('roll/feed', (d) => c.got.push(d), { recover: true })
+        sub.on('recovered', () => c.recoveries.push(wall()))
+        return sub.ready
+      }),
+    )
+    return clients.length
+  },
+  /** Waits (at most `timeoutMs`) until every client has `seq` publications, then reports. */
+  async collect({ seq, timeoutMs }) {
+    const until = Date.now() + timeoutMs
+    while (Date.now() < until && !clients.every((c) => c.got.length >= seq)) await sleep(100)
+    const exact = clients.filter((c) => c.got.length === seq && c.got.every((x, i) => x === i + 1)).length
+    const report = {
+      exact,
+      stranded: clients.filter((c) => c.sb.state !== 'connected').length,
+      timelines: clients.map(({ drops, recoveries, connected, errors }) => ({ drops, recoveries, connected, errors })),
+      connects,
+      errors,
+    }
+    await Promise.all(clients.map((c) => c.sb.close()))
+    return report
+  },
+})
+process.send?.({ type: 'ready' })
