@@ -74,6 +74,7 @@ async function withSetup(opts, key, workerCount, fn) {
     name: `${key} server`,
     pinCpu: opts.pin ? 0 : undefined,
     nice: opts.nice ?? 0,
+    rt: opts.rt ?? 0,
   })
   const workers = []
   try {
@@ -83,6 +84,7 @@ async function withSetup(opts, key, workerCount, fn) {
           name: `records loadgen ${i}`,
           pinCpu: opts.pin ? 1 : undefined,
           nice: opts.nice ?? 0,
+          rt: opts.rt ?? 0,
         }),
       )
     }
