@@ -7,7 +7,7 @@
 //        [--rt 50] [--pin] [--nice 0] [--profile] [--profile-dir /tmp/profiles]
 import { parseOptions } from '../lib/options.mjs'
 import { killAllChildren } from '../lib/ipc.mjs'
-import { aggregate } from '../lib/aggregate.mjs'
+import { aggregate, median } from '../lib/aggregate.mjs'
 import { printRecordScenario, recordDefaults, recordScenarios, recordServerDefs } from './scenarios.mjs'
 
 const HELP = `node bench/records/run.mjs [options]   (after \`npm run build\`)
@@ -91,6 +91,16 @@ for (const name of opts.only.split(',')) {
     for (const k of keys) {
       const vals = runs[k].map((r) => r[key]).filter((v) => typeof v === 'number')
       if (vals.length) console.log(`  ${k} ${label} per run: ${vals.map((v) => v.toFixed(digits)).join(', ')}`)
+    }
+    // Kernel time drifts between rounds: each round's ratio to the floor measured in it.
+    for (const k of keys.filter((k) => k !== 'ws' && runs.ws)) {
+      const ratios = runs[k]
+        .map((r, i) => r.cpuPerDeliveryUs / runs.ws[i]?.cpuPerDeliveryUs)
+        .filter((x) => Number.isFinite(x))
+      if (ratios.length)
+        console.log(
+          `  ${k} / ws floor per round: ${ratios.map((x) => x.toFixed(2)).join(', ')} (median ${median(ratios).toFixed(2)})`,
+        )
     }
   }
 }
