@@ -57,9 +57,13 @@ export class Laggards {
     return this.byRecord.get(name)
   }
 
-  /** Whether a change for `session` is to be held back instead of queued. */
+  /**
+   * Whether a change for `session` is to be held back instead of queued. Its backlog as of its
+   * last flush (an upper bound, read without a look into the socket per delivery): one that has
+   * drained since catches up from the drain check, a few ms later.
+   */
   isBehind(session: Session): boolean {
-    return session.outboundBytes() > this.highWater
+    return session.backlogBytes() > this.highWater
   }
 
   /** Holds back a change: the record's newest state goes to `session` once it drained. */
