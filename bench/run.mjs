@@ -12,6 +12,7 @@ import { createRequire } from 'node:module'
 import { SignJWT } from 'jose'
 import { startChild, killAllChildren } from './lib/ipc.mjs'
 import { machineCpu, waitForQuiet } from './lib/machine.mjs'
+import { aggregate } from './lib/aggregate.mjs'
 import { rpcDefaults, rpcScenarios } from './rpc/scenarios.mjs'
 import { recordDefaults, recordScenarios } from './records/scenarios.mjs'
 import { manyDefaults, manyScenarios } from './many/scenarios.mjs'
@@ -718,24 +719,6 @@ function printScenario(name, opts, results) {
     if (Array.isArray(lg) && lg.some((x) => x > 90))
       console.log(`  ${SERVERS[k].label}: load generator saturated (${lg.join('/')}% CPU); numbers may be client-bound`)
   }
-}
-
-const median = (xs) => {
-  const a = [...xs].sort((x, y) => x - y)
-  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2
-}
-/** Several runs of one server/scenario → the median of every numeric field; all runs kept. */
-function aggregate(list) {
-  if (list.length === 1) return list[0]
-  const ok = list.filter((r) => !r.error && !r.pending)
-  if (ok.length === 0) return list[0]
-  const out = { ...ok[0] }
-  for (const [k, v] of Object.entries(ok[0])) {
-    if (typeof v === 'number' && ok.every((r) => typeof r[k] === 'number')) out[k] = median(ok.map((r) => r[k]))
-    else if (Array.isArray(v) && v.every((x) => typeof x === 'number'))
-      out[k] = v.map((_, i) => median(ok.map((r) => r[k]?.[i] ?? NaN)))
-  }
-  return { ...out, aggregate: `median of ${ok.length} runs`, failedRuns: list.length - ok.length, runs: list }
 }
 
 // ---- main -----------------------------------------------------------------------------------

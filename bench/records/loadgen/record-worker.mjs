@@ -17,7 +17,7 @@ let port = 0
 let kind = 'sb'
 const now = () => performance.timeOrigin + performance.now()
 const hist = new Histogram()
-const stats = { delivered: 0, published: 0, acked: 0, errors: 0, lastError: undefined }
+const stats = { delivered: 0, published: 0, acked: 0, errors: 0, outOfOrder: 0, lastError: undefined }
 let measuring = false
 let cpu0 = process.cpuUsage()
 let t0 = performance.now()
@@ -110,8 +110,17 @@ async function subscribe({ count, name, concurrency = 20 }) {
         const c = await a.connect()
         clients.push(c)
         const rec = await a.open(c, name)
+        const sub = { rec, seq: 0 }
+        subs.push(sub)
         a.watch(rec, 'p', (v) => {
-          if (!measuring || !v || typeof v.t !== 'number') return
+          if (!v || typeof v.t !== 'number') return
+          // Never an older state after a newer one (max-rate: versions may be coalesced, not reordered).
+          if (typeof v.seq === 'number') {
+            if (v.seq <= sub.seq) stats.outOfOrder++
+            sub.seq = v.seq
+            everyoneGot(v.seq)
+          }
+          if (!measuring) return
           stats.delivered++
           hist.add(now() - v.t)
         })
@@ -144,6 +153,95 @@ async function startWriter({ name, rate, payloadBytes }) {
     timer = setTimeout(tick, 1)
   }
   tick()
+}
+
+// ---- max rate: the writer keeps `window` updates in flight ------------------------------------
+// Switchboard: an update is done when acknowledged (committed); lagging subscribers get the
+// newest state once they read again. The ws floor has no acks and no coalescing: an update is
+// done once every subscriber got it (the relay sends every one to everyone).
+const subs = []
+let maxWriter
+const waitingFor = new Map() // ws: seq -> subscribers still to get it
+
+function everyoneGot(seq) {
+  if (!maxWriter || kind !== 'ws') return // (the ws writer runs in its subscribers' process)
+  const left = waitingFor.get(seq)
+  if (left === undefined) return
+  if (left > 1) return void waitingFor.set(seq, left - 1)
+  waitingFor.delete(seq)
+  maxWriter.inflight--
+  maxWriter.pump()
+}
+
+async function startMaxWriter({ name, window, payloadBytes }) {
+  const pad = 'x'.repeat(Math.max(0, payloadBytes - 50))
+  const w = (maxWriter = { inflight: 0, seq: 0, version: 0, stopped: false, pump: () => {} })
+  if (kind === 'ws') {
+    const a = adapters.ws
+    const c = await a.connect()
+    clients.push(c)
+    const rec = await a.open(c, name, { writer: true })
+    w.pump = () => {
+      while (!w.stopped && w.inflight < window) {
+        w.inflight++
+        const seq = ++w.seq
+        if (measuring) stats.published++
+        waitingFor.set(seq, subs.length)
+        a.set(rec, 'p', { t: now(), seq, pad })
+      }
+    }
+    return void w.pump()
+  }
+  // Switchboard: a lean writer speaking the protocol (rset), not a record handle, which would
+  // also be a subscriber of the record and get every change.
+  let ready
+  const welcomed = new Promise((r) => (ready = r))
+  const conn = await connectWs({
+    port,
+    path: '/ws',
+    onText: (text) => {
+      const v = JSON.parse(text)
+      for (const m of Array.isArray(v) ? v : [v]) {
+        if (m.t === 'welcome') ready()
+        else if (m.t === 'ok' || m.t === 'err') {
+          if (m.t === 'err') onError(`${m.code}: ${m.msg}`)
+          else if (m.r?.v > w.version) w.version = m.r.v
+          w.inflight--
+          w.pump()
+        }
+      }
+    },
+    onError,
+  })
+  clients.push({ close: () => conn.close() })
+  conn.send('{"t":"hello","id":0,"v":1}')
+  await welcomed
+  w.pump = () => {
+    while (!w.stopped && w.inflight < window) {
+      w.inflight++
+      const seq = ++w.seq
+      if (measuring) stats.published++
+      conn.send(JSON.stringify({ t: 'rset', id: seq, n: name, p: 'p', d: { t: now(), seq, pad } }))
+    }
+  }
+  w.pump()
+}
+
+/** Stops the writer; resolves once nothing is in flight: the last update and its version. */
+async function stopMaxWriter({ timeoutMs = 30_000 }) {
+  const w = maxWriter
+  w.stopped = true
+  const until = performance.now() + timeoutMs
+  while (w.inflight > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 10))
+  return { last: w.seq, version: w.version, inflight: w.inflight }
+}
+
+/** Waits (bounded) until every subscriber has update `last` (Switchboard: and record version `version`). */
+async function converge({ last, version, timeoutMs = 30_000 }) {
+  const at = (s) => s.seq === last && (kind !== 'sb' || s.rec.version === version)
+  const until = performance.now() + timeoutMs
+  while (!subs.every(at) && performance.now() < until) await new Promise((r) => setTimeout(r, 20))
+  return { subscribers: subs.length, converged: subs.filter(at).length }
 }
 
 // ---- acknowledged writes -----------------------------------------------------------------------
@@ -202,10 +300,13 @@ serveIpc({
   },
   subscribe,
   startWriter,
+  startMaxWriter,
+  stopMaxWriter,
+  converge,
   startWrites,
   mark() {
     hist.reset()
-    stats.delivered = stats.published = stats.acked = stats.errors = 0
+    stats.delivered = stats.published = stats.acked = stats.errors = stats.outOfOrder = 0
     stats.lastError = undefined
     measuring = true
     cpu0 = process.cpuUsage()
@@ -226,6 +327,7 @@ serveIpc({
   stopLoad() {
     clearTimeout(timer)
     writing = false
+    if (maxWriter) maxWriter.stopped = true
     return {}
   },
   stop() {
@@ -235,6 +337,7 @@ serveIpc({
   async closeAll() {
     clearTimeout(timer)
     writing = false
+    if (maxWriter) maxWriter.stopped = true
     await Promise.allSettled(clients.splice(0).map((c) => c.close()))
     return {}
   },

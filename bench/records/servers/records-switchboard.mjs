@@ -2,13 +2,17 @@
 // temp directory, the zero-config default store) or `postgres` (a fresh schema on the local
 // PostgreSQL, PGHOST/PGUSER/PGDATABASE or 127.0.0.1 / postgres / test). Both are removed on close.
 // `memory` (no persistence) is there to show what persistence costs; no target uses it.
+// A second argument loads another build of the server (`--base`).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { randomBytes } from 'node:crypto'
 import { runServer } from '../../servers/common.mjs'
 
 const kind = process.argv[2] ?? 'sqlite'
+// Another build of @switchboard/server (its dist/index.js, `--base`): before/after in one run.
+const serverModule = process.argv[3] ? pathToFileURL(resolve(process.argv[3])).href : '@switchboard/server'
 
 function postgresUrl(searchPath) {
   const host = process.env.PGHOST ?? '127.0.0.1'
@@ -31,7 +35,7 @@ async function admin(sql) {
 }
 
 runServer(`records-switchboard-${kind}`, async () => {
-  const { createServer } = await import('@switchboard/server')
+  const { createServer } = await import(serverModule)
   let storage
   let cleanup = async () => {}
   if (kind === 'sqlite') {

@@ -59,6 +59,24 @@ describe('a shared record copy', () => {
     expect(rec.local).toEqual({ n: 103, x: 'five' })
   })
 
+  it('applies a whole state across a version gap (a lagging subscriber: coalesced changes), never an older one', async () => {
+    const { conn, rec } = setup()
+    rec.subscribe()
+    conn.last('rsub').resolve({ v: 1, d: { n: 1 } })
+    await tick()
+    rec.onChange(change(7, { d: { n: 7 } })) // versions 2..6 coalesced into the state at 7
+    expect(rec.version).toBe(7)
+    expect(rec.local).toEqual({ n: 7 })
+    rec.onChange(change(5, { d: { n: 5 } })) // older: ignored
+    expect(rec.local).toEqual({ n: 7 })
+    rec.onChange(change(9, { del: true })) // a delete is a whole state too
+    expect(rec.version).toBe(9)
+    expect(rec.local).toBeUndefined()
+    rec.onChange(change(10, { p: 'n', d: 10 }))
+    expect(rec.local).toEqual({ n: 10 })
+    expect(conn.sent.filter((s) => s.body.t === 'rget')).toEqual([]) // no re-read needed
+  })
+
   it('recognises its own change by write id: a write is never applied twice, not even for a moment', async () => {
     const { conn, rec, seen } = setup()
     rec.subscribe()

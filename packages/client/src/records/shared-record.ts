@@ -163,8 +163,9 @@ export class SharedRecord {
    */
   #applyChange(change: RecordChangeMessage): boolean {
     const { version } = this.#server
-    if (change.v > version + 1) {
-      // Missed something: re-read rather than apply out of order (this change waits with the rest).
+    // A whole state (document or delete) may skip versions: the server coalesces a lagging
+    // subscriber's changes into one. A missed partial change: re-read rather than apply out of order.
+    if (change.v > version + 1 && (change.p !== undefined || change.ops)) {
       this.buffered.push(change)
       this.#resync()
       return true

@@ -17,7 +17,7 @@ import type { Broker, BrokerHandler, HistoryResult, Publication, PublishOptions 
 import type { SubscriptionBudget } from '../limits/subscription-budget.js'
 import { EncodedFrame } from '../transports/transport.js'
 import type { ChannelOptionsResolver } from './channel-options.js'
-import { PollUntil } from './poll-until.js'
+import { PollUntil } from '../session/poll-until.js'
 import { PUBLISH_DEDUPE_WINDOW_MS } from './publish-ids.js'
 import { Recovery } from './recovery.js'
 import { SubscriptionIndex } from './subscription-index.js'

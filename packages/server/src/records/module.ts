@@ -2,6 +2,7 @@ import type { ConceptModule } from '../core/concept-module.js'
 import { wireEntries } from '../core/concept-module.js'
 import type { ModuleContext } from '../core/module-context.js'
 import { recordHandlers } from './handlers.js'
+import { laggingAbove } from './laggards.js'
 import { recordsApi, RECORDS_API_PREFIX } from './http-api.js'
 import { RECORD_STREAM_PREFIX, RecordService } from './record-service.js'
 import { serverRecords, type ServerRecords } from './server-records.js'
@@ -26,6 +27,7 @@ export function recordsModule(ctx: ModuleContext): RecordsModule {
     log: ctx.log,
     occupancy: ctx.occupancy,
     committed: ctx.engine.committedWrites,
+    laggingAbove: laggingAbove(config.limits.maxBufferedBytes),
   })
   return {
     name: 'records',

@@ -12,6 +12,7 @@ import type { Session } from '../session/session.js'
 import { EncodedFrame } from '../transports/transport.js'
 import { RecentWrites, writeKey, type WriteOutcome } from './recent-writes.js'
 import { priorCommit, RecordLane, type LaneHost, type WriteJob } from './record-lane.js'
+import { Laggards } from './laggards.js'
 import { WarmStates } from './warm-states.js'
 import { stateOf, type RecordState, type WritePlanner, type WriteRequest } from './write-plan.js'
 
@@ -48,6 +49,8 @@ export interface RecordServiceOptions {
   occupancy?: OccupancyObserver
   /** Cluster: write ids committed on any node (a resend through another node applies once). */
   committed?: CommittedWrites | undefined
+  /** Outbound bytes over which a subscriber gets coalesced newest states (`Laggards`). */
+  laggingAbove: number
 }
 
 const NO_NAMES: ReadonlySet<string> = new Set()
@@ -65,6 +68,7 @@ export class RecordService implements BrokerHandler {
   private readonly recent = new RecentWrites()
   private readonly warm = new WarmStates()
   private readonly observers: RecordChangeObserver[] = []
+  private readonly laggards: Laggards
   private store: RecordStore | undefined
   private closed = false
   private readonly laneHost: LaneHost = {
@@ -81,6 +85,7 @@ export class RecordService implements BrokerHandler {
   }
 
   constructor(private readonly options: RecordServiceOptions) {
+    this.laggards = new Laggards(options.laggingAbove, (session, names) => this.catchUp(session, names))
     options.store.then(
       (store) => (this.store = store),
       () => {},
@@ -279,7 +284,36 @@ export class RecordService implements BrokerHandler {
     const sessions = this.subscribers.get(change.n)
     if (!sessions || sessions.size === 0) return
     const frame = new EncodedFrame(jsonCodec.encode(change) as string)
-    for (const session of sessions) session.enqueue(frame)
+    const laggards = this.laggards
+    const lagging = laggards.of(change.n)
+    for (const session of sessions) {
+      if (lagging !== undefined) {
+        const lag = lagging.get(session)
+        if (lag !== undefined) {
+          // Owed the newest state, or already sent a state that includes this change.
+          if (lag.owed || change.v <= lag.sentVersion) continue
+          laggards.forget(session, change.n)
+        }
+      }
+      if (laggards.isBehind(session)) laggards.hold(session, change.n)
+      else session.enqueue(frame)
+    }
+  }
+
+  /** Lagging subscribers drained: each gets the newest state of the records it is owed, once. */
+  private catchUp(session: Session, names: string[]): void {
+    for (const name of names) {
+      // Behind the writes queued so far, so the state is at least as new as every change delivered.
+      this.lane(name).push({
+        kind: 'read',
+        run: (state) => this.laggards.send(session, name, state),
+        failed: (err) => {
+          // The store failed: try again a little later (the state stays owed).
+          this.options.log.error({ err, record: name }, 'record catch-up read failed')
+          setTimeout(() => this.bySession.get(session)?.has(name) && this.laggards.hold(session, name), 1000).unref()
+        },
+      })
+    }
   }
 
   private publish(change: RecordChangeMessage): void {
@@ -319,6 +353,7 @@ export class RecordService implements BrokerHandler {
 
   private leave(session: Session, name: string): void {
     this.options.budget.release(session)
+    this.laggards.forget(session, name)
     const set = this.subscribers.get(name)
     if (!set?.delete(session) || set.size > 0) return
     this.subscribers.delete(name)

@@ -61,6 +61,8 @@ export class Session implements TransportSink, Flushable {
   private pendingFirst: EncodedFrame | undefined
   private readonly pendingMore: EncodedFrame[] = []
   private pendingChars = 0
+  /** What the transport still held right after the last flush (it only drains until the next). */
+  private bufferedAtFlush = 0
   /** limits.maxBufferedBytes, read once: checked on every enqueue and flush. */
   private readonly maxBufferedBytes: number
   private inbound: unknown[] | undefined
@@ -276,6 +278,14 @@ export class Session implements TransportSink, Flushable {
     return this.pendingChars + this.transport.bufferedBytes()
   }
 
+  /**
+   * `outboundBytes` as of the last flush plus what was queued since: an upper bound that costs
+   * no look into the transport, for checks made once per delivery (record fan-out).
+   */
+  backlogBytes(): number {
+    return this.pendingChars + this.bufferedAtFlush
+  }
+
   /** Queues a frame that may be shared with other sessions (encode once, send many). */
   enqueue(frame: EncodedFrame): void {
     if (this.phase === 'closed') return
@@ -301,7 +311,8 @@ export class Session implements TransportSink, Flushable {
       this.sendBatched(first)
     }
     this.lastSentAt = now
-    if (this.transport.bufferedBytes() > this.maxBufferedBytes) this.slowConsumer()
+    const buffered = (this.bufferedAtFlush = this.transport.bufferedBytes())
+    if (buffered > this.maxBufferedBytes) this.slowConsumer()
   }
 
   /** Several frames waited: they leave as array frames of at most MAX_BATCH_CHARS each. */
