@@ -29,4 +29,4 @@ export type {
   WebSocketConstructor,
   WebSocketLike,
 } from './transport/transport.js'
-export { errorCodes, closeCodes, type ErrorCode } from '@switchboard/protocol'
+export { retryableCodes, closeCodes, type ErrorCode } from '@switchboard/protocol'

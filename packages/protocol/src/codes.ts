@@ -11,68 +11,89 @@ export interface ErrorCodeInfo {
   readonly retryable: boolean
 }
 
-export const errorCodes = {
-  AUTH_FAILED: { http: 401, retryable: false },
-  TOKEN_EXPIRED: { http: 401, retryable: true },
-  PERMISSION_DENIED: { http: 403, retryable: false },
-  NOT_FOUND: { http: 404, retryable: false },
-  VERSION_CONFLICT: {
-    http: 409,
-    retryable: false,
-  },
-  TIMEOUT: { http: 504, retryable: true },
-  NO_PROVIDER: { http: 503, retryable: true },
-  RPC_ERROR: { http: 502, retryable: false },
-  PROVIDER_LOST: { http: 502, retryable: true },
-  ALREADY_PROVIDED: { http: 409, retryable: false },
-  ALREADY_LISTENING: {
-    http: 409,
-    retryable: false,
-  },
-  INVALID_MESSAGE: { http: 400, retryable: false },
-  INVALID_NAME: { http: 400, retryable: false },
-  INVALID_DATA: {
-    http: 400,
-    retryable: false,
-  },
-  TOO_LARGE: { http: 413, retryable: false },
-  RATE_LIMITED: {
-    http: 429,
-    retryable: true,
-  },
-  TOO_MANY_SUBSCRIPTIONS: {
-    http: 429,
-    retryable: false,
-  },
-  TOO_MANY_CONNECTIONS: {
-    http: 429,
-    retryable: true,
-  },
-  ALREADY_SUBSCRIBED: {
-    http: 409,
-    retryable: false,
-  },
-  NOT_SUBSCRIBED: { http: 409, retryable: false },
-  NOT_CONNECTED: { http: 400, retryable: false },
-  UNSUPPORTED_VERSION: {
-    http: 400,
-    retryable: false,
-  },
-  SLOW_CONSUMER: { http: 503, retryable: true },
-  UNAVAILABLE: {
-    http: 503,
-    retryable: true,
-  },
-  DISCONNECTED: { http: 503, retryable: true },
-  QUEUE_FULL: { http: 503, retryable: true },
-  CLOSED: { http: 400, retryable: false },
-  INTERNAL: { http: 500, retryable: true },
-} as const satisfies Record<string, ErrorCodeInfo>
+/**
+ * Whether the same request may succeed if simply retried later, per error code: the part of the
+ * catalogue a client needs (kept apart from the HTTP statuses, so the browser bundle carries
+ * only this).
+ */
+export const retryableCodes = {
+  AUTH_FAILED: false,
+  TOKEN_EXPIRED: true,
+  PERMISSION_DENIED: false,
+  NOT_FOUND: false,
+  VERSION_CONFLICT: false,
+  TIMEOUT: true,
+  NO_PROVIDER: true,
+  RPC_ERROR: false,
+  PROVIDER_LOST: true,
+  ALREADY_PROVIDED: false,
+  ALREADY_LISTENING: false,
+  INVALID_MESSAGE: false,
+  INVALID_NAME: false,
+  INVALID_DATA: false,
+  TOO_LARGE: false,
+  RATE_LIMITED: true,
+  TOO_MANY_SUBSCRIPTIONS: false,
+  TOO_MANY_CONNECTIONS: true,
+  ALREADY_SUBSCRIBED: false,
+  NOT_SUBSCRIBED: false,
+  NOT_CONNECTED: false,
+  UNSUPPORTED_VERSION: false,
+  SLOW_CONSUMER: true,
+  UNAVAILABLE: true,
+  DISCONNECTED: true,
+  QUEUE_FULL: true,
+  CLOSED: false,
+  INTERNAL: true,
+} as const satisfies Record<string, boolean>
 
-export type ErrorCode = keyof typeof errorCodes
+export type ErrorCode = keyof typeof retryableCodes
+
+/** The HTTP status the HTTP API answers with for each code. */
+const httpStatuses: { readonly [C in ErrorCode]: number } = {
+  AUTH_FAILED: 401,
+  TOKEN_EXPIRED: 401,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  VERSION_CONFLICT: 409,
+  TIMEOUT: 504,
+  NO_PROVIDER: 503,
+  RPC_ERROR: 502,
+  PROVIDER_LOST: 502,
+  ALREADY_PROVIDED: 409,
+  ALREADY_LISTENING: 409,
+  INVALID_MESSAGE: 400,
+  INVALID_NAME: 400,
+  INVALID_DATA: 400,
+  TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  TOO_MANY_SUBSCRIPTIONS: 429,
+  TOO_MANY_CONNECTIONS: 429,
+  ALREADY_SUBSCRIBED: 409,
+  NOT_SUBSCRIBED: 409,
+  NOT_CONNECTED: 400,
+  UNSUPPORTED_VERSION: 400,
+  SLOW_CONSUMER: 503,
+  UNAVAILABLE: 503,
+  DISCONNECTED: 503,
+  QUEUE_FULL: 503,
+  CLOSED: 400,
+  INTERNAL: 500,
+}
+
+/** The whole catalogue: HTTP status and retryability per code (pure: left out of bundles that do not use it). */
+export const errorCodes = /* @__PURE__ */ wholeCatalogue()
+
+function wholeCatalogue(): { readonly [C in ErrorCode]: ErrorCodeInfo } {
+  const entries = Object.entries(retryableCodes).map(([code, retryable]) => [
+    code,
+    { http: httpStatuses[code as ErrorCode], retryable },
+  ])
+  return Object.fromEntries(entries) as { readonly [C in ErrorCode]: ErrorCodeInfo }
+}
 
 export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.hasOwn(errorCodes, value)
+  return typeof value === 'string' && Object.hasOwn(retryableCodes, value)
 }
 
 /**

@@ -1,4 +1,4 @@
-import { errorCodes, isErrorCode, type ErrorCode } from './codes.js'
+import { isErrorCode, retryableCodes, type ErrorCode } from './codes.js'
 
 /**
  * The one error type of Switchboard, on both sides of the wire: a stable `code` from the
@@ -16,7 +16,7 @@ export class SwitchboardError extends Error {
   }
 
   get retryable(): boolean {
-    return errorCodes[this.code].retryable
+    return retryableCodes[this.code]
   }
 
   /** From an `err` message's fields, which come off the wire and are not trusted. */

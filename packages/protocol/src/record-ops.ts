@@ -8,6 +8,7 @@
  * Only own properties are read, so `toString` or `constructor` never resolve to prototypes.
  */
 import { parsePath } from './names.js'
+import { isIndexSegment, valueAt } from './query/values.js'
 
 export type RecordDocument = Record<string, unknown>
 
@@ -37,8 +38,6 @@ export class RecordOpError extends Error {
 }
 
 type Container = Record<string, unknown> | unknown[]
-
-const INDEX = /^(0|[1-9][0-9]{0,8})$/
 
 export function isPlainObject(value: unknown): value is RecordDocument {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -94,16 +93,8 @@ export function getPath(doc: unknown, path: string): unknown {
   return segments ? getIn(doc, segments) : undefined
 }
 
-export function getIn(doc: unknown, segments: readonly string[]): unknown {
-  let node = doc
-  for (const seg of segments) {
-    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, seg)) return undefined
-    // Arrays have items only (not `length`).
-    if (Array.isArray(node) && !INDEX.test(seg)) return undefined
-    node = (node as Record<string, unknown>)[seg]
-  }
-  return node
-}
+/** The value at a path's segments: own keys only, and on arrays their items only (not `length`). */
+export const getIn: (doc: unknown, segments: readonly string[]) => unknown = valueAt
 
 /** Sets the value at `path`, creating objects for missing (or null) parents. */
 export function setIn(doc: RecordDocument, path: string, value: unknown): RecordDocument {
@@ -195,7 +186,8 @@ function exists(doc: unknown, segments: readonly string[]): boolean {
   let node = doc
   for (const seg of segments) {
     if (typeof node !== 'object' || node === null) return false
-    if (Array.isArray(node) ? !INDEX.test(seg) || Number(seg) >= node.length : !Object.hasOwn(node, seg)) return false
+    if (Array.isArray(node) ? !isIndexSegment(seg) || Number(seg) >= node.length : !Object.hasOwn(node, seg))
+      return false
     node = (node as Record<string, unknown>)[seg]
   }
   return true
@@ -207,7 +199,7 @@ function own(node: Record<string, unknown>, key: string): unknown {
 
 function arrayIndex(node: unknown[], seg: string, path: string, segments: readonly string[], i: number): number {
   const at = segments.slice(0, i + 1).join('.')
-  if (!INDEX.test(seg))
+  if (!isIndexSegment(seg))
     throw new RecordOpError(
       path,
       `cannot set ${path}: ${segments.slice(0, i).join('.') || 'the document'} is an array and ${seg} is not an index`,

@@ -171,6 +171,36 @@ describe('choosing a transport', () => {
     expect(a.welcomes).toHaveLength(1)
   })
 
+  it('ends an attempt whose last transport never opens, or opens and never brings the welcome (a black hole)', async () => {
+    vi.useFakeTimers()
+    // Every transport hangs: the first two are given up after transportTimeoutMs, the last one
+    // (which has no such timeout) when the handshake bound runs out.
+    const hung = negotiating({ websocket: 'hang', sse: 'hang', longpoll: 'hang' })
+    await hung.attempt.start()
+    await vi.advanceTimersByTimeAsync(6000 + 29_000)
+    expect(hung.tried).toEqual(['websocket', 'sse', 'longpoll'])
+    expect(hung.closed).toEqual(['websocket', 'sse'])
+    await vi.advanceTimersByTimeAsync(2000)
+    expect(hung.closed).toEqual(['websocket', 'sse', 'longpoll'])
+
+    // A transport that never opens ends the attempt (the close reports the end).
+    const unopened = scripted()
+    await unopened.attempt.start()
+    await vi.advanceTimersByTimeAsync(29_000)
+    expect(unopened.ends).toEqual([])
+    await vi.advanceTimersByTimeAsync(2000)
+    expect(unopened.ends).toEqual([expect.objectContaining({ code: CloseCode.HEARTBEAT_TIMEOUT })])
+
+    const silent = scripted()
+    await silent.attempt.start()
+    silent.server().onOpen()
+    expect(silent.sent.map((m) => m.t)).toEqual(['hello'])
+    await vi.advanceTimersByTimeAsync(29_000)
+    expect(silent.ends).toEqual([])
+    await vi.advanceTimersByTimeAsync(2000)
+    expect(silent.ends).toEqual([expect.objectContaining({ code: CloseCode.HEARTBEAT_TIMEOUT })])
+  })
+
   it('does not fall back once the server answered: its refusal ends the attempt', async () => {
     const a = negotiating({ websocket: 'deny', sse: 'welcome', longpoll: 'welcome' })
     await a.attempt.start()

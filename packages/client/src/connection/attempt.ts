@@ -18,6 +18,14 @@ import { SilenceWatchdog } from './watchdog.js'
 /** The hello's request id; requests count from 1, so an answer with this id is the hello's. */
 const HELLO_ID = 0
 
+/**
+ * The most a transport may take to open and bring the welcome (the server's default heartbeat
+ * timeout): the last transport has no `transportTimeoutMs`, and none has once it opened, so a
+ * black-holed network or a server that never answers the hello ends the attempt here instead of
+ * holding it forever.
+ */
+const HANDSHAKE_TIMEOUT_MS = 30_000
+
 export interface NamedTransport {
   readonly name: TransportName
   readonly factory: TransportFactory
@@ -110,6 +118,7 @@ export class Attempt {
       ? undefined
       : setTimeout(() => giveUp({ code: CloseCode.ABNORMAL, reason: 'timed out' }), transportTimeoutMs)
     this.transportName = candidate.name
+    this.#watchdog.start(HANDSHAKE_TIMEOUT_MS) // the welcome restarts it with the server's timeout
     try {
       const transport = candidate.factory(url, {
         onOpen: () => current() && (clearTimeout(timer), this.#hello()),
