@@ -494,6 +494,7 @@ function adminSourcesOf(parts: {
     now: () => parts.clock.now(),
     sessions: () => parts.registry().list(),
     channelsOf: (s) => channels.service.subscriptionsOf(s),
+    hasSubscribers: (channel) => channels.service.hasSubscribers(channel),
     recordsOf: (s) => records.service.subscriptionsOf(s),
     providedBy: (s) => rpc.service.provided(s),
     joinedBy: (s) => presence.service.stateOf(s)?.joined,

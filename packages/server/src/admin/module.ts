@@ -43,10 +43,8 @@ export function adminModule(deps: AdminDeps): ConceptModule {
   let building = false
 
   const live = deps.sources.live
-  const watched = () => {
-    for (const s of deps.sources.sessions()) if (deps.sources.channelsOf(s).has(live)) return true
-    return false
-  }
+  // Asked once a second and after connection bursts: a lookup, not a scan of every session.
+  const watched = () => deps.sources.hasSubscribers(live)
   /**
    * In a cluster every node provides the admin RPCs: a node that does not hold the caller's
    * (or the target's) connection hands the call on, so it reaches the node that does.
@@ -70,19 +68,27 @@ export function adminModule(deps: AdminDeps): ConceptModule {
       building = false
     }
   }
+  /** A prompt refresh is already due within PROMPT_MS. */
+  let prompt = false
   const schedule = (ms: number) => {
     if (closed) return
     cancel?.()
+    prompt = ms === PROMPT_MS
     cancel = deps.clock.schedule(ms, () => {
+      prompt = false
       void refresh().finally(() => schedule(SAMPLE_MS))
     })
+  }
+  // A burst of connects or disconnects arms one timer, not a timer (and a cancelled one) each.
+  const soon = () => {
+    if (!prompt) schedule(PROMPT_MS)
   }
 
   return {
     name: 'admin',
     messages: {},
-    sessionOpened: () => deps.enabled && schedule(PROMPT_MS),
-    sessionClosed: () => deps.enabled && schedule(PROMPT_MS),
+    sessionOpened: () => deps.enabled && soon(),
+    sessionClosed: () => deps.enabled && soon(),
     async start() {
       if (!deps.enabled) return
       handles.push(

@@ -13,6 +13,8 @@ export interface AdminSources {
   now(): number
   sessions(): Iterable<Session>
   channelsOf(session: Session): ReadonlySet<string>
+  /** Whether a session of this node is subscribed to the channel (exact name): one lookup, not a scan. */
+  hasSubscribers(channel: string): boolean
   recordsOf(session: Session): ReadonlySet<string>
   providedBy(session: Session): ReadonlySet<string>
   joinedBy(session: Session): ReadonlyMap<string, unknown> | undefined

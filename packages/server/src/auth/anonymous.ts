@@ -3,9 +3,9 @@ import type { Authenticator, AuthResult } from './authenticator.js'
 
 /** Development default: everyone connects as the anonymous user; tokens are refused, not ignored. */
 export class AnonymousAuthenticator implements Authenticator {
-  async authenticate(credentials: { token?: string }): Promise<AuthResult> {
+  authenticate(credentials: { token?: string }): AuthResult | Promise<AuthResult> {
     if (credentials.token !== undefined) {
-      throw new SwitchboardError('AUTH_FAILED', 'this server has no token verification configured')
+      return Promise.reject(new SwitchboardError('AUTH_FAILED', 'this server has no token verification configured'))
     }
     return { user: null }
   }

@@ -39,5 +39,9 @@ export interface AuthResult {
  * permission cache is keyed by that object, so a refreshed session never reuses old answers).
  */
 export interface Authenticator {
-  authenticate(credentials: Credentials): Promise<AuthResult>
+  /**
+   * May return the result itself when no I/O is needed (an anonymous connection): the session
+   * then opens in the same turn, without promise hops. Failures are always a rejected promise.
+   */
+  authenticate(credentials: Credentials): AuthResult | Promise<AuthResult>
 }

@@ -2,6 +2,7 @@ import { errors, jwtVerify, type JWTPayload } from 'jose'
 import type { JwtConfig } from '../config/types.js'
 import { SwitchboardError } from '../errors.js'
 import type { AuthResult, AuthUser } from './authenticator.js'
+import { HmacJwtFastPath } from './jwt-hmac.js'
 import { loadVerificationKey, type KeySetup } from './jwt-keys.js'
 
 /** Registered claims: they describe the token, not the user, so they stay out of `sb.user`. */
@@ -17,11 +18,14 @@ const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor'])
 export class JwtVerifier {
   private readonly setup: KeySetup
   private readonly toleranceSec: number
+  /** With a secret: HS256/384/512 verified synchronously (jose's WebCrypto HMAC is an async job). */
+  private readonly hmac: HmacJwtFastPath | undefined
 
   /** Throws JwtConfigError for a bad key or an algorithm the key cannot verify. */
   constructor(private readonly config: JwtConfig) {
     this.setup = loadVerificationKey(config)
     this.toleranceSec = Math.ceil(config.clockToleranceMs / 1000)
+    this.hmac = config.secret === undefined ? undefined : new HmacJwtFastPath(config.secret, this.setup.algorithms)
   }
 
   get algorithms(): readonly string[] {
@@ -40,7 +44,7 @@ export class JwtVerifier {
       }
       // The overloads of jwtVerify differ only in the key type; one call site serves all three.
       const key = this.setup.key as Parameters<typeof jwtVerify>[1]
-      ;({ payload } = await jwtVerify(token, key, options))
+      payload = this.hmac?.verify(token, options) ?? (await jwtVerify(token, key, options)).payload
     } catch (err) {
       throw this.setup.remote && unreachable(err)
         ? new SwitchboardError('AUTH_FAILED', 'the key set could not be fetched; try again later')

@@ -251,6 +251,11 @@ export class ChannelService implements BrokerHandler {
     return this.members.get(session)?.subscriptions ?? NONE
   }
 
+  /** Whether a local session is subscribed to exactly this channel. */
+  hasSubscribers(channel: string): boolean {
+    return (this.index.exactMembers(channel)?.size ?? 0) > 0
+  }
+
   subscriberCount(): number {
     return this.index.count()
   }

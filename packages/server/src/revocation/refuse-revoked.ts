@@ -10,13 +10,17 @@ import type { RevokedUsers } from './revoked-users.js'
  */
 export function refuseRevoked(inner: Authenticator, revoked: RevokedUsers): Authenticator {
   return {
-    async authenticate(credentials) {
-      const result = await inner.authenticate(credentials)
-      const user = result.user
-      if (user && !isBackend(user) && revoked.refuses(user.id, result.issuedAt)) {
-        throw new SwitchboardError('AUTH_FAILED', 'access revoked: sign in again')
-      }
-      return result
+    authenticate(credentials) {
+      const result = inner.authenticate(credentials)
+      // An anonymous result passes as it came (nobody to revoke); the rest is checked after.
+      if (!(result instanceof Promise) && result.user === null) return result
+      return Promise.resolve(result).then((r) => {
+        const user = r.user
+        if (user && !isBackend(user) && revoked.refuses(user.id, r.issuedAt)) {
+          throw new SwitchboardError('AUTH_FAILED', 'access revoked: sign in again')
+        }
+        return r
+      })
     },
   }
 }

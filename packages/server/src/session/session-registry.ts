@@ -31,8 +31,6 @@ export class SessionRegistry {
   private cursor: Iterator<Session> | undefined
   private continuation: ReturnType<typeof setImmediate> | undefined
   private emptied: (() => void)[] = []
-  /** When each session silent towards us was last pinged (at most one ping per interval). */
-  private readonly pinged = new WeakMap<Session, number>()
 
   constructor(
     private readonly host: SessionHost,
@@ -97,7 +95,7 @@ export class SessionRegistry {
   /** Silent towards us for an interval, and not pinged since it went silent (or for an interval). */
   private owesPing(s: Session, now: number, intervalMs: number): boolean {
     if (now - s.lastReceivedAt < intervalMs) return false
-    const last = this.pinged.get(s)
+    const last = s.pingedAt
     return last === undefined || last < s.lastReceivedAt || now - last >= intervalMs
   }
 
@@ -134,7 +132,7 @@ export class SessionRegistry {
         // us the peer is alive, and without a ping a receive-only client never speaks.
         s.enqueue(PING)
         s.lastSentAt = now
-        this.pinged.set(s, now)
+        s.pingedAt = now
         pings++
       }
     }

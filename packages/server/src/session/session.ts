@@ -8,13 +8,14 @@ import {
   type HelloMessage,
   type ServerMessage,
 } from '@switchboard/protocol'
-import type { AuthUser } from '../auth/authenticator.js'
+import type { AuthResult, AuthUser } from '../auth/authenticator.js'
 import { SwitchboardError, toSwitchboardError } from '../errors.js'
 import { EncodedFrame, type Transport, type TransportSink } from '../transports/transport.js'
 import type { Flushable } from './flush-scheduler.js'
 import { TokenBucket } from '../limits/token-bucket.js'
 import { idFromHead } from './frame-head.js'
 import type { SessionHost } from './session-host.js'
+import { welcomeText } from './welcome.js'
 
 type Phase = 'handshake' | 'authenticating' | 'open' | 'closed'
 
@@ -26,6 +27,8 @@ const STRIKE_WINDOW_MS = 10_000
 /** Messages waiting behind an async handler; a peer that outruns this is flooding. */
 const MAX_INBOUND_QUEUE = 10_000
 const codec: Codec = jsonCodec
+/** A pong as clients encode it (`{"t":"pong"}`); other spellings take the general path. */
+const PONG_FRAME = '{"t":"pong"}'
 
 /** A frame that failed before it became a message; queued so its error keeps arrival order. */
 class Rejection {
@@ -51,6 +54,8 @@ export class Session implements TransportSink, Flushable {
   readonly createdAt: number
   lastReceivedAt: number
   lastSentAt: number
+  /** When the registry's sweep last pinged it (at most one ping per interval to a silent peer). */
+  pingedAt: number | undefined = undefined
   /** When the credentials expire (epoch ms): the registry's sweep closes the session with TOKEN_EXPIRED then, unless a `refresh` moved it. */
   tokenExpiresAt: number | undefined
   /** At `tokenExpiresAt` the credentials are to be checked again, not dead (AuthResult.expiry). */
@@ -100,6 +105,11 @@ export class Session implements TransportSink, Flushable {
     ) {
       const reason = `frame exceeds maxMessageBytes (${maxMessageBytes})`
       this.receive(new Rejection('TOO_LARGE', reason, idFromHead(text)), now)
+      return
+    }
+    // The heartbeat answer, most of what an idle connection sends: no parse, no validation.
+    if (text === PONG_FRAME) {
+      if (!this.bucket.take(now)) this.rateLimited(null)
       return
     }
     let decoded: unknown
@@ -196,40 +206,46 @@ export class Session implements TransportSink, Flushable {
     return this.authenticate(message)
   }
 
-  private async authenticate(hello: HelloMessage): Promise<void> {
-    let user: AuthUser | null
+  /**
+   * Synchronous when the authenticator answers at once (anonymous): the welcome is queued in
+   * this turn and no promise holds the inbound queue. Otherwise the queue waits for the answer.
+   */
+  private authenticate(hello: HelloMessage): void | Promise<void> {
+    let answer: AuthResult | Promise<AuthResult>
     try {
       const transport = this.transport
-      const result = await this.host.authenticator.authenticate({
+      answer = this.host.authenticator.authenticate({
         token: hello.token,
         // Read only if the authenticator asks: a WebSocket's peer address costs a syscall.
         get remoteAddress() {
           return transport.remoteAddress
         },
       })
-      user = result.user
-      this.tokenExpiresAt = result.expiresAt
-      this.recheckAtExpiry = result.expiry === 'recheck'
     } catch (err) {
-      const e = err instanceof SwitchboardError ? err : new SwitchboardError('AUTH_FAILED', 'authentication failed')
-      this.sendError(hello.id, e.code, e.message)
-      this.close(e.code === 'TOKEN_EXPIRED' ? CloseCode.TOKEN_EXPIRED : CloseCode.AUTH_FAILED, e.message)
+      this.refuse(hello, err)
       return
     }
+    if (!(answer instanceof Promise)) return this.open(hello, answer)
+    return answer.then(
+      (result) => this.open(hello, result),
+      (err: unknown) => this.refuse(hello, err),
+    )
+  }
+
+  private refuse(hello: HelloMessage, err: unknown): void {
+    const e = err instanceof SwitchboardError ? err : new SwitchboardError('AUTH_FAILED', 'authentication failed')
+    this.sendError(hello.id, e.code, e.message)
+    this.close(e.code === 'TOKEN_EXPIRED' ? CloseCode.TOKEN_EXPIRED : CloseCode.AUTH_FAILED, e.message)
+  }
+
+  private open(hello: HelloMessage, result: AuthResult): void {
     if (this.phase === 'closed') return
+    const user = result.user
+    this.tokenExpiresAt = result.expiresAt
+    this.recheckAtExpiry = result.expiry === 'recheck'
     this.user = user
     this.phase = 'open'
-    const { intervalMs, timeoutMs } = this.host.config.server.heartbeat
-    const { maxMessageBytes, maxJsonDepth, maxUpdateOps } = this.host.config.limits
-    this.send({
-      t: 'welcome',
-      id: hello.id,
-      v: PROTOCOL_VERSION,
-      client: this.id,
-      user: user ? { ...user } : null,
-      hb: { interval: intervalMs, timeout: timeoutMs },
-      limits: { maxMessageBytes, maxJsonDepth, maxUpdateOps },
-    })
+    this.enqueue(new EncodedFrame(welcomeText(hello.id, this.id, user, this.host.config)))
     this.host.sessionOpened?.(this)
   }
 
