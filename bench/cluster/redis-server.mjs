@@ -39,7 +39,7 @@ function freePort() {
 export async function startRedis({ rt = 0, nice = 0, pinCpu } = {}) {
   const port = await freePort()
   const wrap = []
-  if (rt) wrap.push('prlimit', '--rttime=10000000:10000000', 'chrt', '-f', String(rt))
+  if (rt) wrap.push('prlimit', '--rttime=120000000:130000000', 'chrt', '-f', String(rt))
   else if (nice) wrap.push('nice', '-n', String(nice))
   if (pinCpu !== undefined) wrap.push('taskset', '-c', String(pinCpu))
   const cmd = [
