@@ -61,6 +61,7 @@ import { rpcModule, type RpcModule } from './rpc/module.js'
 import type { ServerRpc } from './rpc/server-api.js'
 import { connectionModule } from './session/connection-module.js'
 import { FlushScheduler } from './session/flush-scheduler.js'
+import { HeldPolls } from './transports/longpoll/held-polls.js'
 import type { SessionHost } from './session/session-host.js'
 import { SessionRegistry } from './session/session-registry.js'
 import { drainWindowMs, SessionDrain, type DrainOption } from './session/drain.js'
@@ -71,6 +72,9 @@ import { RELAY_TOPIC, SessionRelay } from './transports/fallback/session-relay.j
 import { sseEndpoint } from './transports/sse/sse-endpoint.js'
 import type { Transport, TransportSink } from './transports/transport.js'
 import { WebSocketEndpoint } from './transports/websocket/websocket-endpoint.js'
+
+/** A long-poll with nothing to answer is held this long, then answered empty (SPEC §5: ≤ 25 s). */
+const POLL_HOLD_MS = 25_000
 
 /** Pluggable parts; each defaults to the single-node implementation. */
 export interface ServerOptions {
@@ -338,7 +342,13 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
     directory,
     relay,
     nodeId: engine.nodeId,
-    timers: { clock, pollHoldMs: 25_000, lingerMs: config.server.heartbeat.timeoutMs },
+    timers: {
+      clock,
+      pollHoldMs: POLL_HOLD_MS,
+      lingerMs: config.server.heartbeat.timeoutMs,
+      holds: new HeldPolls(clock, POLL_HOLD_MS),
+      turnEnd: host.scheduler,
+    },
     maxMessageBytes: config.limits.maxMessageBytes,
     plainSse: sse,
   })) {

@@ -1,6 +1,8 @@
 // The Transport contract (transport.contract.ts) for the SDK's SSE and long-polling transports:
 // the real routes on a loopback port, and an HTTP peer that plays the client's transport.
 import http from 'node:http'
+import { FlushScheduler } from '../../session/flush-scheduler.js'
+import { HeldPolls } from '../longpoll/held-polls.js'
 import type { AddressInfo } from 'node:net'
 import { systemClock } from '../../clock.js'
 import { ClientAddresses } from '../../http/client-address.js'
@@ -30,7 +32,13 @@ async function startRoutes(accept: (t: Transport) => TransportSink) {
     rate: new RequestsPerIp(0, 0),
     directory: new LocalSessionDirectory(systemClock, 'node-1'),
     nodeId: 'node-1',
-    timers: { clock: systemClock, pollHoldMs: 25_000, lingerMs: 30_000 },
+    timers: {
+      clock: systemClock,
+      pollHoldMs: 25_000,
+      lingerMs: 30_000,
+      holds: new HeldPolls(systemClock, 25_000),
+      turnEnd: new FlushScheduler(),
+    },
     maxMessageBytes: 4 * 1024 * 1024,
     plainSse: (_req, res) => void res.writeHead(404).end(),
   })) {

@@ -2,6 +2,8 @@
 // sink that records what the session would see: the invariants written on transport.ts, the
 // poll acknowledgements, and upstream ordering and de-duplication.
 import http from 'node:http'
+import { FlushScheduler } from '../../session/flush-scheduler.js'
+import { HeldPolls } from '../longpoll/held-polls.js'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ClientAddresses } from '../../http/client-address.js'
@@ -46,7 +48,13 @@ async function start(options: { lingerMs?: number; maxPerIp?: number } = {}) {
     rate: new RequestsPerIp(0, 0),
     directory,
     nodeId: 'node-1',
-    timers: { clock, pollHoldMs: 25_000, lingerMs: options.lingerMs ?? 30_000 },
+    timers: {
+      clock,
+      pollHoldMs: 25_000,
+      lingerMs: options.lingerMs ?? 30_000,
+      holds: new HeldPolls(clock, 25_000),
+      turnEnd: new FlushScheduler(() => clock.now()),
+    },
     maxMessageBytes: 1024,
     plainSse: (_req, res) => void res.writeHead(418).end(),
   })) {

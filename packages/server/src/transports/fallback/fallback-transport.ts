@@ -1,5 +1,6 @@
 import type { Clock } from '../../clock.js'
-import { heldPollsOf, type HeldPolls, type PollHolder } from '../longpoll/held-polls.js'
+import type { Flushable, FlushScheduler } from '../../session/flush-scheduler.js'
+import type { HeldPolls, PollHolder } from '../longpoll/held-polls.js'
 import type { EncodedFrame, Transport, TransportSink } from '../transport.js'
 
 export type FallbackKind = 'sse' | 'longpoll'
@@ -41,6 +42,10 @@ export interface FallbackTimers {
   readonly pollHoldMs: number
   /** A closed session waits this long for its peer to collect the last frames and the close. */
   readonly lingerMs: number
+  /** Every held poll's hold (`pollHoldMs`), on one timer. */
+  readonly holds: HeldPolls
+  /** The sessions' end-of-turn flush: a held poll that frames came for is answered with it. */
+  readonly turnEnd: FlushScheduler
 }
 
 /** The result of handing a `/send` body to the session. */
@@ -58,18 +63,6 @@ const STREAM_HEADERS = {
 }
 
 /**
- * Sessions with a held poll that frames came for: answered once the work of this turn of the
- * event loop is done, so frames that come together (a batch of publications, a `/send` body)
- * leave in one answer instead of one poll round trip each.
- */
-let answersDue: FallbackTransport[] = []
-function answerDuePolls(): void {
-  const due = answersDue
-  answersDue = []
-  for (const transport of due) transport.answerDuePoll()
-}
-
-/**
  * The session end of the SSE and long-polling transports: one object per session that outlives
  * the HTTP requests carrying it. Downstream, frames get consecutive sequence numbers. Over SSE
  * they are written to the one event-stream response as they come (a frame written is a frame
@@ -78,7 +71,7 @@ function answerDuePolls(): void {
  * again by the next poll and nothing is lost. Upstream, `/send` bodies carry the sequence
  * number of their first frame: a retried body is applied once, in order.
  */
-export class FallbackTransport implements Transport, PollHolder {
+export class FallbackTransport implements Transport, PollHolder, Flushable {
   sink: TransportSink | undefined
   /** Frames not yet acknowledged (long-polling) or not yet written (SSE before the stream opened). */
   private readonly frames: string[] = []
@@ -130,14 +123,16 @@ export class FallbackTransport implements Transport, PollHolder {
     }
     this.frames.push(frame.text)
     this.bufferedChars += frame.size
+    // Answered once the work of this turn is done, so frames that come together (a batch of
+    // publications, a `/send` body) leave in one answer instead of one poll round trip each.
     if (this.heldPoll && !this.answerQueued) {
       this.answerQueued = true
-      if (answersDue.push(this) === 1) setImmediate(answerDuePolls)
+      this.timers.turnEnd.schedule(this)
     }
   }
 
   /** The end of the turn in which frames came for a held poll. */
-  answerDuePoll(): void {
+  flush(): void {
     this.answerQueued = false
     if (this.frames.length > 0 || this.ending) this.answerPoll()
   }
@@ -207,7 +202,7 @@ export class FallbackTransport implements Transport, PollHolder {
     this.answerHeldPollEmpty()
     if (this.frames.length > 0 || this.ending) return this.answer(res, this.frames, this.ending)
     this.heldPoll = res
-    this.holds().hold(this)
+    this.timers.holds.hold(this)
     // A poll cut on its way (network, proxy) is not the end of the session: the next one resends.
     res.on('close', (this.pollClosed ??= () => this.dropClosedPoll()))
   }
@@ -215,16 +210,11 @@ export class FallbackTransport implements Transport, PollHolder {
   /** One listener for all of the session's polls (made at the first, an SSE session has none). */
   private pollClosed: (() => void) | undefined
 
-  /** The server's held polls (looked up: an SSE session has no use for them). */
-  private holds(): HeldPolls {
-    return heldPollsOf(this.timers)
-  }
-
   /** A poll closed: if it was the held one, it is gone (cut by the peer or the network). */
   private dropClosedPoll(): void {
     if (!this.heldPoll?.destroyed) return
     this.heldPoll = undefined
-    this.holds().release(this)
+    this.timers.holds.release(this)
   }
 
   private acknowledge(ack: number): void {
@@ -248,7 +238,7 @@ export class FallbackTransport implements Transport, PollHolder {
     const held = this.heldPoll
     if (!held) return
     this.heldPoll = undefined
-    this.holds().release(this)
+    this.timers.holds.release(this)
     this.answer(held, frames, close)
   }
 

@@ -49,12 +49,3 @@ export class HeldPolls {
     }
   }
 }
-
-const sweeps = new WeakMap<object, HeldPolls>()
-
-/** The one `HeldPolls` of a server's fallback timers. */
-export function heldPollsOf(timers: { readonly clock: Clock; readonly pollHoldMs: number }): HeldPolls {
-  let polls = sweeps.get(timers)
-  if (!polls) sweeps.set(timers, (polls = new HeldPolls(timers.clock, timers.pollHoldMs)))
-  return polls
-}
