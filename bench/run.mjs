@@ -59,6 +59,16 @@ const SERVERS = {
     family: 'sse',
     only: ['fanout-fixed', 'rooms', 'idle-memory'],
   },
+  // The SSE floor: raw-ws.mjs's relay over SSE + POST /send (servers/raw-sse.mjs), with the
+  // same SSE client as switchboard-sse: what Node's HTTP server costs before any Switchboard code.
+  'sse-floor': {
+    label: 'raw SSE',
+    file: 'servers/raw-sse.mjs',
+    args: [],
+    client: 'raw',
+    family: 'sse',
+    only: ['fanout-fixed', 'rooms', 'idle-memory'],
+  },
   'switchboard-longpoll': {
     label: 'SB longpoll',
     file: 'servers/switchboard.mjs',

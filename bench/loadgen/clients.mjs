@@ -271,7 +271,7 @@ export const adapters = {
   },
   lib: { raw: rawAdapter(libTransport), switchboard: switchboardAdapter(libTransport), socketio: socketioLib },
   // The fallback transports: the same protocols over HTTP (http-transports.mjs).
-  sse: { switchboard: switchboardAdapter(sseTransport) },
+  sse: { switchboard: switchboardAdapter(sseTransport), raw: rawAdapter(sseTransport) },
   longpoll: { switchboard: switchboardAdapter(longpollTransport) },
   polling: { socketio: socketioLeanAdapter(engineIoPollingTransport) },
 }
