@@ -4,6 +4,8 @@
  * queued for one connection leave as one batch frame; at low load a frame waits only until the
  * end of the current turn, so no latency is added.
  */
+import { SharedBatch } from './shared-batch.js'
+
 export interface Flushable {
   /** `now`: the time of this flush turn, read once for every session flushed in it. */
   flush(now: number): void
@@ -15,6 +17,8 @@ export class FlushScheduler {
   private dirty: (Flushable | undefined)[] = []
   private spare: (Flushable | undefined)[] = []
   private count = 0
+  /** Sessions flushed in one turn share the batch frames they have in common (a fan-out). */
+  readonly batches = new SharedBatch()
 
   /** `now`: the server's clock, read once per turn for every session flushed in it. */
   constructor(private readonly now: () => number = Date.now) {}
@@ -36,5 +40,6 @@ export class FlushScheduler {
       batch[i] = undefined // no reference kept to a session that may close
       target.flush(now)
     }
+    this.batches.clear()
   }
 }

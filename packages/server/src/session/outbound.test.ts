@@ -69,6 +69,37 @@ describe('Session outbound', () => {
     expect(host.counters.framesSent).toBe(2)
   })
 
+  it('shares one batch frame between the sessions that queued the same frames in a turn', async () => {
+    const { host } = setup()
+    const sessions = [1, 2, 3, 4].map((n) => {
+      const transport = new RecordingTransport()
+      return { transport, session: new Session(`c${n}`, transport, host) }
+    })
+    const a = frame({ n: 'a' })
+    const b = frame({ n: 'b' })
+    const mine = frame({ n: 'mine' })
+    // A fan-out of a and b; the third session also got a frame of its own in between.
+    for (const [i, { session }] of sessions.entries()) {
+      session.enqueue(a)
+      if (i === 2) session.enqueue(mine)
+      session.enqueue(b)
+    }
+    await nextTurn()
+    const [s1, s2, s3, s4] = sessions.map((s) => s.transport.sent)
+    expect(texts(sessions[0]!.transport)).toEqual(['[{"n":"a"},{"n":"b"}]'])
+    expect(s2![0]).toBe(s1![0]) // the same frame object: joined and framed once
+    expect(texts(sessions[2]!.transport)).toEqual(['[{"n":"a"},{"n":"mine"},{"n":"b"}]'])
+    expect(s4).toHaveLength(1)
+    expect(texts(sessions[3]!.transport)).toEqual(['[{"n":"a"},{"n":"b"}]'])
+    // Nothing is kept from one turn to the next: the same frames again are joined afresh.
+    sessions[0]!.session.enqueue(a)
+    sessions[0]!.session.enqueue(b)
+    await nextTurn()
+    expect(sessions[0]!.transport.sent[1]).not.toBe(s1![0])
+    expect(sessions[0]!.transport.sent[1]!.text).toBe(s1![0]!.text)
+    expect(s3).toHaveLength(1)
+  })
+
   it('splits a large turn into batches of at most 64 KiB without losing or reordering frames', async () => {
     const { session, transport, host } = setup()
     const pad = 'x'.repeat(10_000)

@@ -331,14 +331,27 @@ export class Session implements TransportSink, Flushable {
     if (buffered > this.maxBufferedBytes) this.slowConsumer()
   }
 
-  /** Several frames waited: they leave as array frames of at most MAX_BATCH_CHARS each. */
+  /**
+   * Several frames waited: they leave as array frames of at most MAX_BATCH_CHARS each. A batch
+   * that another session of this turn already built from the same frames is reused.
+   */
   private sendBatched(first: EncodedFrame): void {
     const more = this.pendingMore
+    const batches = this.host.scheduler.batches
+    const shared = batches.find(first, more)
+    if (shared !== undefined) {
+      more.length = 0
+      this.transport.send(shared)
+      this.host.counters.framesSent++
+      return
+    }
     const texts = [first.text]
     let chars = first.text.length
+    let whole = true
     for (let i = 0; i < more.length; i++) {
       const text = (more[i] as EncodedFrame).text
       if (chars + text.length > MAX_BATCH_CHARS) {
+        whole = false
         this.host.counters.framesSent++
         this.transport.send(
           texts.length === 1 ? new EncodedFrame(texts[0] as string) : new EncodedFrame(codec.batch(texts)),
@@ -350,8 +363,10 @@ export class Session implements TransportSink, Flushable {
       chars += text.length
     }
     const last = more[more.length - 1] as EncodedFrame
+    const frame = texts.length === 1 ? last : new EncodedFrame(codec.batch(texts))
+    if (whole) batches.remember(first, more, frame)
     more.length = 0
-    this.transport.send(texts.length === 1 ? last : new EncodedFrame(codec.batch(texts)))
+    this.transport.send(frame)
     this.host.counters.framesSent++
   }
 
