@@ -214,6 +214,11 @@ function healthStats(samples) {
     p50Ms: round(quantile(ms, 0.5)),
     p99Ms: round(quantile(ms, 0.99)),
     maxMs: round(Math.max(...ms)),
+    over100Ms: ms.filter((m) => m > 100).length,
+    slowest: ms
+      .sort((a, b) => b - a)
+      .slice(0, 5)
+      .map(round),
   }
 }
 const result = {
