@@ -61,6 +61,8 @@ serveIpc({
     }
     const refusals = {}
     const admittedAt = []
+    /** Each admitted client's `address:port`: with --workers, which worker holds it is looked up by it. */
+    const admittedFrom = []
     const perAddress = {}
     let attempts = 0
     const client = async (i) => {
@@ -71,6 +73,7 @@ serveIpc({
         const r = await attempt(wsUrl, localAddress)
         if (r.kind === 'admitted') {
           admittedAt.push(wall())
+          admittedFrom.push(`${localAddress}:${r.ws._socket.localPort}`)
           perAddress[localAddress] = (perAddress[localAddress] ?? 0) + 1
           admitted.push(r.ws)
           return
@@ -80,7 +83,7 @@ serveIpc({
       }
     }
     await Promise.all(Array.from({ length: to - from }, (_, k) => client(from + k)))
-    return { admittedAt, perAddress, refusals, attempts, admitted: admitted.length }
+    return { admittedAt, admittedFrom, perAddress, refusals, attempts, admitted: admitted.length }
   },
   /** Subscribes every admitted client to one of ten channels; resolves once all are answered. */
   async subscribe() {

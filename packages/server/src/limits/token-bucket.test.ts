@@ -16,4 +16,13 @@ describe('token bucket', () => {
     const later = 1_000_000
     expect(Array.from({ length: 4 }, () => b.take(later))).toEqual([true, true, true, false])
   })
+
+  it('credits no time spent full: after an idle spell one burst, then the rate', () => {
+    const b = new TokenBucket(500, 500, 0)
+    const later = 10_000
+    const taken = Array.from({ length: 2000 }, () => b.take(later)).filter(Boolean).length
+    expect(taken).toBe(500)
+    expect(b.take(later + 2)).toBe(true) // one token per 2 ms at 500/s
+    expect(b.take(later + 2)).toBe(false)
+  })
 })

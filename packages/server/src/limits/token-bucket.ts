@@ -12,11 +12,13 @@ export class TokenBucket {
   }
 
   take(now = Date.now()): boolean {
-    if (this.tokens < 1) {
+    // Refilled on every take, not only once empty: time that passes while the bucket is full must
+    // not be credited later (refilling only when empty handed out a second burst after an idle spell).
+    if (now > this.last) {
       this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.rate) / 1000)
       this.last = now
-      if (this.tokens < 1) return false
     }
+    if (this.tokens < 1) return false
     this.tokens -= 1
     return true
   }
