@@ -60,11 +60,14 @@ export class Session implements TransportSink, Flushable {
   tokenExpiresAt: number | undefined
   /** At `tokenExpiresAt` the credentials are to be checked again, not dead (AuthResult.expiry). */
   recheckAtExpiry = false
+  /** The handshake completed (welcome sent, `sessionOpened` called); stays true once closed. */
+  welcomed = false
 
   // Outbound queue. Most turns queue one frame per session, so the first waits in a field of its
-  // own and only later ones go to the array: no array growth or truncation per delivery.
+  // own and only later ones go to the array (made on first use, kept and reused after): no array
+  // growth or truncation per delivery, and none at all for a session that never batches.
   private pendingFirst: EncodedFrame | undefined
-  private readonly pendingMore: EncodedFrame[] = []
+  private pendingMore: EncodedFrame[] | undefined
   private pendingChars = 0
   /** What the transport still held right after the last flush (it only drains until the next). */
   private bufferedAtFlush = 0
@@ -165,14 +168,17 @@ export class Session implements TransportSink, Flushable {
     }
     if (result) {
       this.busy = true
-      result.then(this.resume, (err: unknown) => {
+      result.then((this.resumer ??= () => this.resume()), (err: unknown) => {
         this.fail(message, err)
         this.resume()
       })
     }
   }
 
-  private readonly resume = (): void => {
+  /** `resume` as a callback, made on the first async handler: most connections never need one. */
+  private resumer: (() => void) | undefined
+
+  private resume(): void {
     this.busy = false
     const queue = this.inbound
     while (queue && queue.length > 0 && !this.busy && this.phase !== 'closed') {
@@ -245,8 +251,20 @@ export class Session implements TransportSink, Flushable {
     this.recheckAtExpiry = result.expiry === 'recheck'
     this.user = user
     this.phase = 'open'
-    this.enqueue(new EncodedFrame(welcomeText(hello.id, this.id, user, this.host.config)))
+    this.welcomed = true
+    const welcome = new EncodedFrame(welcomeText(hello.id, this.id, user, this.host.config))
+    if (this.pendingFirst !== undefined) {
+      // Answers to frames before the hello wait for the end of the turn: the welcome goes behind them.
+      this.enqueue(welcome)
+      this.host.sessionOpened?.(this)
+      return
+    }
+    // The welcome leaves in this turn, with what the open hooks queue behind it (one write, as the
+    // end-of-turn flush would make): a connect does not wait for, nor pay for, a flush turn.
+    this.pendingFirst = welcome
+    this.pendingChars = welcome.size
     this.host.sessionOpened?.(this)
+    this.flush()
   }
 
   private rateLimited(value: unknown): void {
@@ -309,7 +327,7 @@ export class Session implements TransportSink, Flushable {
       this.pendingFirst = frame
       this.host.scheduler.schedule(this)
     } else {
-      this.pendingMore.push(frame)
+      ;(this.pendingMore ??= []).push(frame)
     }
     this.pendingChars += frame.size
     if (this.pendingChars > this.maxBufferedBytes) this.slowConsumer()
@@ -320,7 +338,7 @@ export class Session implements TransportSink, Flushable {
     if (first === undefined || this.phase === 'closed') return
     this.pendingFirst = undefined
     this.pendingChars = 0
-    if (this.pendingMore.length === 0) {
+    if (this.pendingMore === undefined || this.pendingMore.length === 0) {
       this.transport.send(first)
       this.host.counters.framesSent++
     } else {
@@ -333,7 +351,7 @@ export class Session implements TransportSink, Flushable {
 
   /** Several frames waited: they leave as array frames of at most MAX_BATCH_CHARS each. */
   private sendBatched(first: EncodedFrame): void {
-    const more = this.pendingMore
+    const more = this.pendingMore as EncodedFrame[]
     const texts = [first.text]
     let chars = first.text.length
     for (let i = 0; i < more.length; i++) {
@@ -357,7 +375,7 @@ export class Session implements TransportSink, Flushable {
 
   private dropPending(): void {
     this.pendingFirst = undefined
-    this.pendingMore.length = 0
+    if (this.pendingMore) this.pendingMore.length = 0
     this.pendingChars = 0
   }
 
