@@ -8,7 +8,7 @@ import {
   type HelloMessage,
   type ServerMessage,
 } from '@switchboard/protocol'
-import type { AuthResult, AuthUser } from '../auth/authenticator.js'
+import type { AuthResult, AuthUser, Credentials } from '../auth/authenticator.js'
 import { SwitchboardError, toSwitchboardError } from '../errors.js'
 import { EncodedFrame, type Transport, type TransportSink } from '../transports/transport.js'
 import type { Flushable } from './flush-scheduler.js'
@@ -29,6 +29,25 @@ const MAX_INBOUND_QUEUE = 10_000
 const codec: Codec = jsonCodec
 /** A pong as clients encode it (`{"t":"pong"}`); other spellings take the general path. */
 const PONG_FRAME = '{"t":"pong"}'
+
+/**
+ * A hello's credentials. The peer address is read only if the authenticator asks: a WebSocket's
+ * costs a syscall. A class with the getter on its prototype, because an object literal with a
+ * getter is built by a runtime call and a closure each time (~1 µs, on every connect).
+ */
+class HelloCredentials implements Credentials {
+  readonly #transport: Transport
+  constructor(
+    readonly token: string | undefined,
+    transport: Transport,
+  ) {
+    this.#transport = transport
+  }
+
+  get remoteAddress(): string {
+    return this.#transport.remoteAddress
+  }
+}
 
 /** A frame that failed before it became a message; queued so its error keeps arrival order. */
 class Rejection {
@@ -219,14 +238,7 @@ export class Session implements TransportSink, Flushable {
   private authenticate(hello: HelloMessage): void | Promise<void> {
     let answer: AuthResult | Promise<AuthResult>
     try {
-      const transport = this.transport
-      answer = this.host.authenticator.authenticate({
-        token: hello.token,
-        // Read only if the authenticator asks: a WebSocket's peer address costs a syscall.
-        get remoteAddress() {
-          return transport.remoteAddress
-        },
-      })
+      answer = this.host.authenticator.authenticate(new HelloCredentials(hello.token, this.transport))
     } catch (err) {
       this.refuse(hello, err)
       return
