@@ -232,7 +232,7 @@ export class Session implements TransportSink, Flushable {
   }
 
   /**
-   * Synchronous when the authenticator answers at once (anonymous): the welcome is queued in
+   * Synchronous when the authenticator answers at once (anonymous): the welcome is written in
    * this turn and no promise holds the inbound queue. Otherwise the queue waits for the answer.
    */
   private authenticate(hello: HelloMessage): void | Promise<void> {
@@ -275,8 +275,11 @@ export class Session implements TransportSink, Flushable {
     // end-of-turn flush would make): a connect does not wait for, nor pay for, a flush turn.
     this.pendingFirst = welcome
     this.pendingChars = welcome.size
-    this.host.sessionOpened?.(this)
-    this.flush()
+    try {
+      this.host.sessionOpened?.(this)
+    } finally {
+      this.flush() // also if a hook threw: nothing else would schedule this session's flush
+    }
   }
 
   private rateLimited(value: unknown): void {
