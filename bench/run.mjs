@@ -47,6 +47,16 @@ const SERVERS = {
     client: 'raw',
     only: ['fanout-fixed', 'fanout-max', 'rooms'],
   },
+  // Raw ws that answers a hello with a welcome (Switchboard's client): the connect round trip
+  // with nothing else, the floor of a protocol with a hello. Only when named in --servers.
+  'ws-hello': {
+    label: 'ws + hello',
+    file: 'servers/raw-ws.mjs',
+    args: ['--hello'],
+    client: 'switchboard',
+    only: ['connect', 'connect-mix'],
+    named: true,
+  },
   socketio: { label: 'socket.io', file: 'servers/socketio.mjs', args: [], client: 'socketio' },
   deepstream: { label: 'deepstream.io', only: ['rpc', 'record-fanout'] }, // bench/rpc/servers/, bench/records/servers/
   switchboard: { label: 'Switchboard', file: 'servers/switchboard.mjs', args: [], client: 'switchboard' },
@@ -104,7 +114,9 @@ const SERVERS = {
 }
 const DEFAULTS = {
   only: SCENARIOS.filter((s) => s !== 'many-idle' && s !== 'capacity').join(','), // those two only when asked for
-  servers: Object.keys(SERVERS).join(','),
+  servers: Object.keys(SERVERS)
+    .filter((k) => !SERVERS[k].named)
+    .join(','),
   duration: 10, // s, measured window of the three publishing scenarios
   warmup: 3, // s, publishing before each measured window
   subs: 1000, // subscribers in the fan-out scenarios
@@ -136,7 +148,7 @@ const DEFAULTS = {
 }
 const HELP = `node bench/run.mjs [options]
   --only <list>       scenarios: ${SCENARIOS.join(', ')} (default: all)
-  --servers <list>    ${Object.keys(SERVERS).join(', ')} (default: all)
+  --servers <list>    ${Object.keys(SERVERS).join(', ')} (default: all but ws-hello)
   --duration <s>      measured window of the publishing scenarios (${DEFAULTS.duration})
   --warmup <s>        warm-up before each window (${DEFAULTS.warmup})
   --subs <n>          fan-out subscribers (${DEFAULTS.subs})

@@ -5,12 +5,16 @@
 // Default mode: serialise once, frame once (Sender.frame), write the same bytes to
 // every subscriber's socket: the practical limit for a Node fan-out. `--send`: the code most
 // people write, `client.send(jsonString)` per subscriber (ws re-encodes and re-frames each time).
+// `--hello` (the `ws-hello` row of the connect scenarios): also answers a Switchboard-style
+// `{"t":"hello","id":n}` with `{"t":"welcome","id":n}`, so a connect is the same round trip as
+// Switchboard's (upgrade, then one frame each way) with nothing else: the floor of that protocol.
 import { WebSocketServer, WebSocket, Sender } from 'ws'
 import { runServer } from './common.mjs'
 
 const perClientSend = process.argv.includes('--send')
+const hello = process.argv.includes('--hello')
 
-runServer(perClientSend ? 'ws-send' : 'ws', async () => {
+runServer(perClientSend ? 'ws-send' : hello ? 'ws-hello' : 'ws', async () => {
   const rooms = new Map() // room -> Set<WebSocket>
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
   await new Promise((resolve, reject) => {
@@ -54,6 +58,7 @@ runServer(perClientSend ? 'ws-send' : 'ws', async () => {
         return
       }
       if (msg.t === 'pub') publish(msg.ch, msg.d)
+      else if (hello && msg.t === 'hello') ws.send(JSON.stringify({ t: 'welcome', id: msg.id }))
       else if (msg.t === 'sub') {
         let set = rooms.get(msg.ch)
         if (!set) rooms.set(msg.ch, (set = new Set()))
@@ -66,7 +71,10 @@ runServer(perClientSend ? 'ws-send' : 'ws', async () => {
 
   return {
     port: wss.address().port,
-    info: { mode: perClientSend ? 'ws.send(string) per subscriber' : 'pre-framed, socket.write per subscriber' },
+    info: {
+      mode: perClientSend ? 'ws.send(string) per subscriber' : 'pre-framed, socket.write per subscriber',
+      ...(hello ? { hello: 'answers hello with welcome' } : {}),
+    },
     stats: () => ({ clients: wss.clients.size, rooms: rooms.size }),
     close: () =>
       new Promise((resolve) => {

@@ -6,6 +6,7 @@ export interface AuthUser {
 
 export interface Credentials {
   token?: string
+  /** May be a getter (a connection's peer address is read from its socket only when asked): read or destructure it rather than copying the object. */
   remoteAddress: string
 }
 

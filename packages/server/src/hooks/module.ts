@@ -3,7 +3,6 @@ import type { HooksConfig } from '../config/types.js'
 import type { ConceptModule } from '../core/concept-module.js'
 import type { Logger } from '../log.js'
 import type { OccupancyChange } from '../occupancy/node-occupancy.js'
-import type { Session } from '../session/session.js'
 import type { HookEvent, HookEventType } from './hook-events.js'
 import { HookSender, type HookStats } from './hook-sender.js'
 import { ServerEvents } from './server-events.js'
@@ -36,8 +35,6 @@ export function hooksModule(deps: HooksDeps): HooksModule {
       ? new HookSender({ ...config, url: config.url, secret: config.secret }, clock, deps.stats, log)
       : undefined
   const posted = new Set<HookEventType>(sender ? config.events : [])
-  /** Sessions reported as connected, so that only those are reported as disconnected. */
-  const connected = new Set<Session>()
   let seq = 0
 
   const wanted = (type: HookEventType) => posted.has(type) || events.has(type)
@@ -56,7 +53,6 @@ export function hooksModule(deps: HooksDeps): HooksModule {
       emit({ id: id(), type: change.type, kind: change.kind, name: change.name, at: clock.now(), node: nodeId })
     },
     sessionOpened(session) {
-      connected.add(session)
       if (!wanted('connect')) return
       emit({
         id: id(),
@@ -68,8 +64,8 @@ export function hooksModule(deps: HooksDeps): HooksModule {
       })
     },
     sessionClosed(session, code, reason) {
-      if (!connected.delete(session)) return
-      if (wanted('disconnect')) {
+      // Only a session that connected (completed its handshake) is reported as disconnected.
+      if (session.welcomed && wanted('disconnect')) {
         const user = session.user?.id ?? null
         emit({ id: id(), type: 'disconnect', client: session.id, user, code, reason, at: clock.now(), node: nodeId })
       }

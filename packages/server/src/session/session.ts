@@ -8,7 +8,7 @@ import {
   type HelloMessage,
   type ServerMessage,
 } from '@switchboard/protocol'
-import type { AuthResult, AuthUser } from '../auth/authenticator.js'
+import type { AuthResult, AuthUser, Credentials } from '../auth/authenticator.js'
 import { SwitchboardError, toSwitchboardError } from '../errors.js'
 import { EncodedFrame, type Transport, type TransportSink } from '../transports/transport.js'
 import type { Flushable } from './flush-scheduler.js'
@@ -29,6 +29,25 @@ const MAX_INBOUND_QUEUE = 10_000
 const codec: Codec = jsonCodec
 /** A pong as clients encode it (`{"t":"pong"}`); other spellings take the general path. */
 const PONG_FRAME = '{"t":"pong"}'
+
+/**
+ * A hello's credentials. The peer address is read only if the authenticator asks: a WebSocket's
+ * costs a syscall. A class with the getter on its prototype, because an object literal with a
+ * getter is built by a runtime call and a closure each time (~1 µs, on every connect).
+ */
+class HelloCredentials implements Credentials {
+  readonly #transport: Transport
+  constructor(
+    readonly token: string | undefined,
+    transport: Transport,
+  ) {
+    this.#transport = transport
+  }
+
+  get remoteAddress(): string {
+    return this.#transport.remoteAddress
+  }
+}
 
 /** A frame that failed before it became a message; queued so its error keeps arrival order. */
 class Rejection {
@@ -60,11 +79,14 @@ export class Session implements TransportSink, Flushable {
   tokenExpiresAt: number | undefined
   /** At `tokenExpiresAt` the credentials are to be checked again, not dead (AuthResult.expiry). */
   recheckAtExpiry = false
+  /** The handshake completed (welcome sent, `sessionOpened` called); stays true once closed. */
+  welcomed = false
 
   // Outbound queue. Most turns queue one frame per session, so the first waits in a field of its
-  // own and only later ones go to the array: no array growth or truncation per delivery.
+  // own and only later ones go to the array (made on first use, kept and reused after): no array
+  // growth or truncation per delivery, and none at all for a session that never batches.
   private pendingFirst: EncodedFrame | undefined
-  private readonly pendingMore: EncodedFrame[] = []
+  private pendingMore: EncodedFrame[] | undefined
   private pendingChars = 0
   /** What the transport still held right after the last flush (it only drains until the next). */
   private bufferedAtFlush = 0
@@ -165,14 +187,17 @@ export class Session implements TransportSink, Flushable {
     }
     if (result) {
       this.busy = true
-      result.then(this.resume, (err: unknown) => {
+      result.then((this.resumer ??= () => this.resume()), (err: unknown) => {
         this.fail(message, err)
         this.resume()
       })
     }
   }
 
-  private readonly resume = (): void => {
+  /** `resume` as a callback, made on the first async handler: most connections never need one. */
+  private resumer: (() => void) | undefined
+
+  private resume(): void {
     this.busy = false
     const queue = this.inbound
     while (queue && queue.length > 0 && !this.busy && this.phase !== 'closed') {
@@ -207,20 +232,13 @@ export class Session implements TransportSink, Flushable {
   }
 
   /**
-   * Synchronous when the authenticator answers at once (anonymous): the welcome is queued in
+   * Synchronous when the authenticator answers at once (anonymous): the welcome is written in
    * this turn and no promise holds the inbound queue. Otherwise the queue waits for the answer.
    */
   private authenticate(hello: HelloMessage): void | Promise<void> {
     let answer: AuthResult | Promise<AuthResult>
     try {
-      const transport = this.transport
-      answer = this.host.authenticator.authenticate({
-        token: hello.token,
-        // Read only if the authenticator asks: a WebSocket's peer address costs a syscall.
-        get remoteAddress() {
-          return transport.remoteAddress
-        },
-      })
+      answer = this.host.authenticator.authenticate(new HelloCredentials(hello.token, this.transport))
     } catch (err) {
       this.refuse(hello, err)
       return
@@ -245,8 +263,23 @@ export class Session implements TransportSink, Flushable {
     this.recheckAtExpiry = result.expiry === 'recheck'
     this.user = user
     this.phase = 'open'
-    this.enqueue(new EncodedFrame(welcomeText(hello.id, this.id, user, this.host.config)))
-    this.host.sessionOpened?.(this)
+    this.welcomed = true
+    const welcome = new EncodedFrame(welcomeText(hello.id, this.id, user, this.host.config))
+    if (this.pendingFirst !== undefined) {
+      // Answers to frames before the hello wait for the end of the turn: the welcome goes behind them.
+      this.enqueue(welcome)
+      this.host.sessionOpened?.(this)
+      return
+    }
+    // The welcome leaves in this turn, with what the open hooks queue behind it (one write, as the
+    // end-of-turn flush would make): a connect does not wait for, nor pay for, a flush turn.
+    this.pendingFirst = welcome
+    this.pendingChars = welcome.size
+    try {
+      this.host.sessionOpened?.(this)
+    } finally {
+      this.flush() // also if a hook threw: nothing else would schedule this session's flush
+    }
   }
 
   private rateLimited(value: unknown): void {
@@ -309,7 +342,7 @@ export class Session implements TransportSink, Flushable {
       this.pendingFirst = frame
       this.host.scheduler.schedule(this)
     } else {
-      this.pendingMore.push(frame)
+      ;(this.pendingMore ??= []).push(frame)
     }
     this.pendingChars += frame.size
     if (this.pendingChars > this.maxBufferedBytes) this.slowConsumer()
@@ -320,7 +353,7 @@ export class Session implements TransportSink, Flushable {
     if (first === undefined || this.phase === 'closed') return
     this.pendingFirst = undefined
     this.pendingChars = 0
-    if (this.pendingMore.length === 0) {
+    if (this.pendingMore === undefined || this.pendingMore.length === 0) {
       this.transport.send(first)
       this.host.counters.framesSent++
     } else {
@@ -336,7 +369,7 @@ export class Session implements TransportSink, Flushable {
    * that another session of this turn already built from the same frames is reused.
    */
   private sendBatched(first: EncodedFrame): void {
-    const more = this.pendingMore
+    const more = this.pendingMore as EncodedFrame[]
     const batches = this.host.scheduler.batches
     const shared = batches.find(first, more)
     if (shared !== undefined) {
@@ -372,7 +405,7 @@ export class Session implements TransportSink, Flushable {
 
   private dropPending(): void {
     this.pendingFirst = undefined
-    this.pendingMore.length = 0
+    if (this.pendingMore) this.pendingMore.length = 0
     this.pendingChars = 0
   }
 
