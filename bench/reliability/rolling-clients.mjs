@@ -47,14 +47,19 @@ serveIpc({
     return clients.length
   },
   /**
-   * Waits (at most `timeoutMs`) until every client has every publication of its channel
-   * (`perChannel[k]` went to channel k, valued 1, 2, …), then reports.
+   * Waits (at most `timeoutMs`) until every client has every acknowledged publication of its
+   * channel (`acked[k]`: the values acknowledged on channel k, ascending), then reports. Exact:
+   * each of them once, in order (a refused publication may or may not have gone out).
    */
-  async collect({ perChannel, timeoutMs }) {
+  async collect({ acked, timeoutMs }) {
     const until = Date.now() + timeoutMs
-    const want = (c) => perChannel[c.channel]
-    while (Date.now() < until && !clients.every((c) => c.got.length >= want(c))) await sleep(100)
-    const exact = clients.filter((c) => c.got.length === want(c) && c.got.every((x, i) => x === i + 1)).length
+    const want = (c) => acked[c.channel]
+    while (Date.now() < until && !clients.every((c) => c.got.length >= want(c).length)) await sleep(100)
+    const exactly = (c) => {
+      const got = new Set(c.got)
+      return c.got.every((x, i) => i === 0 || x > c.got[i - 1]) && want(c).every((x) => got.has(x))
+    }
+    const exact = clients.filter(exactly).length
     const report = {
       exact,
       stranded: clients.filter((c) => c.sb.state !== 'connected').length,

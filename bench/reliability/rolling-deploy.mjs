@@ -150,6 +150,8 @@ let seq = 0
 /** Publications sent to each channel so far. */
 const perChannel = new Array(opts.channels).fill(0)
 const acked = new Set()
+/** The acknowledged values of each channel: what its subscribers must all have, once, in order. */
+const ackedPerChannel = Array.from({ length: opts.channels }, () => [])
 const failures = []
 let publishing = true
 const inFlight = new Set()
@@ -160,8 +162,12 @@ const feeding = (async () => {
   while (publishing) {
     const n = ++seq
     const channel = (n - 1) % opts.channels
-    const p = publisher.publish(`roll/feed-${channel}`, ++perChannel[channel]).then(
-      () => void acked.add(n),
+    const value = ++perChannel[channel]
+    const p = publisher.publish(`roll/feed-${channel}`, value).then(
+      () => {
+        acked.add(n)
+        ackedPerChannel[channel].push(value)
+      },
       (e) => void failures.push(`${n}: ${e.code}`),
     )
     inFlight.add(p)
@@ -195,7 +201,10 @@ const deployMs = performance.now() - t0
 publishing = false
 await feeding
 
-const reports = await Promise.all(workers.map((w) => w.call('collect', { perChannel, timeoutMs: 60_000 }, 90_000)))
+const sortedAcks = ackedPerChannel.map((a) => a.sort((x, y) => x - y))
+const reports = await Promise.all(
+  workers.map((w) => w.call('collect', { acked: sortedAcks, timeoutMs: 60_000 }, 90_000)),
+)
 sampling = false
 await sampler
 const timelines = reports.flatMap((r) => r.timelines)
