@@ -2,12 +2,16 @@
 // Rolling deploy on Redis: three `switchboard start` processes joined through the Redis engine;
 // clients subscribed with recover: true (each lists all three nodes, starting at a different
 // one); a publisher at a steady rate; every node restarted in turn (SIGTERM, wait for it to exit,
-// start it again, wait until it is ready). The ledger: every acknowledged publication delivered
-// exactly once to every subscriber, in order; clients stranded at the end; the time from each
+// start it again, wait until it is ready). The ledger: every acknowledged publication of a
+// client's channel delivered to it exactly once, in order; clients stranded at the end; the time from each
 // node's SIGTERM until its clients had resubscribed (and recovered); the peak connect rate.
 //   node bench/reliability/rolling-deploy.mjs [--clients 2000] [--rate 200] [--window 2000]
-//     [--workers 3] [--burst 1] [--transports websocket,sse,longpoll] [--redis redis://127.0.0.1:6379]
+//     [--workers 3] [--burst 1] [--channels 1] [--transports websocket,sse,longpoll]
+//     [--redis redis://127.0.0.1:6379]
 // --burst n: the publisher sends n publications at a time, every n/rate seconds (same rate).
+// --channels n: clients spread round-robin over n channels, the publisher's publications too
+// (each client receives rate/n a second: 2,000 clients × 200/s on one channel is 400,000
+// deliveries a second, a capacity test of its own; on 20 channels it is 20,000).
 // Needs a Redis server. Run `npm run build` first.
 import { performance } from 'node:perf_hooks'
 import { spawn } from 'node:child_process'
@@ -27,6 +31,7 @@ const opts = parseOptions({
   window: 2000,
   workers: 3,
   burst: 1,
+  channels: 1,
   transports: '',
   redis: 'redis://127.0.0.1:6379',
   settle: 3,
@@ -108,6 +113,7 @@ await Promise.all(
         urls,
         count: Math.max(0, Math.min(per, opts.clients - k * per)),
         offset: k * per,
+        channels: opts.channels,
         transports: opts.transports ? opts.transports.split(',') : undefined,
       },
       120_000,
@@ -134,12 +140,18 @@ const sampler = (async () => {
   }
 })()
 
-// The publisher: `rate` publications a second; resends after a drop are deduplicated by id.
+// The publisher: `rate` publications a second, round-robin over the channels (publication n goes
+// to channel (n - 1) % channels, its k-th there has the value k); resends after a drop are
+// deduplicated by id.
 const publisher = new Switchboard([urls[1], urls[2], urls[0]])
 publisher.on('error', () => {})
 await publisher.connect()
 let seq = 0
+/** Publications sent to each channel so far. */
+const perChannel = new Array(opts.channels).fill(0)
 const acked = new Set()
+/** The acknowledged values of each channel: what its subscribers must all have, once, in order. */
+const ackedPerChannel = Array.from({ length: opts.channels }, () => [])
 const failures = []
 let publishing = true
 const inFlight = new Set()
@@ -149,8 +161,13 @@ const feeding = (async () => {
   const start = feedStart
   while (publishing) {
     const n = ++seq
-    const p = publisher.publish('roll/feed', n).then(
-      () => void acked.add(n),
+    const channel = (n - 1) % opts.channels
+    const value = ++perChannel[channel]
+    const p = publisher.publish(`roll/feed-${channel}`, value).then(
+      () => {
+        acked.add(n)
+        ackedPerChannel[channel].push(value)
+      },
       (e) => void failures.push(`${n}: ${e.code}`),
     )
     inFlight.add(p)
@@ -184,7 +201,10 @@ const deployMs = performance.now() - t0
 publishing = false
 await feeding
 
-const reports = await Promise.all(workers.map((w) => w.call('collect', { seq, timeoutMs: 60_000 }, 90_000)))
+const sortedAcks = ackedPerChannel.map((a) => a.sort((x, y) => x - y))
+const reports = await Promise.all(
+  workers.map((w) => w.call('collect', { acked: sortedAcks, timeoutMs: 60_000 }, 90_000)),
+)
 sampling = false
 await sampler
 const timelines = reports.flatMap((r) => r.timelines)
@@ -235,6 +255,8 @@ console.log(
     {
       clients: opts.clients,
       ratePerSecond: opts.rate,
+      channels: opts.channels,
+      deliveriesPerSecond: round((opts.clients * opts.rate) / opts.channels),
       publicationsPerBurst: opts.burst,
       clientTransports: opts.transports || 'SDK default',
       drainWindowMs: opts.window,
@@ -248,6 +270,8 @@ console.log(
       loadGeneratorProcesses: opts.workers,
       clientsWithEveryMessageOnceInOrder: reports.reduce((n, r) => n + r.exact, 0),
       clientsStranded: reports.reduce((n, r) => n + r.stranded, 0),
+      // Clients that ended on SSE or long-polling (a WebSocket attempt that timed out on a busy node).
+      clientsOnFallbackTransport: reports.reduce((n, r) => n + r.onFallback, 0),
       movedClients: toResubscribed.length,
       sigtermToResubscribedMs: {
         p50: round(quantile(toResubscribed, 0.5)),

@@ -62,6 +62,15 @@ describe('admission control (limits.connectsPerSecond)', () => {
     res.add(await RawClient.open(url), (c) => c.close())
   })
 
+  it('holds for WebSockets with no per-address limit too (limits.maxConnectionsPerIp: 0)', async () => {
+    const clock = new ManualClock()
+    const { url } = await res.server({ limits: { connectsPerSecond: 1, maxConnectionsPerIp: 0 } }, { clock })
+    res.add(await RawClient.open(url), (c) => c.close())
+    const refused = await attempt(url)
+    expect(refused.first).toMatchObject({ t: 'err', code: 'RATE_LIMITED' })
+    expect(refused.code).toBe(CloseCode.CONNECTION_LIMIT)
+  })
+
   it("the client reports RATE_LIMITED, waits for the server's hint and gets in once the node admits again", async () => {
     const clock = new ManualClock()
     const { url } = await res.server({ limits: { connectsPerSecond: 1 } }, { clock })

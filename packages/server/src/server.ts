@@ -377,19 +377,19 @@ export function createServer(input: SwitchboardConfigInput = {}, options: Server
         socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
         return
       }
-      // No per-address limit and nothing forwarded: the address is read later, if anything asks.
-      if (!gate.needsAddress(req)) return websocket.handleUpgrade(req, socket, head)
-      const admission = gate.check(req)
+      // No per-address limit and nothing forwarded: the address is read later, if anything asks
+      // (the node's admission rate applies all the same).
+      const admission = gate.needsAddress(req) ? gate.check(req) : undefined
       try {
         gate.hold(admission, socket)
       } catch (err) {
         const e = err as SwitchboardError
         const limit = isAdmissionRefusal(e) ? 'limits.connectsPerSecond' : 'limits.maxConnectionsPerIp'
-        log.debug({ address: admission.address }, `connection refused: ${limit} reached`)
+        log.debug({ address: admission?.address }, `connection refused: ${limit} reached`)
         websocket.refuse(req, socket, head, e, CloseCode.CONNECTION_LIMIT)
         return
       }
-      websocket.handleUpgrade(req, socket, head, admission.address)
+      websocket.handleUpgrade(req, socket, head, admission?.address)
     },
   })
 

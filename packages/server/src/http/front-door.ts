@@ -26,6 +26,13 @@ export interface FrontDoorOptions {
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
 
 /**
+ * The listen queue (the kernel caps it at net.core.somaxconn). Node's default, 511, fills when a
+ * draining node's clients arrive faster than a busy node accepts them (one per event-loop turn);
+ * a connection beyond it is dropped and its client retries after 1 s, then 3 s.
+ */
+const LISTEN_BACKLOG = 4096
+
+/**
  * Where HTTP meets the server: standalone (`listen`) or inside an app's own http(s) server
  * (`attach`), optionally under a path prefix. Attached, Switchboard's routes are answered before
  * the app's request listeners (Express, Fastify, Koa, …), and everything else passes through.
@@ -58,7 +65,7 @@ export class FrontDoor {
     this.own = http
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject)
-      http.listen(port, host, () => {
+      http.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         http.off('error', reject)
         resolve()
       })

@@ -56,11 +56,12 @@ export class ConnectionGate {
   }
 
   /**
-   * Takes a slot for a connection on `socket` and gives it back when the socket closes; throws
-   * TOO_MANY_CONNECTIONS like `acquire`.
+   * Admits a connection on `socket`: a slot for its address (given back when the socket closes),
+   * then the node's rate; throws like `acquire`. Without an admission (no per-address limit and
+   * nothing forwarded: the address was not read) only the rate applies.
    */
-  hold(admission: Admission, socket: Duplex): void {
-    if (this.maxPerAddress <= 0) return
+  hold(admission: Admission | undefined, socket: Duplex): void {
+    if (admission === undefined || this.maxPerAddress <= 0) return this.takeRate()
     this.acquire(admission)
     ;(socket as HoldingSocket)[HELD] = admission.address
     socket.on('close', this.releaseOnClose) // 'close' comes once; `once` would wrap it per socket
@@ -80,20 +81,29 @@ export class ConnectionGate {
       )
     }
     // After the per-address check: an address over its own limit spends none of the node's rate.
-    const waitMs = this.rate?.take() ?? 0
-    if (waitMs > 0) {
+    try {
+      this.takeRate()
+    } catch (err) {
       this.perIp.release(address)
-      throw new SwitchboardError(
-        'RATE_LIMITED',
-        'the server is admitting new connections at its limit (limits.connectsPerSecond); retry later',
-        { retryAfterMs: waitMs },
-      )
+      throw err
     }
     let released = false
     return () => {
       if (released) return
       released = true
       this.perIp.release(address)
+    }
+  }
+
+  /** The node's admission rate (`limits.connectsPerSecond`): throws RATE_LIMITED with `data.retryAfterMs`. */
+  private takeRate(): void {
+    const waitMs = this.rate?.take() ?? 0
+    if (waitMs > 0) {
+      throw new SwitchboardError(
+        'RATE_LIMITED',
+        'the server is admitting new connections at its limit (limits.connectsPerSecond); retry later',
+        { retryAfterMs: waitMs },
+      )
     }
   }
 }
