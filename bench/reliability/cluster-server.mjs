@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { dropKeys } from '../lib/redis-keys.mjs'
 
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/switchboard.js', import.meta.url))
 const API_KEY = 'bench-cluster-server'
@@ -29,12 +30,13 @@ const freePort = () =>
  */
 export async function startClusterServer({ workers, redis, config = {}, name = 'bench' }) {
   const dir = mkdtempSync(join(tmpdir(), `sb-${name}-`))
+  const prefix = `sb-${name}-${process.pid}:`
   const port = await freePort()
   // JSON is YAML: no YAML library needed here.
   writeFileSync(
     join(dir, 'switchboard.yaml'),
     JSON.stringify({
-      engine: { type: 'redis', url: redis, prefix: `sb-${name}-${process.pid}:` },
+      engine: { type: 'redis', url: redis, prefix },
       storage: { type: 'memory' },
       auth: { anonymous: true, apiKeys: [API_KEY] },
       log: { level: 'error' },
@@ -109,6 +111,7 @@ export async function startClusterServer({ workers, redis, config = {}, name = '
       await exited
       clearTimeout(t)
       rmSync(dir, { recursive: true, force: true })
+      await dropKeys(redis, prefix)
     },
     kill: () => child.kill('SIGKILL'),
   }

@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url'
 import { Switchboard } from '@switchboard/client'
 import { killAllChildren, startChild } from '../lib/ipc.mjs'
 import { parseOptions } from '../lib/options.mjs'
+import { dropKeys } from '../lib/redis-keys.mjs'
 import { quantile, round, sleep } from './stats.mjs'
 
 const opts = parseOptions({
@@ -57,11 +58,12 @@ const freePort = () =>
     })
   })
 const configFile = join(dir, 'switchboard.yaml')
+const REDIS_PREFIX = `sb-roll-${process.pid}:`
 // JSON is YAML: no YAML library needed here.
 writeFileSync(
   configFile,
   JSON.stringify({
-    engine: { type: 'redis', url: opts.redis, prefix: `sb-roll-${process.pid}:` },
+    engine: { type: 'redis', url: opts.redis, prefix: REDIS_PREFIX },
     storage: { type: 'memory' },
     channels: { 'roll/**': { history: { size: 1_000_000, ttl: '10m' } } },
     server: { drain: { windowMs: opts.window } },
@@ -306,4 +308,5 @@ console.log(
 await publisher.close()
 for (const n of nodes) n.child.kill('SIGTERM')
 await Promise.all(nodes.map((n) => n.exited))
+await dropKeys(opts.redis, REDIS_PREFIX)
 process.exit(0)
