@@ -25,7 +25,10 @@ describe('GET /metrics', () => {
     expect(sample(before.text, 'switchboard_connections')).toBe(0)
     expect(before.text).toContain('# HELP switchboard_messages_received_total')
     // The process's own metrics come along.
-    expect(sample(before.text, 'switchboard_process_cpu_user_seconds_total')).toBeGreaterThan(0)
+    // A counter of CPU time since the collector started: present, and never negative (over the
+    // few milliseconds before the first scrape the kernel may still have charged it no user time).
+    const cpuBefore = sample(before.text, 'switchboard_process_cpu_user_seconds_total')
+    expect(cpuBefore).toBeGreaterThanOrEqual(0)
     expect(before.text).toContain('switchboard_nodejs_eventloop_lag_seconds')
 
     const sb = await res.connected(url)
@@ -51,6 +54,9 @@ describe('GET /metrics', () => {
     // Totals stay totals across scrapes (they are set, not added, at each scrape).
     const again = await scrape(url)
     expect(sample(again.text, 'switchboard_messages_received_total{type="pub"}')).toBe(2)
+    // The process counters only grow.
+    const cpuAgain = sample(again.text, 'switchboard_process_cpu_user_seconds_total')
+    expect(cpuAgain).toBeGreaterThanOrEqual(cpuBefore as number)
   })
 
   it('is off with server.metrics: false', async () => {
