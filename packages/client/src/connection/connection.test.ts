@@ -7,12 +7,14 @@ import type { ClientTransportEvents, TransportFactory, UpgradeRefusal } from '..
 /**
  * A scripted server behind the public `transport` option: the first `refusals` attempts are
  * refused at the upgrade with `refusal`, later ones are welcomed. Everything happens a
- * microtask later, as a real transport would.
+ * microtask later, as a real transport would. `urls`: the URL of every attempt, in order.
  */
-function refusingThenWelcoming(refusals: number, refusal: UpgradeRefusal) {
+function refusingThenWelcoming(refusals = 0, refusal?: UpgradeRefusal) {
   const opened: ClientTransportEvents[] = []
+  const urls: string[] = []
   const later = (f: () => void) => void Promise.resolve().then(f)
-  const factory: TransportFactory = (_url, events) => {
+  const factory: TransportFactory = (url, events) => {
+    urls.push(url)
     opened.push(events)
     if (opened.length <= refusals) later(() => events.onClose(CloseCode.ABNORMAL, '', refusal))
     else later(() => events.onOpen())
@@ -26,7 +28,7 @@ function refusingThenWelcoming(refusals: number, refusal: UpgradeRefusal) {
       close: (code = CloseCode.NORMAL, reason = '') => later(() => events.onClose(code, reason)),
     }
   }
-  return { factory, opened }
+  return { factory, opened, urls }
 }
 
 const client = (factory: TransportFactory) =>
@@ -77,23 +79,7 @@ describe('a refused connection', () => {
 describe('a draining node', () => {
   it("reconnects to the next URL after the drain message's hint, not at once and not after the backoff", async () => {
     vi.useFakeTimers()
-    const urls: string[] = []
-    const opened: ClientTransportEvents[] = []
-    const later = (f: () => void) => void Promise.resolve().then(f)
-    const factory: TransportFactory = (url, events) => {
-      urls.push(url)
-      opened.push(events)
-      later(() => events.onOpen())
-      return {
-        send(frame) {
-          const m = JSON.parse(frame) as { t: string; id: number }
-          const hb = { interval: 10_000, timeout: 30_000 }
-          if (m.t === 'hello')
-            later(() => events.onFrame(JSON.stringify({ t: 'welcome', id: m.id, v: 1, client: 'c', user: null, hb })))
-        },
-        close: (code = CloseCode.NORMAL, reason = '') => later(() => events.onClose(code, reason)),
-      }
-    }
+    const { factory, opened, urls } = refusingThenWelcoming()
     // A backoff of a minute: only the hint can bring the client back within seconds.
     const sb = new Switchboard(['http://a.invalid', 'http://b.invalid'], {
       transport: factory,
@@ -118,23 +104,7 @@ describe('a draining node', () => {
   it('with more than two URLs, moves to any other one at random (the drained node’s clients spread)', async () => {
     const firstMoves = new Map<string, number>()
     for (let k = 0; k < 40; k++) {
-      const urls: string[] = []
-      const opened: ClientTransportEvents[] = []
-      const later = (f: () => void) => void Promise.resolve().then(f)
-      const factory: TransportFactory = (url, events) => {
-        urls.push(url)
-        opened.push(events)
-        later(() => events.onOpen())
-        return {
-          send(frame) {
-            const m = JSON.parse(frame) as { t: string; id: number }
-            const hb = { interval: 10_000, timeout: 30_000 }
-            if (m.t === 'hello')
-              later(() => events.onFrame(JSON.stringify({ t: 'welcome', id: m.id, v: 1, client: 'c', user: null, hb })))
-          },
-          close: (code = CloseCode.NORMAL, reason = '') => later(() => events.onClose(code, reason)),
-        }
-      }
+      const { factory, opened, urls } = refusingThenWelcoming()
       const sb = new Switchboard(['http://a.invalid', 'http://b.invalid', 'http://c.invalid'], { transport: factory })
       await sb.connect()
       const moved = new Promise<void>((resolve) => sb.on('state', (s) => s === 'connected' && resolve()))
