@@ -23,6 +23,7 @@ import { hsToken, SECRET } from '../support/jwt.js'
 import { Resources } from '../support/server.js'
 import { storageKinds, type StorageKind } from '../support/storages.js'
 import { waitFor } from '../support/wait.js'
+import { seeded } from '../support/seeded.js'
 
 const SEED = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31))
 const RECORDS = 36
@@ -33,18 +34,6 @@ const res = new Resources()
 afterEach(() => res.cleanup())
 const dir = mkdtempSync(join(tmpdir(), 'sb-queries-model-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 // ---- the reference: docs/queries.md's semantics, written from scratch ----------------------
 
@@ -138,7 +127,7 @@ describe.each(storageKinds)('live queries match the model on $name storage', (ki
     console.log(
       `queries model (${kind.name}) seed: ${SEED} — replay: SEED=${SEED} npx vitest run tests/integration/queries-model`,
     )
-    const random = prng(SEED)
+    const random = seeded(SEED)
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T
     const { storage, remove } = await kind.create()
     res.add(null, remove)

@@ -15,6 +15,7 @@ import { Resources } from '../support/server.js'
 import { storageKinds, type StorageKind } from '../support/storages.js'
 import { TcpProxy } from '../support/tcp-proxy.js'
 import { waitFor } from '../support/wait.js'
+import { seeded } from '../support/seeded.js'
 
 const SEED = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31))
 const CLIENTS = 6
@@ -23,18 +24,6 @@ const STEPS = 1200
 
 const res = new Resources()
 afterEach(() => res.cleanup())
-
-/** mulberry32: a small, good-enough seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface Peer {
   sb: Switchboard
@@ -48,7 +37,7 @@ describe.each(storageKinds)('records converge on $name storage', (kind: StorageK
     console.log(
       `records convergence (${kind.name}) seed: ${SEED}  — replay: SEED=${SEED} npx vitest run tests/integration/records-convergence`,
     )
-    const random = prng(SEED)
+    const random = seeded(SEED)
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T
     const { storage, remove } = await kind.create()
     res.add(null, remove)

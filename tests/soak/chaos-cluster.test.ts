@@ -13,18 +13,15 @@
  * build` (the nodes are the built CLI), redis-server and PostgreSQL.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import type { TransportName } from '@switchboard/client'
 import type { CliServer } from '../support/cli-server.js'
 import { ClusterNodes } from '../support/cluster-nodes.js'
 import { scratchSchema } from '../support/postgres.js'
 import { OwnRedis, uniquePrefix } from '../support/redis.js'
 import { Resources } from '../support/server.js'
-import { TcpProxy } from '../support/tcp-proxy.js'
 import {
-  type Actor,
   checkLedger,
   healLinks,
-  joinActor,
+  proxiedActors,
   linkFault,
   pace,
   SEED,
@@ -68,17 +65,10 @@ describe('chaos soak of a cluster', () => {
       )
       await cluster.startMany(NODES)
       const port = (n: CliServer) => Number(new URL(n.url).port)
-      const actors: Actor[] = []
-      for (let i = 0; i < CLIENTS; i++) {
-        // One proxy per node, in the nodes' order; each client's list starts at another node.
-        const proxies = await Promise.all(
-          cluster.nodes.map(async (n) => res.add(await new TcpProxy(port(n)).start(), (p) => p.close())),
-        )
-        const urls = proxies.map((_, k) => proxies[(i + k) % NODES]!.url)
-        const transports = [TRANSPORTS[i % TRANSPORTS.length] as TransportName]
-        const sb = res.client(urls, { transports, reconnect: { minDelayMs: 50, maxDelayMs: 500 } })
-        actors.push(await joinActor(i, sb, proxies, CLIENTS))
-      }
+      // Each client's list starts at another node.
+      const actors = await proxiedActors(res, cluster.nodes.map(port), CLIENTS, (i, urls) =>
+        urls.map((_, k) => urls[(i + k) % NODES]!),
+      )
 
       // One at a time, the app retries refused publishes (UNAVAILABLE while Redis is down).
       const workload = startWorkload(actors, 1)

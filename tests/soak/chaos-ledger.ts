@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto'
 import { expect } from 'vitest'
 import type { RecordHandle, Switchboard, TransportName } from '@switchboard/client'
-import type { TcpProxy } from '../support/tcp-proxy.js'
+import type { Resources } from '../support/server.js'
+import { TcpProxy } from '../support/tcp-proxy.js'
 import { waitFor } from '../support/wait.js'
 
 export const SECONDS = Number(process.env.CHAOS_SECONDS ?? 60)
@@ -17,16 +18,8 @@ export const TRANSPORTS = (process.env.CHAOS_TRANSPORTS ?? 'websocket,sse,longpo
 /** A refused publish or write (UNAVAILABLE while Redis is down) is tried again this often at most. */
 const RETRIES = 200
 
-/** mulberry32: the whole schedule follows from the seed. */
-export function seeded(seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The whole schedule follows from the seed. */
+export { seeded } from '../support/seeded.js'
 
 export const pace = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -42,6 +35,31 @@ export interface Actor {
   acked: { seq: number; offset: number }[]
   lastWritten: number
   reconnects: number
+}
+
+/**
+ * `clients` actors, each behind TCP proxies of its own (one per node port, so a link fault hits
+ * one client), on the transports in turn. `order(i, urls)`: client i's URL list, from its
+ * proxies' URLs in the nodes' order.
+ */
+export async function proxiedActors(
+  res: Resources,
+  ports: readonly number[],
+  clients: number,
+  order: (index: number, urls: string[]) => string[],
+): Promise<Actor[]> {
+  const actors: Actor[] = []
+  for (let i = 0; i < clients; i++) {
+    const proxies = await Promise.all(ports.map(async (p) => res.add(await new TcpProxy(p).start(), (x) => x.close())))
+    const urls = order(
+      i,
+      proxies.map((p) => p.url),
+    )
+    const transports = [TRANSPORTS[i % TRANSPORTS.length] as TransportName]
+    const sb = res.client(urls, { transports, reconnect: { minDelayMs: 50, maxDelayMs: 500 } })
+    actors.push(await joinActor(i, sb, proxies, clients))
+  }
+  return actors
 }
 
 /** Connects `sb`, subscribes it (recover: true) to every client's channel and opens the record. */

@@ -14,14 +14,11 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryRecordStore } from '@switchboard/storage'
 import { MemoryHub, type SwitchboardConfigInput } from '@switchboard/server'
-import type { TransportName } from '@switchboard/client'
 import { Resources } from '../support/server.js'
-import { TcpProxy } from '../support/tcp-proxy.js'
 import {
-  type Actor,
   checkLedger,
   healLinks,
-  joinActor,
+  proxiedActors,
   linkFault,
   pace,
   SECONDS,
@@ -56,16 +53,12 @@ describe('chaos soak', () => {
         await res.server(config, { engine: hub.engine(), store }),
         await res.server(config, { engine: hub.engine(), store }),
       ]
-      const actors: Actor[] = []
-      for (let i = 0; i < CLIENTS; i++) {
-        const proxies = await Promise.all(
-          nodes.map(async (n) => res.add(await new TcpProxy(n.port).start(), (p) => p.close())),
-        )
-        const urls = random() < 0.5 ? [proxies[0]!.url, proxies[1]!.url] : [proxies[1]!.url, proxies[0]!.url]
-        const transports = [TRANSPORTS[i % TRANSPORTS.length] as TransportName]
-        const sb = res.client(urls, { transports, reconnect: { minDelayMs: 50, maxDelayMs: 500 } })
-        actors.push(await joinActor(i, sb, proxies, CLIENTS))
-      }
+      const actors = await proxiedActors(
+        res,
+        nodes.map((n) => n.port),
+        CLIENTS,
+        (_i, [a, b]) => (random() < 0.5 ? [a!, b!] : [b!, a!]),
+      )
 
       const workload = startWorkload(actors, 3)
       const tally: Record<string, number> = {}
