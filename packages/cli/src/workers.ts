@@ -30,9 +30,27 @@ export function workerIndex(): number | undefined {
   return raw === undefined ? undefined : Number(raw)
 }
 
+/** The environment variable with which Node lets an operator choose node:cluster's policy. */
+const SCHED_POLICY_ENV = 'NODE_CLUSTER_SCHED_POLICY'
+
+/**
+ * How connections reach the workers: each worker accepts from the shared socket itself
+ * (`SCHED_NONE`), unless the operator chose with NODE_CLUSTER_SCHED_POLICY. node:cluster's
+ * default round-robin has the primary accept every connection and hand it to a worker over IPC,
+ * one at a time per worker, waiting for each worker's answer: in a connection flood, a new
+ * connection (a health check) waited seconds in the primary behind the flood (p99 3.1–4.7 s, 140–269 ms
+ * with SCHED_NONE, bench/README.md). The old reason for round-robin, a greedy accept loop letting
+ * one process take most connections, is gone since libuv 1.45 (Node 20) accepts one connection
+ * per turn of a worker's event loop: the less busy worker takes more (20,000 connections split
+ * 9,996 / 10,004 in the flood).
+ */
+export function schedulingPolicy(env: NodeJS.ProcessEnv = process.env): number {
+  return env[SCHED_POLICY_ENV] === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE
+}
+
 /**
  * The primary of `--workers N`: forks N copies of this command, which all listen on the same
- * port (node:cluster hands connections to them in turn) and join through the cluster engine.
+ * port (each accepts connections itself: `schedulingPolicy`) and join through the cluster engine.
  * A worker that dies is started again; one that dies before it ever listened (a bad config, an
  * engine it cannot reach) stops them all. SIGTERM/SIGINT asks every worker to drain, and the
  * primary exits once they all stopped (a second signal stops them at once).
@@ -87,6 +105,7 @@ export function runPrimary(n: number): void {
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
 
+  cluster.schedulingPolicy = schedulingPolicy() // before the first fork, which fixes it
   say(`starting ${n} workers`)
   for (let i = 0; i < n; i++) fork(i)
 }
