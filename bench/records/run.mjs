@@ -87,10 +87,12 @@ for (const name of opts.only.split(',')) {
   const results = Object.fromEntries(keys.map((k) => [k, aggregate(runs[k])]))
   printRecordScenario(name, opts, keys, results)
   if (opts.repeat > 1) {
-    const [label, key, digits] = sc.rows[0]
-    for (const k of keys) {
-      const vals = runs[k].map((r) => r[key]).filter((v) => typeof v === 'number')
-      if (vals.length) console.log(`  ${k} ${label} per run: ${vals.map((v) => v.toFixed(digits)).join(', ')}`)
+    // The first two rows per run: the CPU and the kernel's part of it.
+    for (const [label, key, digits] of sc.rows.slice(0, 2)) {
+      for (const k of keys) {
+        const vals = runs[k].map((r) => r[key]).filter((v) => typeof v === 'number')
+        if (vals.length) console.log(`  ${k} ${label.trim()} per run: ${vals.map((v) => v.toFixed(digits)).join(', ')}`)
+      }
     }
     // Kernel time drifts between rounds: each round's ratio to the floor measured in it.
     for (const k of keys.filter((k) => k !== 'ws' && runs.ws)) {
