@@ -191,7 +191,8 @@ const HELP = `node bench/run.mjs [options]
   --node-flags <s>    extra Node/V8 flags for the server processes (space-separated), e.g.
                       "--max-semi-space-size=64" or "--trace-gc" (fan-out, connect and many-idle scenarios)
   --base <file>       another build of @switchboard/server (its dist/index.js, e.g. from an older
-                      commit) as server switchboard-base, measured in the same run (before/after)
+                      commit) as server switchboard-base (and switchboard-base-sse,
+                      switchboard-base-longpoll), measured in the same run (before/after)
   --rt <prio>         run server and load generators as real-time processes (chrt -f <prio>, needs
                       root) instead of --nice: other work on the machine then hardly disturbs the
                       latency figures (the kernel still keeps 5% of each CPU for everyone else)
@@ -242,6 +243,14 @@ function parseArgs(argv) {
       args: [`--module=${opts.base}`],
       client: 'switchboard',
       only: ['fanout-fixed', 'fanout-max', 'rooms', 'idle-memory', 'connect', 'connect-mix', 'many-idle'],
+    }
+    // …and over each fallback transport.
+    for (const family of ['sse', 'longpoll']) {
+      SERVERS[`switchboard-base-${family}`] = {
+        ...SERVERS[`switchboard-${family}`],
+        label: `SB ${family} before`,
+        args: [`--module=${opts.base}`],
+      }
     }
   }
   for (const s of opts.serverList) if (!SERVERS[s]) throw new Error(`unknown server ${s}`)
