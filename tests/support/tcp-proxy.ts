@@ -20,7 +20,9 @@ export class TcpProxy {
   private readonly server: net.Server
   private readonly pairs = new Set<Pair>()
   private blackhole = false
-  private refusing = false
+  private refusing: boolean | 'noting' = false
+  /** `METHOD /path` of each connection refused by `down(true)`, in order. */
+  readonly refused: string[] = []
   private stalled = false
   private holding: 'both' | 'toClient' | false = false
   private readonly held: { chunk: Buffer; deliver: () => void }[] = []
@@ -63,9 +65,13 @@ export class TcpProxy {
     this.pairs.clear()
   }
 
-  /** Cuts every connection and refuses new ones until `up()`: the server looks unreachable. */
-  down(): void {
-    this.refusing = true
+  /**
+   * Cuts every connection and refuses new ones until `up()`: the server looks unreachable.
+   * `noting`: each refused connection is first read for its request line (into `refused`), then
+   * destroyed — to the client it fails to open all the same.
+   */
+  down(noting = false): void {
+    this.refusing = noting ? 'noting' : true
     this.cut()
   }
 
@@ -130,7 +136,13 @@ export class TcpProxy {
 
   private accept(client: net.Socket): void {
     if (this.refusing) {
-      client.destroy()
+      client.on('error', () => {})
+      if (this.refusing === true) return void client.destroy()
+      client.once('data', (chunk: Buffer) => {
+        const line = /^(GET|POST|PUT|PATCH|DELETE|OPTIONS|HEAD) (\S+)/.exec(chunk.toString('latin1'))
+        this.refused.push(line ? `${line[1]} ${line[2]}` : '?')
+        client.destroy()
+      })
       return
     }
     const target = this.targets[this.next++ % this.targets.length] as number
