@@ -210,13 +210,64 @@ describe('heartbeats', () => {
     })
     subscriber.send(JSON.stringify({ t: 'sub', id: 2, ch: 'hb/news' }))
     await waitFor(() => welcomed === IDLE + 1 && subscribed, 'every welcome and the subscription')
-    clock.advance(1000) // everyone falls due in the same sweep
+    // Their first pings fall due at random over the interval (firstPingEarlyMs), so the sweep at
+    // 500 ms finds about half of them due at once, and the one at 1,000 ms the rest.
+    clock.advance(1000)
     await server.publish('hb/news', 'while pinging')
     await waitFor(() => pingsWhenDelivered >= 0, 'the publication')
-    // Before: all 1,001 pings were queued in the sweep's turn, and the publication behind them.
-    expect(pingsWhenDelivered).toBeLessThan(IDLE)
-    // The subscriber may go without: the publication it got counts as traffic.
-    await waitFor(() => pings >= IDLE, 'a ping for every idle connection')
+    // Before: all the pings due were queued in the sweep's turn, and the publication behind them.
+    await waitFor(() => pings >= IDLE / 4, 'the pings of a sweep')
+    expect(pingsWhenDelivered).toBeLessThan(IDLE / 4)
+  })
+
+  it('connections opened together are first pinged spread over an interval, then each keeps its phase', async () => {
+    const clock = new ManualClock(0)
+    const intervalMs = 10_000
+    const { server } = await res.server({ server: { heartbeat: { intervalMs, timeoutMs: 120_000 } } }, { clock })
+    // Over the in-memory transport (the registry's sweep is the real one): N clients connect at
+    // the same moment, never send anything after their hello, and answer each ping with a pong.
+    const N = 100
+    const pingTimes: number[][] = Array.from({ length: N + 1 }, () => [])
+    let welcomed = 0
+    let probePongs = 0
+    const peers = Array.from({ length: N + 1 }, (_, i) => {
+      const { transport, peer } = createMemoryTransport()
+      transport.sink = server.accept(transport)
+      peer.onFrame = (f) => {
+        if (f.includes('"t":"welcome"')) welcomed++
+        if (f.includes('"t":"ping"')) {
+          pingTimes[i]!.push(clock.now())
+          peer.send('{"t":"pong"}')
+        }
+        if (f.includes('"t":"pong"')) probePongs++
+      }
+      peer.send(JSON.stringify({ t: 'hello', id: 1, v: 1 }))
+      return res.add(peer, (p) => p.close())
+    })
+    await waitFor(() => welcomed === N + 1, 'every welcome')
+    const probe = peers[N]!
+    // A sweep every second; after each, the probe's own ping round trip: it is answered after
+    // the pings that sweep queued (at most ~10 a sweep here, one slice) have gone out.
+    const step = async () => {
+      clock.advance(1000)
+      const before = probePongs
+      probe.send('{"t":"ping"}')
+      await waitFor(() => probePongs > before, 'the probe answered')
+    }
+    for (let t = 0; t < 2 * intervalMs; t += 1000) await step()
+    const first = pingTimes.slice(0, N).map((times) => times[0])
+    expect(first.every((t) => t !== undefined && t <= intervalMs)).toBe(true)
+    // Spread over the interval's sweeps rather than all in the last one.
+    const perSweep = new Map<number, number>()
+    for (const t of first) perSweep.set(t!, (perSweep.get(t!) ?? 0) + 1)
+    expect(perSweep.size).toBeGreaterThanOrEqual(5)
+    expect(Math.max(...perSweep.values())).toBeLessThan(N / 2)
+    // The second ping of each a full interval (within a sweep) after its first: the phase stays.
+    for (const times of pingTimes.slice(0, N)) {
+      expect(times.length).toBeGreaterThanOrEqual(2)
+      expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(intervalMs)
+      expect(times[1]! - times[0]!).toBeLessThanOrEqual(intervalMs + 1000)
+    }
   })
 
   it('the client detects a server gone silent and reconnects', async () => {

@@ -35,6 +35,8 @@ export class SessionRegistry {
   constructor(
     private readonly host: SessionHost,
     private readonly clock: Clock = systemClock,
+    /** Draws each session's first-ping phase (`firstPingEarlyMs`). */
+    private readonly random: () => number = Math.random,
   ) {
     const { intervalMs, timeoutMs } = host.config.server.heartbeat
     const handshake = host.config.server.handshakeTimeoutMs
@@ -61,6 +63,7 @@ export class SessionRegistry {
 
   create(transport: Transport): Session {
     const session = new Session(newClientId(), transport, this.host)
+    session.firstPingEarlyMs = Math.floor(this.random() * this.host.config.server.heartbeat.intervalMs)
     this.sessions.add(session)
     if (!this.cancelSweep) this.cancelSweep = this.clock.schedule(this.sweepMs, this.tick)
     return session
@@ -92,10 +95,18 @@ export class SessionRegistry {
     this.sweepSlice()
   }
 
-  /** Silent towards us for an interval, and not pinged since it went silent (or for an interval). */
+  /**
+   * Silent towards us for an interval, and not pinged since it went silent (or for an interval).
+   * Until its first ping, a session's interval is shorter by its random `firstPingEarlyMs`:
+   * connections opened together (after a deploy, a network blip) would otherwise be pinged in
+   * one sweep and answer in one burst, every interval, for as long as they live — over SSE and
+   * long-polling a burst of `POST /send` requests. Once pinged, each keeps its own phase.
+   */
   private owesPing(s: Session, now: number, intervalMs: number): boolean {
-    if (now - s.lastReceivedAt < intervalMs) return false
     const last = s.pingedAt
+    const interval = last === undefined ? intervalMs - s.firstPingEarlyMs : intervalMs
+    if (now - s.lastSentAt >= interval) return true // idle towards it
+    if (now - s.lastReceivedAt < interval) return false
     return last === undefined || last < s.lastReceivedAt || now - last >= intervalMs
   }
 
@@ -127,7 +138,7 @@ export class SessionRegistry {
         else s.close(CloseCode.TOKEN_EXPIRED, 'token expired; reconnect with a new one')
       } else if (now - s.lastReceivedAt > silentLimit) {
         s.close(CloseCode.HEARTBEAT_TIMEOUT, 'no frame within the heartbeat timeout')
-      } else if (s.phase === 'open' && (now - s.lastSentAt >= intervalMs || this.owesPing(s, now, intervalMs))) {
+      } else if (s.phase === 'open' && this.owesPing(s, now, intervalMs)) {
         // Also when we keep sending (a busy subscriber) but hear nothing: the pong is what tells
         // us the peer is alive, and without a ping a receive-only client never speaks.
         s.enqueue(PING)

@@ -75,6 +75,11 @@ export class Session implements TransportSink, Flushable {
   lastSentAt: number
   /** When the registry's sweep last pinged it (at most one ping per interval to a silent peer). */
   pingedAt: number | undefined = undefined
+  /**
+   * How much sooner than a full interval its first ping may come (set by the registry): the
+   * connections of one reconnect wave are then pinged, and answer, spread over an interval.
+   */
+  firstPingEarlyMs = 0
   /** When the credentials expire (epoch ms): the registry's sweep closes the session with TOKEN_EXPIRED then, unless a `refresh` moved it. */
   tokenExpiresAt: number | undefined
   /** At `tokenExpiresAt` the credentials are to be checked again, not dead (AuthResult.expiry). */
