@@ -38,11 +38,11 @@ const SCHED_POLICY_ENV = 'NODE_CLUSTER_SCHED_POLICY'
  * (`SCHED_NONE`), unless the operator chose with NODE_CLUSTER_SCHED_POLICY. node:cluster's
  * default round-robin has the primary accept every connection and hand it to a worker over IPC,
  * one at a time per worker, waiting for each worker's answer: in a connection flood, a new
- * connection (a health check) waited seconds in the primary behind the flood (p99 3.1–4.7 s, 140–269 ms
- * with SCHED_NONE, bench/README.md). The old reason for round-robin, a greedy accept loop letting
- * one process take most connections, is gone since libuv 1.45 (Node 20) accepts one connection
- * per turn of a worker's event loop: the less busy worker takes more (20,000 connections split
- * 9,996 / 10,004 in the flood).
+ * connection (a health check) waited seconds in the primary behind the flood (p99 3.1–4.3 s,
+ * against 0.14–0.8 s with SCHED_NONE: bench/README.md). The old reason for round-robin, a greedy
+ * accept loop letting one process take most connections, is gone: libuv 1.45 (Node 20) accepts
+ * one connection per turn of a worker's event loop, so the less busy worker takes more (20,000
+ * connections split within 1% of even in the flood).
  */
 export function schedulingPolicy(env: NodeJS.ProcessEnv = process.env): number {
   return env[SCHED_POLICY_ENV] === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE
