@@ -1,5 +1,6 @@
 import { CloseCode } from '@switchboard/protocol'
 import { describe, expect, it } from 'vitest'
+import { seeded } from '../../../../tests/support/seeded.js'
 import { ManualClock } from '../testing/manual-clock.js'
 import {
   drainTimes,
@@ -18,17 +19,6 @@ class FakeSession implements Drainable {
   }
   close(code: number): void {
     this.closed ??= code
-  }
-}
-
-/** A seeded generator (mulberry32), so the jitter is random and yet the test repeatable. */
-function seeded(seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
 
