@@ -1,4 +1,15 @@
 import { performance } from 'node:perf_hooks'
+import { SharedBatch } from './shared-batch.js'
+
+export interface Flushable {
+  /** `now`: the time of this flush turn, read once for every session flushed in it. */
+  flush(now: number): void
+}
+
+/** The longest a flush holds the event loop before it yields a turn (ms of wall time). */
+export const FLUSH_SLICE_MS = 2
+/** Sessions flushed between two looks at the clock. */
+const CHECK_EVERY = 32
 
 /**
  * Coalesces outbound work: sessions that got frames during this turn of the event loop are
@@ -12,18 +23,6 @@ import { performance } from 'node:perf_hooks'
  * a draining node waited seconds in the listen queue of the nodes they moved to (bench
  * rolling-deploy). Short turns keep it accepting (and reading) while it fans out.
  */
-import { SharedBatch } from './shared-batch.js'
-
-export interface Flushable {
-  /** `now`: the time of this flush turn, read once for every session flushed in it. */
-  flush(now: number): void
-}
-
-/** The longest a flush holds the event loop before it yields a turn (ms of wall time). */
-export const FLUSH_SLICE_MS = 2
-/** Sessions flushed between two looks at the clock. */
-const CHECK_EVERY = 32
-
 export class FlushScheduler {
   // Two lists used in turn, kept at their size: a fan-out to N sessions does not regrow an
   // array from empty every turn. A flush may schedule again (into the other list).
