@@ -61,7 +61,8 @@ export interface BrokerHandler {
  * - `publish` resolves with the publication's position once it is in history (when history is
  *   on); offsets of a channel increase by exactly 1 per publication within one epoch.
  * - Publications reach `onPublication` in offset order, once per publication, for channels (or
- *   patterns) this node subscribed to — including publications made by this same node.
+ *   patterns) this node subscribed to — including publications made by this same node. Order
+ *   holds within one channel; two channels may arrive interleaved either way (cluster shards).
  * - `history` reflects every publication whose `publish` resolved.
  * - A stream whose history was lost (restart, expiry) comes back with a new epoch.
  * - A publish with an idempotency key the channel already published within its window (on any
