@@ -5,7 +5,7 @@
  * through its bin. `npm test` builds first; these tests never rebuild.
  */
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -20,8 +20,14 @@ let app: string
 
 /** Runs node in the throwaway project; bounded, output as text. */
 async function node(args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, args, { cwd: app, timeout: 60_000 })
-  return stdout
+  try {
+    const { stdout } = await run(process.execPath, args, { cwd: app, timeout: 60_000 })
+    return stdout
+  } catch (err) {
+    // What the script printed, and how it ended, is the explanation: put it in the failure.
+    const e = err as { stderr?: string; code?: unknown }
+    throw new Error(`node ${args[0]} exited with ${String(e.code)}: ${e.stderr || String(err)}`)
+  }
 }
 
 beforeAll(async () => {
@@ -161,6 +167,33 @@ main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1) })
         vm.runInContext(readFileSync(file, 'utf8'), context)
         console.log(typeof context.Switchboard.Switchboard)`
       expect(await node(['-e', script])).toBe('function\n')
+    },
+    TIMEOUT,
+  )
+
+  it(
+    'run SQLite storage on a file, whose writer and checkpointer threads load from the package',
+    async () => {
+      // Both modes start a worker from a file shipped beside dist/ (threads/): a tarball without
+      // it would only fail here, at the first commit. Install scripts were skipped, so the native
+      // addon is the one the repository's own install built (same better-sqlite3, same Node).
+      const addon = join('node_modules', 'better-sqlite3', 'build')
+      cpSync(join(REPO, addon), join(app, addon), { recursive: true })
+      const script = `
+        import { mkdtempSync } from 'node:fs'
+        import { join } from 'node:path'
+        import { tmpdir } from 'node:os'
+        import { SqliteRecordStore } from '@switchboard/storage-sqlite'
+        const dir = mkdtempSync(join(tmpdir(), 'sb-packed-sqlite-'))
+        const out = []
+        for (const synchronous of ['normal', 'full']) {
+          const store = new SqliteRecordStore({ path: join(dir, synchronous + '.db'), synchronous })
+          out.push((await store.write('r', JSON.stringify({ n: 1 }), 0)).ok)
+          out.push((await store.get('r'))?.version)
+          await store.close()
+        }
+        console.log(JSON.stringify(out))`
+      expect(JSON.parse(await node(['--input-type=module', '-e', script]))).toEqual([true, 1, true, 1])
     },
     TIMEOUT,
   )

@@ -1,22 +1,7 @@
-import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 
-const SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads')
-const Database = require(workerData.driver)
-const db = new Database(workerData.path)
-db.pragma('busy_timeout = 5000')
-const timer = setInterval(() => {
-  try {
-    db.pragma('wal_checkpoint(PASSIVE)')
-  } catch {}
-}, workerData.intervalMs)
-parentPort.on('message', () => {
-  clearInterval(timer)
-  db.close()
-  parentPort.close()
-})
-`
+/** The thread's program; `threads/` sits beside `src/` and `dist/`. */
+const CHECKPOINTER = new URL('../threads/checkpointer.mjs', import.meta.url)
 
 /**
  * Copies the write-ahead log back into the database file from a thread of its own, every
@@ -27,8 +12,7 @@ export class Checkpointer {
   private readonly worker: Worker
 
   constructor(path: string, intervalMs = 1000) {
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3')
-    this.worker = new Worker(SOURCE, { eval: true, workerData: { driver, path, intervalMs } })
+    this.worker = new Worker(CHECKPOINTER, { workerData: { path, intervalMs }, execArgv: [] }) // no host flags: see writer-thread.ts
     this.worker.unref()
     // A checkpointer that dies only means the log is checkpointed at close instead.
     this.worker.on('error', () => {})
@@ -37,6 +21,8 @@ export class Checkpointer {
   async close(): Promise<void> {
     if (this.worker.threadId < 0) return
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()))
+    // Waiting for it to stop keeps the process alive (it is unreferenced while it runs).
+    this.worker.ref()
     this.worker.postMessage('close')
     await exited
   }

@@ -1,7 +1,13 @@
-import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import { StorageError, type StoredRecord, type StoreWrite, type WriteResult } from '@switchboard/storage'
-import { WRITER_SOURCE } from './writer-source.js'
+
+/** The thread's program (its messages are described there); `threads/` sits beside `src/` and `dist/`. */
+const WRITER = new URL('../threads/writer.mjs', import.meta.url)
+/**
+ * The thread runs a fixed program and needs none of the host's flags; some would stop it
+ * (`node --input-type=module -e …` passes `--input-type` on, which a file cannot take).
+ */
+const NO_FLAGS: string[] = []
 
 type RawResult = [1, number] | [0, number, string | null] | [0]
 
@@ -46,19 +52,23 @@ export class WriterThread {
     this.started = undefined
     if (!worker) return
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+    // Waiting for it to stop keeps the process alive (it is unreferenced while idle).
+    worker.ref()
     worker.postMessage({ close: true })
     await exited
   }
 
   private start(): Promise<Worker> {
     if (this.started) return this.started
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3')
-    const worker = new Worker(WRITER_SOURCE, { eval: true, workerData: { driver, ...this.config } })
-    worker.unref()
+    // Referenced until it is ready: a commit waiting for the thread to start keeps the process
+    // alive (a script whose only work is that commit would otherwise exit before it lands).
+    const worker = new Worker(WRITER, { workerData: this.config, execArgv: NO_FLAGS })
     this.started = new Promise<Worker>((resolve, reject) => {
       worker.on('message', (m: { ready?: true; id?: number; results?: RawResult[]; error?: string }) => {
         if (m.ready) {
           this.worker = worker
+          // Idle from here on: only a batch in flight keeps the process alive (`commit` refs it).
+          worker.unref()
           resolve(worker)
           return
         }
