@@ -164,6 +164,24 @@ describe('the upstream half (POST /send)', () => {
   }
 })
 
+describe('long-polling heartbeats', () => {
+  it('an idle client is pinged through its polls and answers by polling again: no POST /send, no timeout', async () => {
+    const { port, server } = await res.server({ server: { heartbeat: { intervalMs: 100, timeoutMs: 400 } } })
+    const proxy = await proxied(port)
+    const sb = await res.connected(proxy.url, { transports: ['longpoll'] })
+    const id = sb.clientId
+    const polls = () => proxy.requests.filter((r) => r.startsWith('GET /poll')).length
+    const before = proxy.requests.length
+    // Nothing but pings to answer the polls with: a dozen polls span three heartbeat timeouts.
+    const start = polls()
+    await waitFor(() => polls() >= start + 12, 'a dozen polls, each answered with a ping')
+    expect(proxy.requests.slice(before).filter((r) => !r.startsWith('GET /poll'))).toEqual([])
+    expect(sb.clientId).toBe(id) // never timed out and reconnected
+    expect(sb.state).toBe('connected')
+    expect(server.connectionCount()).toBe(1)
+  })
+})
+
 describe('long-polling through TCP cuts', () => {
   it('a poll answer lost on its way is sent again by the next poll: nothing lost, nothing twice', async () => {
     const { url, port } = await res.server(HISTORY)
@@ -246,20 +264,20 @@ describe('the session rules on the fallback transports', () => {
     expect(last.close).toEqual({ code: 4002, reason: expect.stringContaining('slow consumer') })
   })
 
-  it('long-polling: a client that never answers pings is closed with HEARTBEAT_TIMEOUT (4001)', async () => {
-    const { url } = await res.server({ server: { heartbeat: { intervalMs: 50, timeoutMs: 300 } } })
+  it('long-polling: a client that stops polling is closed with HEARTBEAT_TIMEOUT (4001), and told so', async () => {
+    // Every poll counts as hearing from the client (it answers pings by polling again), so it is
+    // a client that stops polling that falls silent.
+    const { url, server } = await res.server({ server: { heartbeat: { intervalMs: 50, timeoutMs: 300 } } })
     const raw = await rawLongpoll(url)
     await raw.send({ t: 'hello', id: 0, v: 1 })
     const seen: string[] = []
-    let close: { code: number } | undefined
     await waitFor(async () => {
-      const answer = await raw.poll()
-      seen.push(...answer.messages.map((m) => m.t))
-      close = answer.close
-      return close
-    }, 'the close')
-    expect(seen).toContain('ping')
-    expect(close).toMatchObject({ code: 4001 })
+      seen.push(...(await raw.poll()).messages.map((m) => m.t))
+      return seen.includes('ping')
+    }, 'a ping')
+    await waitFor(() => server.connectionCount() === 0, 'the silent session closed')
+    // The close waits for the next poll (the session lingers for it).
+    expect((await raw.poll()).close).toMatchObject({ code: 4001 })
   })
 
   it('SSE: a reader that stops reading is closed as a slow consumer (4002), others keep receiving', async () => {

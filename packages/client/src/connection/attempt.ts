@@ -192,7 +192,8 @@ export class Attempt {
   private onMessage(m: ServerMessage): void {
     switch (m.t) {
       case 'ping':
-        this.#transport?.send('{"t":"pong"}')
+        // Over long-polling the server hears every poll: the next one, sent at once, is the answer.
+        if (this.transportName !== 'longpoll') this.#transport?.send('{"t":"pong"}')
         return
       case 'pong':
         return

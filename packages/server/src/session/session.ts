@@ -121,6 +121,10 @@ export class Session implements TransportSink, Flushable {
 
   // ---- inbound ----------------------------------------------------------------------
 
+  onHeard(): void {
+    if (this.phase !== 'closed') this.lastReceivedAt = this.host.now()
+  }
+
   onFrame(text: string): void {
     if (this.phase === 'closed') return
     const now = this.host.now()

@@ -103,6 +103,7 @@ export function describeTransportContract(
           seen.frames.push(text)
           changes.notify()
         },
+        onHeard() {},
         onClose(code, reason) {
           seen.closes.push({ code, reason })
           changes.notify()

@@ -25,6 +25,11 @@ export interface Transport {
 
 export interface TransportSink {
   onFrame(frame: string): void
+  /**
+   * The peer showed it is alive without a frame: a long-polling request. Counts as hearing from
+   * it for the heartbeat, so a long-polling client answers no ping (its next poll is the answer).
+   */
+  onHeard(): void
   onClose(code: number, reason: string): void
 }
 

@@ -19,6 +19,8 @@ import { LocalSessionDirectory } from './session-directory.js'
 interface Recorded {
   transport: FallbackTransport
   frames: string[]
+  /** Polls the session was told of (`onHeard`): each is the peer showing it is alive. */
+  heard: number
   closes: { code: number; reason: string }[]
 }
 
@@ -38,9 +40,13 @@ async function start(options: { lingerMs?: number; maxPerIp?: number } = {}) {
   const router = new Router()
   for (const [path, handler] of fallbackRoutes({
     accept(transport: Transport): TransportSink {
-      const r: Recorded = { transport: transport as FallbackTransport, frames: [], closes: [] }
+      const r: Recorded = { transport: transport as FallbackTransport, frames: [], heard: 0, closes: [] }
       sessions.push(r)
-      return { onFrame: (f) => r.frames.push(f), onClose: (code, reason) => r.closes.push({ code, reason }) }
+      return {
+        onFrame: (f) => r.frames.push(f),
+        onHeard: () => r.heard++,
+        onClose: (code, reason) => r.closes.push({ code, reason }),
+      }
     },
     cors: ['https://app.example'],
     accepting: () => true,
@@ -145,6 +151,22 @@ describe('long-polling', () => {
     expect((await first).body).toEqual({ seq: 1, frames: [] })
     recorded.transport.send(frame({ t: 'ping' }))
     expect((await second).body.frames).toEqual([{ t: 'ping' }])
+  })
+
+  it('every poll tells the session its peer is alive (the heartbeat hears polls: no pong needed)', async () => {
+    const t = await start()
+    const { session, recorded } = await t.connect('longpoll')
+    expect(recorded.heard).toBe(0) // connecting is not a poll
+    const held = t.poll(session, 0)
+    await expect.poll(() => recorded.heard).toBe(1) // heard when it arrives, while it is held
+    recorded.transport.send(frame({ t: 'ping' }))
+    await held
+    const controller = new AbortController()
+    const next = t.poll(session, 1, controller.signal) // held: nothing to send
+    await expect.poll(() => recorded.heard).toBe(2)
+    controller.abort()
+    await expect(next).rejects.toThrow()
+    expect(recorded.frames).toEqual([]) // no frame was made up for it
   })
 
   it('a poll cut on its way does not end the session', async () => {

@@ -198,6 +198,7 @@ export class FallbackTransport implements Transport, PollHolder, Flushable {
    * answers an older one that is still held (empty), so the peer never has two outstanding.
    */
   poll(ack: number, res: SessionResponse): void {
+    this.sink?.onHeard()
     this.acknowledge(ack)
     this.answerHeldPollEmpty()
     if (this.frames.length > 0 || this.ending) return this.answer(res, this.frames, this.ending)

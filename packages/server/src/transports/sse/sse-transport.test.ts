@@ -82,6 +82,7 @@ describeTransportContract(
             const m = JSON.parse(text) as { t: string; id: number }
             if (m.t === 'sub') t.send(new EncodedFrame(JSON.stringify({ t: 'ok', id: m.id, r: { o: 0, e: 'E' } })))
           },
+          onHeard: () => sink.onHeard(),
           onClose: (code, reason) => sink.onClose(code, reason),
         }
       })
@@ -113,7 +114,7 @@ describe('SSE transport before the stream opened', () => {
     const transport = new Promise<Transport>((resolve) => (accepted = resolve))
     const endpoint = await startEndpoint((t) => {
       accepted(t)
-      return { onFrame: () => {}, onClose: (code) => void closes.push(code) } // never answers the sub
+      return { onFrame: () => {}, onHeard: () => {}, onClose: (code) => void closes.push(code) } // never answers the sub
     })
     try {
       const { req, response } = request(endpoint.url('contract/held'))
