@@ -137,7 +137,8 @@ function switchboardAdapter(transport) {
             break
           case 'ping':
             stats.pings++
-            conn.t?.send('{"t":"pong"}')
+            // As the SDK: over long-polling the next poll is the answer (the server hears polls).
+            if (transport !== longpollTransport) conn.t?.send('{"t":"pong"}')
             break
         }
       }
