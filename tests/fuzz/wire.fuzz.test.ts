@@ -96,12 +96,16 @@ class Peer {
   private readonly peer: MemoryPeer
   private waiters: (() => void)[] = []
 
-  constructor(server: SwitchboardServer) {
+  /** `answersPings`: pongs every ping, as a client does (a peer that lives longer than the heartbeat timeout). */
+  constructor(server: SwitchboardServer, answersPings = false) {
     const { transport, peer } = createMemoryTransport('127.0.0.9')
     this.peer = peer
     peer.onFrame = (text) => {
       const v = JSON.parse(text) as unknown // a frame that is not JSON fails the test here
-      for (const m of Array.isArray(v) ? v : [v]) this.received.push(m)
+      for (const m of Array.isArray(v) ? v : [v]) {
+        this.received.push(m)
+        if (answersPings && (m as { t?: unknown }).t === 'ping') peer.send('{"t":"pong"}')
+      }
       this.wake()
     }
     peer.onClose = (code, reason) => {
@@ -167,7 +171,8 @@ describe('wire fuzzing: frames of every message type, random shapes and bytes', 
       { logger },
     )
     await server.ready
-    bystander = new Peer(server)
+    // It lives for the whole file: a long hunt (FUZZ_RUNS) outlasts the heartbeat timeout.
+    bystander = new Peer(server, true)
     bystander.send('{"t":"hello","id":0,"v":1}')
     bystander.send('{"t":"sub","id":1,"ch":"fz/watch"}')
     await bystander.until(() => bystander.received.some((m) => (m as { id?: number }).id === 1), 'the bystander')
