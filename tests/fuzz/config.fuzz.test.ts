@@ -86,10 +86,10 @@ const envVars = fc.dictionary(
 
 describe('config fuzzing', () => {
   it('loadConfig either accepts a config the server then starts with, or throws a ConfigError naming every problem', async () => {
-    let n = 0
+    // One file, rewritten each run: a long hunt (FUZZ_RUNS) leaves no directory of 100,000 to delete.
+    const file = join(dir, 'switchboard.yaml')
     await fc.assert(
       fc.asyncProperty(yamlText, envVars, async (text, env) => {
-        const file = join(dir, `c${++n}.yaml`)
         writeFileSync(file, text)
         let input: ReturnType<typeof loadConfig>
         try {
