@@ -6,7 +6,7 @@ import { Attempt } from './attempt.js'
 import type { AttemptEnd } from './state-machine.js'
 
 /** One attempt over a scripted transport: the test plays the server. */
-function scripted() {
+function scripted(name: TransportName = 'websocket') {
   let server!: ClientTransportEvents
   const sent: { t: string; id?: number }[] = []
   const factory: TransportFactory = (_url, events) => {
@@ -22,7 +22,7 @@ function scripted() {
   const attempt = new Attempt(
     { token: 'tok', transportTimeoutMs: 3000, agent: 'test' },
     'http://x.invalid',
-    [{ name: 'websocket', factory }],
+    [{ name, factory }],
     {
       onWelcome: (w) => welcomes.push(w),
       onMessage: (m) => messages.push(m),
@@ -36,6 +36,22 @@ function scripted() {
 const welcome = { t: 'welcome', id: 0, v: 1, client: 'c', user: null, hb: { interval: 10_000, timeout: 30_000 } }
 
 describe('one connection attempt', () => {
+  it('answers pings with a pong, except over long-polling to a server that hears polls (hb.polls)', async () => {
+    const pongsAfterPing = async (name: TransportName, hb: object) => {
+      const a = scripted(name)
+      await a.attempt.start()
+      a.server().onOpen()
+      a.server().onFrame(JSON.stringify({ ...welcome, hb }))
+      a.server().onFrame('{"t":"ping"}')
+      return a.sent.filter((m) => m.t === 'pong').length
+    }
+    const hears = { interval: 10_000, timeout: 30_000, polls: true }
+    expect(await pongsAfterPing('longpoll', hears)).toBe(0)
+    expect(await pongsAfterPing('longpoll', welcome.hb)).toBe(1) // an older server: it needs the pong
+    expect(await pongsAfterPing('sse', hears)).toBe(1) // an event stream has no upstream to hear
+    expect(await pongsAfterPing('websocket', hears)).toBe(1)
+  })
+
   it("an err during the handshake is the server's refusal: it travels with the close, with its retry hint", async () => {
     const a = scripted()
     await a.attempt.start()

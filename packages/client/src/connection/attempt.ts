@@ -72,6 +72,8 @@ export class Attempt {
   #refusal: ErrorMessage | undefined
   /** The `drain` message's hint: when to reconnect after the close that follows it. */
   #drainHintMs: number | undefined
+  /** The welcome said the server hears polls: over long-polling a ping needs no pong. */
+  #pollsHeard = false
   readonly #watchdog = new SilenceWatchdog(() =>
     this.#transport?.close(CloseCode.HEARTBEAT_TIMEOUT, 'no frame from the server within the heartbeat timeout'),
   )
@@ -192,8 +194,8 @@ export class Attempt {
   private onMessage(m: ServerMessage): void {
     switch (m.t) {
       case 'ping':
-        // Over long-polling the server hears every poll: the next one, sent at once, is the answer.
-        if (this.transportName !== 'longpoll') this.#transport?.send('{"t":"pong"}')
+        // Over long-polling a server that hears polls takes the next one, sent at once, as the answer.
+        if (!(this.#pollsHeard && this.transportName === 'longpoll')) this.#transport?.send('{"t":"pong"}')
         return
       case 'pong':
         return
@@ -204,6 +206,7 @@ export class Attempt {
       case 'welcome':
         if (m.id !== HELLO_ID || this.#phase !== 'handshake') return
         this.#phase = 'welcomed'
+        this.#pollsHeard = m.hb.polls === true
         this.#watchdog.start(m.hb.timeout)
         this.events.onWelcome(m)
         // An error that came before the welcome did not refuse anything after all: pass it on.

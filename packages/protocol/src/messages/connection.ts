@@ -39,7 +39,12 @@ export interface WelcomeMessage {
   client: string
   /** `{ id, ...claims }` of the authenticated user, or null for anonymous connections. */
   user: Record<string, unknown> | null
-  hb: { interval: number; timeout: number }
+  /**
+   * Heartbeat settings (ms). `polls`: every long-polling request counts as hearing from the
+   * client, so over long-polling it answers a ping by polling again, with no pong. Servers before
+   * it did not hear polls: without it a client pongs on every transport.
+   */
+  hb: { interval: number; timeout: number; polls?: true }
   /** What this server refuses; a client can refuse the same before sending. */
   limits?: ServerLimits
 }

@@ -15,7 +15,7 @@ describe('pre-encoded frames', () => {
         v: PROTOCOL_VERSION,
         client,
         user,
-        hb: { interval: 7000, timeout: 21000 },
+        hb: { interval: 7000, timeout: 21000, polls: true },
         limits: { maxMessageBytes, maxJsonDepth, maxUpdateOps },
       })
     expect(welcomeText(3, 'aB-_x', null, config)).toBe(expected(3, 'aB-_x', null))
@@ -23,7 +23,7 @@ describe('pre-encoded frames', () => {
     expect(welcomeText(0, 'c', user, config)).toBe(expected(0, 'c', user))
     const other = resolveConfig({ limits: { maxMessageBytes: 1234 } })
     expect(JSON.parse(welcomeText(1, 'c', null, other)).limits.maxMessageBytes).toBe(1234)
-    expect(JSON.parse(welcomeText(1, 'c', null, other)).hb).toEqual({ interval: 10000, timeout: 30000 })
+    expect(JSON.parse(welcomeText(1, 'c', null, other)).hb).toEqual({ interval: 10000, timeout: 30000, polls: true })
   })
 
   it('the publish ack is the text JSON.stringify gives', () => {

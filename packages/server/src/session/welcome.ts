@@ -21,7 +21,7 @@ export function welcomeText(
     const { intervalMs, timeoutMs } = config.server.heartbeat
     const { maxMessageBytes, maxJsonDepth, maxUpdateOps } = config.limits
     const shared: Pick<WelcomeMessage, 'hb' | 'limits'> = {
-      hb: { interval: intervalMs, timeout: timeoutMs },
+      hb: { interval: intervalMs, timeout: timeoutMs, polls: true },
       limits: { maxMessageBytes, maxJsonDepth, maxUpdateOps },
     }
     // `{"hb":…,"limits":…}` without its opening brace: it closes the message.
