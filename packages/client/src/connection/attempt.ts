@@ -72,10 +72,10 @@ export class Attempt {
   #refusal: ErrorMessage | undefined
   /** The `drain` message's hint: when to reconnect after the close that follows it. */
   #drainHintMs: number | undefined
-  /** The welcome said the server hears polls: over long-polling a ping needs no pong. */
-  #pollsHeard = false
+  /** Long-polling to a server that hears polls (the welcome's `hb.polls`): a ping needs no pong. */
+  #quietPings: boolean | undefined
   readonly #watchdog = new SilenceWatchdog(() =>
-    this.#transport?.close(CloseCode.HEARTBEAT_TIMEOUT, 'no frame from the server within the heartbeat timeout'),
+    this.#transport?.close(CloseCode.HEARTBEAT_TIMEOUT, 'the server went silent (heartbeat timeout)'),
   )
 
   constructor(
@@ -177,25 +177,28 @@ export class Attempt {
   #onFrame(frame: string | object): void {
     if (this.#phase === 'over') return
     this.#watchdog.heard()
+    const invalid = () =>
+      this.events.onInvalidFrame(
+        new SwitchboardError('INVALID_MESSAGE', 'the server sent a frame that is not a message'),
+      )
     let value: unknown = frame
     try {
       if (typeof frame === 'string') value = JSON.parse(frame)
     } catch {
-      this.events.onInvalidFrame(new SwitchboardError('INVALID_MESSAGE', 'the server sent a frame that is not JSON'))
-      return
+      return invalid() // not JSON
     }
     for (const m of Array.isArray(value) ? value : [value]) {
       if (this.#isOver()) return // a message earlier in the batch ended it
       if (typeof m === 'object' && m !== null) this.onMessage(m as ServerMessage)
-      else this.events.onInvalidFrame(new SwitchboardError('INVALID_MESSAGE', 'the server sent a non-object message'))
+      else invalid() // JSON, but not a message object
     }
   }
 
   private onMessage(m: ServerMessage): void {
     switch (m.t) {
       case 'ping':
-        // Over long-polling a server that hears polls takes the next one, sent at once, as the answer.
-        if (!(this.#pollsHeard && this.transportName === 'longpoll')) this.#transport?.send('{"t":"pong"}')
+        // The next poll, sent at once, is the answer then.
+        if (!this.#quietPings) this.#transport?.send('{"t":"pong"}')
         return
       case 'pong':
         return
@@ -206,7 +209,7 @@ export class Attempt {
       case 'welcome':
         if (m.id !== HELLO_ID || this.#phase !== 'handshake') return
         this.#phase = 'welcomed'
-        this.#pollsHeard = m.hb.polls === true
+        this.#quietPings = m.hb.polls && this.transportName === 'longpoll'
         this.#watchdog.start(m.hb.timeout)
         this.events.onWelcome(m)
         // An error that came before the welcome did not refuse anything after all: pass it on.
