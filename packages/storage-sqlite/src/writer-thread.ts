@@ -1,13 +1,6 @@
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { StorageError, type StoredRecord, type StoreWrite, type WriteResult } from '@switchboard/storage'
-
-/** The thread's program (its messages are described there); `threads/` sits beside `src/` and `dist/`. */
-const WRITER = new URL('../threads/writer.mjs', import.meta.url)
-/**
- * The thread runs a fixed program and needs none of the host's flags; some would stop it
- * (`node --input-type=module -e …` passes `--input-type` on, which a file cannot take).
- */
-const NO_FLAGS: string[] = []
+import { startThread, stopThread } from './threads.js'
 
 type RawResult = [1, number] | [0, number, string | null] | [0]
 
@@ -50,19 +43,15 @@ export class WriterThread {
     const worker = this.worker ?? (this.started ? await this.started.catch(() => undefined) : undefined)
     this.worker = undefined
     this.started = undefined
-    if (!worker) return
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
-    // Waiting for it to stop keeps the process alive (it is unreferenced while idle).
-    worker.ref()
-    worker.postMessage({ close: true })
-    await exited
+    if (worker) await stopThread(worker, { close: true })
   }
 
   private start(): Promise<Worker> {
     if (this.started) return this.started
     // Referenced until it is ready: a commit waiting for the thread to start keeps the process
     // alive (a script whose only work is that commit would otherwise exit before it lands).
-    const worker = new Worker(WRITER, { workerData: this.config, execArgv: NO_FLAGS })
+    // The program and its messages: threads/writer.mjs.
+    const worker = startThread('writer', this.config)
     this.started = new Promise<Worker>((resolve, reject) => {
       worker.on('message', (m: { ready?: true; id?: number; results?: RawResult[]; error?: string }) => {
         if (m.ready) {
