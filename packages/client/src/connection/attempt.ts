@@ -177,21 +177,21 @@ export class Attempt {
   #onFrame(frame: string | object): void {
     if (this.#phase === 'over') return
     this.#watchdog.heard()
-    const invalid = () =>
-      this.events.onInvalidFrame(
-        new SwitchboardError('INVALID_MESSAGE', 'the server sent a frame that is not a message'),
-      )
     let value: unknown = frame
     try {
       if (typeof frame === 'string') value = JSON.parse(frame)
     } catch {
-      return invalid() // not JSON
+      return this.#invalid() // not JSON
     }
     for (const m of Array.isArray(value) ? value : [value]) {
       if (this.#isOver()) return // a message earlier in the batch ended it
       if (typeof m === 'object' && m !== null) this.onMessage(m as ServerMessage)
-      else invalid() // JSON, but not a message object
+      else this.#invalid() // JSON, but not a message object
     }
+  }
+
+  #invalid(): void {
+    this.events.onInvalidFrame(new SwitchboardError('INVALID_MESSAGE', 'the server sent a frame that is not a message'))
   }
 
   private onMessage(m: ServerMessage): void {
