@@ -126,8 +126,12 @@ function switchboardAdapter(transport) {
           case 'msg':
             onMsg(m.ch, m.d)
             break
-          case 'ok':
           case 'welcome':
+            // As the SDK: over long-polling to a server that hears polls, the next poll answers a ping.
+            conn.quietPings = m.hb?.polls === true && transport === longpollTransport
+            settle(conn, m.id, m)
+            break
+          case 'ok':
             if (!settle(conn, m.id, m)) stats.acks++
             break
           case 'err':
@@ -137,8 +141,7 @@ function switchboardAdapter(transport) {
             break
           case 'ping':
             stats.pings++
-            // As the SDK: over long-polling the next poll is the answer (the server hears polls).
-            if (transport !== longpollTransport) conn.t?.send('{"t":"pong"}')
+            if (!conn.quietPings) conn.t?.send('{"t":"pong"}')
             break
         }
       }
