@@ -1,13 +1,19 @@
 import { Worker } from 'node:worker_threads'
 
+// Spelled out, not templated: bundlers (Vite, in the React tests) resolve only literal URLs.
+const PROGRAMS = {
+  writer: new URL('../threads/writer.mjs', import.meta.url),
+  checkpointer: new URL('../threads/checkpointer.mjs', import.meta.url),
+}
+
 /**
  * Starts one of the package's thread programs (`threads/<name>.mjs`, beside `src/` and `dist/`,
  * so the sources and the build find it alike). It takes none of the host's flags: it runs a
  * fixed program, and some would stop it (`node --input-type=module -e …` passes `--input-type`
  * on, which a file cannot take).
  */
-export function startThread(name: 'writer' | 'checkpointer', workerData: unknown): Worker {
-  return new Worker(new URL(`../threads/${name}.mjs`, import.meta.url), { workerData, execArgv: [] })
+export function startThread(name: keyof typeof PROGRAMS, workerData: unknown): Worker {
+  return new Worker(PROGRAMS[name], { workerData, execArgv: [] })
 }
 
 /**
