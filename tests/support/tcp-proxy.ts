@@ -5,6 +5,8 @@ interface Pair {
   upstream: net.Socket
   /** The response to the request just forwarded is to be dropped, and the connection cut. */
   dropNext?: (dropped: string) => void
+  /** Bytes were dropped while silenced: the stream has a hole, and TCP cannot go on from it. */
+  holed?: boolean
 }
 
 /**
@@ -79,9 +81,21 @@ export class TcpProxy {
     this.refusing = false
   }
 
-  /** Keeps connections open but silently drops all bytes both ways (a dead peer). */
+  /**
+   * Keeps connections open but silently drops all bytes both ways (a dead peer). Back on, the
+   * connections that lost bytes are reset: real TCP either delivers a stream whole or fails it,
+   * so one that had a request swallowed (a reconnect tried during the outage) must not hang on
+   * as if it were only slow.
+   */
   silence(on = true): void {
     this.blackhole = on
+    if (on) return
+    for (const pair of this.pairs) {
+      if (!pair.holed) continue
+      this.pairs.delete(pair)
+      pair.client.destroy()
+      pair.upstream.destroy()
+    }
   }
 
   /**
@@ -153,7 +167,7 @@ export class TcpProxy {
     const writeUpstream = this.delayedWriter(upstream)
     const writeClient = this.delayedWriter(client)
     const deliver = (to: net.Socket, chunk: Buffer, toClient: boolean) => {
-      if (this.blackhole) return
+      if (this.blackhole) return void (pair.holed = true)
       const write = to === client ? writeClient : writeUpstream
       if (this.holding === 'both' || (this.holding === 'toClient' && toClient)) {
         this.held.push({ chunk, deliver: () => write(chunk) })
