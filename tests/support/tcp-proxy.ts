@@ -60,11 +60,14 @@ export class TcpProxy {
 
   /** Destroys every proxied connection. */
   cut(): void {
-    for (const { client, upstream } of this.pairs) {
-      client.destroy()
-      upstream.destroy()
-    }
-    this.pairs.clear()
+    for (const pair of this.pairs) this.drop(pair)
+  }
+
+  /** Destroys one proxied connection, both sides. */
+  private drop(pair: Pair): void {
+    this.pairs.delete(pair)
+    pair.client.destroy()
+    pair.upstream.destroy()
   }
 
   /**
@@ -90,12 +93,7 @@ export class TcpProxy {
   silence(on = true): void {
     this.blackhole = on
     if (on) return
-    for (const pair of this.pairs) {
-      if (!pair.holed) continue
-      this.pairs.delete(pair)
-      pair.client.destroy()
-      pair.upstream.destroy()
-    }
+    for (const pair of this.pairs) if (pair.holed) this.drop(pair)
   }
 
   /**
@@ -199,11 +197,7 @@ export class TcpProxy {
       deliver(client, chunk, true)
     })
     if (this.stalled) upstream.pause()
-    const end = () => {
-      this.pairs.delete(pair)
-      client.destroy()
-      upstream.destroy()
-    }
+    const end = () => this.drop(pair)
     client.on('close', end).on('error', end)
     upstream.on('close', end).on('error', end)
   }
